@@ -1,0 +1,1 @@
+"""The ``clubhouse`` command line: thin click commands over functions tests can call."""

@@ -1,0 +1,40 @@
+"""The root ``clubhouse`` command; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from clubhouse import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="clubhouse")
+def cli() -> None:
+    """Clubhouse: typed Kafka commands, responses and events on registered Avro contracts.
+
+    \b
+    Examples:
+      clubhouse dev                          # embedded broker + registry + service
+      clubhouse register --schema-registry-url http://localhost:8081
+      clubhouse registry serve --port 8081
+    """
+
+
+def _add_commands() -> None:
+    # Command modules are imported here, not at the top, so each group stays independent.
+    from clubhouse.cli import commands
+
+    for command in commands.all_commands():
+        cli.add_command(command)
+
+
+_add_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Process-wide logging configuration: readable text or one JSON object per line.
+
+Structured fields travel in ``extra={...}`` so that both formats carry them. Secrets never
+reach a log record: callers pass redacted values (see ``clubhouse.config.redact_url``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+LogFormat = Literal["text", "json"]
+
+# Attributes every LogRecord has; anything else was passed through ``extra``.
+_STANDARD_ATTRS = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+)
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields a caller attached to ``record`` with ``extra``."""
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, with the ``extra`` fields at the top level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        payload.update(record_fields(record))
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level logger: message key=value ...`` for humans at a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-5s %(name)s: %(message)s", "%H:%M:%S")
+
+    def format(self, record: logging.LogRecord) -> str:
+        base = super().format(record)
+        fields = record_fields(record)
+        if not fields:
+            return base
+        tail = " ".join(f"{k}={v}" for k, v in fields.items())
+        return f"{base} {tail}"
+
+
+def configure_logging(level: int = logging.INFO, fmt: LogFormat = "text") -> None:
+    """Send Clubhouse's logs to stderr in the chosen format; later calls replace earlier ones."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # librdkafka and httpx are chatty at DEBUG; keep them at WARNING unless asked otherwise.
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
