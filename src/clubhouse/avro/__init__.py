@@ -1,0 +1,27 @@
+"""Avro for Clubhouse contracts: the Pydantic -> Avro converter, the codec and wire framing."""
+
+from clubhouse.avro.codec import AvroCodec
+from clubhouse.avro.converter import CompiledModel, canonical_json, compile_model, model_to_avro
+from clubhouse.avro.errors import (
+    CodecError,
+    DecodeError,
+    EncodeError,
+    FramingError,
+    SchemaConversionError,
+)
+from clubhouse.avro.framing import frame, unframe
+
+__all__ = [
+    "AvroCodec",
+    "CodecError",
+    "CompiledModel",
+    "DecodeError",
+    "EncodeError",
+    "FramingError",
+    "SchemaConversionError",
+    "canonical_json",
+    "compile_model",
+    "frame",
+    "model_to_avro",
+    "unframe",
+]

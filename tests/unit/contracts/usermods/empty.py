@@ -1,0 +1,3 @@
+"""A module with no message models."""
+
+VALUE = 1
