@@ -32,7 +32,10 @@ class AvroCodec(Generic[M]):
         self.schema_json = canonical_json(compiled.schema)
         self._to_avro = compiled.to_avro
         self._from_avro = compiled.from_avro
-        self._parsed = fastavro.parse_schema(compiled.schema)
+        # The bytes of a uuid-typed string are those of a plain string; reading it as one skips
+        # fastavro's slow Python UUID construction, and pydantic parses the text in Rust.
+        self._parsed = fastavro.parse_schema(_plain_uuids(compiled.schema))
+        self._record_names = _has_record_union(compiled.schema)
         # Writer schemas seen on decode, parsed once each; keyed by their JSON text.
         self._writers: dict[str, Any] = {}
 
@@ -56,7 +59,11 @@ class AvroCodec(Generic[M]):
         buf = BytesIO(data)
         try:
             datum = fastavro.schemaless_reader(
-                buf, writer, reader, return_record_name=True, return_record_name_override=True
+                buf,
+                writer,
+                reader,
+                return_record_name=self._record_names,
+                return_record_name_override=self._record_names,
             )
         except _READ_ERRORS as exc:
             raise DecodeError(
@@ -80,10 +87,39 @@ class AvroCodec(Generic[M]):
         if parsed is None:
             try:
                 raw = json.loads(schema) if isinstance(schema, str) else schema
-                parsed = fastavro.parse_schema(raw)
+                parsed = fastavro.parse_schema(_plain_uuids(raw))
             except (ValueError, TypeError, KeyError) as exc:
                 raise SchemaConversionError(
                     f"writer schema for {self.model.__name__}", f"not a valid Avro schema: {exc}"
                 ) from exc
             self._writers[key] = parsed
         return parsed
+
+
+def _plain_uuids(schema: Any) -> Any:
+    """``schema`` with every uuid logical type replaced by its plain ``string``."""
+    if isinstance(schema, list):
+        return [_plain_uuids(s) for s in schema]
+    if isinstance(schema, dict):
+        if schema.get("logicalType") == "uuid" and schema.get("type") == "string":
+            return "string"
+        return {k: _plain_uuids(v) for k, v in schema.items()}
+    return schema
+
+
+_PRIMITIVES = frozenset({"null", "boolean", "int", "long", "float", "double", "bytes", "string"})
+
+
+def _has_record_union(schema: Any) -> bool:
+    """True when some union holds two or more named types, so decoding must learn which one."""
+    if isinstance(schema, list):
+        named = [
+            s
+            for s in schema
+            if (isinstance(s, str) and s not in _PRIMITIVES)
+            or (isinstance(s, dict) and s.get("type") in ("record", "enum", "fixed"))
+        ]
+        return len(named) > 1 or any(_has_record_union(s) for s in schema)
+    if isinstance(schema, dict):
+        return any(_has_record_union(v) for k, v in schema.items() if k != "default")
+    return False

@@ -1,0 +1,34 @@
+"""Shared helpers for the benchmarks: best-of-N timing and a plain-text table."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+
+def best_rate(run: Callable[[], int], *, repeats: int = 3) -> float:
+    """Operations per second of the fastest of ``repeats`` runs; ``run`` returns its op count."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ops = run()
+        elapsed = time.perf_counter() - start
+        best = max(best, ops / elapsed)
+    return best
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """The ``pct`` percentile (0-100) of already sorted values, nearest-rank."""
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values)) - 1))
+    return sorted_values[index]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns, wide enough for their longest cell."""
+    cells = [list(map(str, headers)), *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
