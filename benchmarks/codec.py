@@ -33,9 +33,9 @@ from pydantic import BaseModel, Field, create_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import best_rate, table  # noqa: E402
-from clubhouse.avro import AvroCodec, compile_model, frame, model_to_avro, unframe  # noqa: E402
-from clubhouse.contracts import (  # noqa: E402
+from benchmarks._report import best_rate, table
+from clubhouse.avro import AvroCodec, compile_model, frame, model_to_avro, unframe
+from clubhouse.contracts import (
     AgentStateChangedEvent,
     CreateAgentCommand,
     MessageProcessedResponse,
@@ -88,9 +88,16 @@ def confluent_pair(model: type[BaseModel], client: SchemaRegistryClient) -> tupl
 
     text = json.dumps(schema)
     client.register_schema(f"bench-{model.__name__}-value", Schema(text, "AVRO"))
-    ser = AvroSerializer(client, text, to_dict, {"auto.register.schemas": False,
-                                                 "use.latest.version": True,
-                                                 "subject.name.strategy": lambda ctx, rn: f"bench-{model.__name__}-value"})  # fmt: skip
+    ser = AvroSerializer(
+        client,
+        text,
+        to_dict,
+        {
+            "auto.register.schemas": False,
+            "use.latest.version": True,
+            "subject.name.strategy": lambda ctx, rn: f"bench-{model.__name__}-value",
+        },
+    )
     de = AvroDeserializer(client, text, from_dict)
     return ser, de
 
@@ -138,10 +145,19 @@ def bench_codecs(messages: list[BaseModel]) -> list[tuple[str, float]]:
 
 
 _FIELD_TYPES: list[tuple[Any, Any]] = [
-    (int, 0), (str, ""), (float, 0.0), (bool, False), (datetime, ...), (date, ...),
-    (timedelta, ...), (list[int], ...), (dict[str, Any], ...), (str | None, None),
-    (dict[str, float], ...), (Decimal, Field(max_digits=10, decimal_places=2)),
-]  # fmt: skip
+    (int, 0),
+    (str, ""),
+    (float, 0.0),
+    (bool, False),
+    (datetime, ...),
+    (date, ...),
+    (timedelta, ...),
+    (list[int], ...),
+    (dict[str, Any], ...),
+    (str | None, None),
+    (dict[str, float], ...),
+    (Decimal, Field(max_digits=10, decimal_places=2)),
+]
 
 
 def generated_models(count: int) -> list[type[BaseModel]]:
@@ -178,8 +194,12 @@ def main() -> None:
     rows = bench_codecs(message_mix(args.messages))
     ours, conf, raw = (r[1] for r in rows)
     print(f"Encode + decode of {args.messages} mixed built-in messages (best of 3)")
-    print(table(["path", "msg/s", "clubhouse ratio"],
-                [(name, f"{rate:,.0f}", f"{ours / rate:.2f}x") for name, rate in rows]))  # fmt: skip
+    print(
+        table(
+            ["path", "msg/s", "clubhouse ratio"],
+            [(name, f"{rate:,.0f}", f"{ours / rate:.2f}x") for name, rate in rows],
+        )
+    )
     print(f"\nvs (a) confluent serdes: {ours / conf:.2f}x (target >= 1.5x)")
     print(f"vs (b) fastavro floor:   {ours / raw:.2f}x (target >= 0.6x)")
 
