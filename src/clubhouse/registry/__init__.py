@@ -1,0 +1,23 @@
+"""The embedded, Confluent-compatible Schema Registry: storage, semantics, HTTP API, backup.
+
+Run it with ``clubhouse registry serve``; embed it with :func:`create_app` over a
+:class:`Registry` on a :class:`Store`.
+"""
+
+from clubhouse.registry.api import create_app
+from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.records import CompatibilityLevel, Mode, Reference
+from clubhouse.registry.service import Registry, SchemaRequest
+from clubhouse.registry.store import Store
+
+__all__ = [
+    "CompatibilityLevel",
+    "ErrorCode",
+    "Mode",
+    "Reference",
+    "Registry",
+    "RegistryError",
+    "SchemaRequest",
+    "Store",
+    "create_app",
+]

@@ -1,0 +1,436 @@
+"""The registry's HTTP API: a Starlette app speaking Confluent Schema Registry's REST dialect.
+
+This module only translates HTTP to :class:`~clubhouse.registry.service.Registry` calls and
+back. It accepts and returns ``application/vnd.schemaregistry.v1+json`` and
+``application/json``, caps request bodies, and turns every refusal into Confluent's
+``{"error_code", "message"}`` body, so bad input gets a 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from clubhouse.registry import params
+from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
+from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.records import CompatibilityLevel, Mode, StoredSchema
+from clubhouse.registry.service import SUPPORTED_TYPES, Registry, VersionView
+
+SR_V1 = "application/vnd.schemaregistry.v1+json"
+SR_ANY = "application/vnd.schemaregistry+json"
+JSON = "application/json"
+_BODY_TYPES = frozenset({SR_V1, SR_ANY, JSON, "application/octet-stream"})
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+# A body above the limit is still read and discarded up to this size, so the client gets
+# a clean 413 instead of a reset connection; beyond it the connection is simply closed.
+_DRAIN_LIMIT = 64 * 1024 * 1024
+
+P = ParamSpec("P")
+T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _media_type(request: Request) -> str:
+    """The response type the client accepts: Confluent's own unless it asked for plain JSON."""
+    accept = request.headers.get("accept")
+    if not accept:
+        return SR_V1
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept.split(",")):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for option in options:
+            key, _, value = option.partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, media.lower()))
+    for _, _, media in sorted(ranked):
+        if media in (SR_V1, SR_ANY, "*/*", "application/*"):
+            return SR_V1
+        if media == JSON:
+            return JSON
+    raise RegistryError(
+        406,
+        ErrorCode.NOT_ACCEPTABLE,
+        f"Cannot answer with any of the accepted types ({accept}); accept {SR_V1} or {JSON}.",
+    )
+
+
+def _json(request: Request, data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        media_type = _media_type(request)
+    except RegistryError:
+        media_type = SR_V1  # an error about Accept itself still needs a body
+    return Response(body, status_code=status, media_type=media_type)
+
+
+def _error(request: Request, status: int, error_code: int, message: str) -> Response:
+    return _json(request, {"error_code": error_code, "message": message}, status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type not in _BODY_TYPES:
+        raise RegistryError(
+            415,
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            f"Unsupported Content-Type {content_type!r}; send {SR_V1} or {JSON}.",
+        )
+    too_large = RegistryError(
+        413,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"The request body is larger than this registry's limit of {limit} bytes.",
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > _DRAIN_LIMIT:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _DRAIN_LIMIT:
+            raise too_large
+        if size <= limit:
+            chunks.append(chunk)
+    if size > limit:
+        raise too_large
+    return b"".join(chunks)
+
+
+async def _run(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run blocking registry code (SQLite, Avro parsing) off the event loop."""
+    return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
+
+
+def _schema_body(schema: StoredSchema) -> dict[str, Any]:
+    body: dict[str, Any] = {"schema": schema.schema}
+    if schema.references:
+        body["references"] = [ref.to_json() for ref in schema.references]
+    return body
+
+
+def _version_body(view: VersionView) -> dict[str, Any]:
+    body: dict[str, Any] = {"subject": view.subject, "version": view.version, "id": view.schema.id}
+    body.update(_schema_body(view.schema))
+    return body
+
+
+class RegistryApi:
+    """The endpoint handlers, bound to one registry and one body-size limit."""
+
+    def __init__(self, registry: Registry, max_body_bytes: int) -> None:
+        self._registry = registry
+        self._max_body = max_body_bytes
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        return params.json_body(await _read_body(request, self._max_body))
+
+    # ---- root and schemas -----------------------------------------------------------------
+
+    async def root(self, request: Request) -> Response:
+        return _json(request, {})
+
+    async def schema_types(self, request: Request) -> Response:
+        return _json(request, list(SUPPORTED_TYPES))
+
+    async def contexts(self, request: Request) -> Response:
+        return _json(request, params.page(["."], request.query_params))
+
+    async def schemas(self, request: Request) -> Response:
+        q = request.query_params
+        views = await _run(
+            self._registry.list_schemas,
+            prefix=q.get("subjectPrefix", ""),
+            deleted=params.flag(q, "deleted"),
+            latest_only=params.flag(q, "latestOnly"),
+        )
+        return _json(request, params.page([_version_body(v) for v in views], q))
+
+    async def schema_by_id(self, request: Request) -> Response:
+        schema = await _run(
+            self._registry.schema_by_id, params.schema_id(request.path_params["id"])
+        )
+        return _json(request, _schema_body(schema))
+
+    async def raw_schema_by_id(self, request: Request) -> Response:
+        schema = await _run(
+            self._registry.schema_by_id, params.schema_id(request.path_params["id"])
+        )
+        return Response(schema.schema, media_type=_media_type(request))
+
+    async def subjects_of_schema(self, request: Request) -> Response:
+        q = request.query_params
+        versions = await _run(
+            self._registry.versions_of_schema,
+            params.schema_id(request.path_params["id"]),
+            deleted=params.flag(q, "deleted"),
+            subject=q.get("subject") or None,
+        )
+        subjects = sorted({sv.subject for sv in versions})
+        return _json(request, params.page(subjects, q))
+
+    async def versions_of_schema(self, request: Request) -> Response:
+        q = request.query_params
+        versions = await _run(
+            self._registry.versions_of_schema,
+            params.schema_id(request.path_params["id"]),
+            deleted=params.flag(q, "deleted"),
+            subject=q.get("subject") or None,
+        )
+        body = [{"subject": sv.subject, "version": sv.version} for sv in versions]
+        return _json(request, params.page(body, q))
+
+    # ---- subjects -------------------------------------------------------------------------
+
+    async def subjects(self, request: Request) -> Response:
+        q = request.query_params
+        names = await _run(
+            self._registry.subjects,
+            prefix=q.get("subjectPrefix", ""),
+            deleted=params.flag(q, "deleted"),
+            deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
+        )
+        return _json(request, params.page(names, q))
+
+    async def lookup(self, request: Request) -> Response:
+        q = request.query_params
+        schema_request = params.schema_request(await self._body(request))
+        view = await _run(
+            self._registry.lookup,
+            request.path_params["subject"],
+            schema_request,
+            normalize=params.flag(q, "normalize"),
+            deleted=params.flag(q, "deleted"),
+        )
+        return _json(request, _version_body(view))
+
+    async def delete_subject(self, request: Request) -> Response:
+        deleted = await _run(
+            self._registry.delete_subject,
+            request.path_params["subject"],
+            permanent=params.flag(request.query_params, "permanent"),
+        )
+        return _json(request, deleted)
+
+    async def versions(self, request: Request) -> Response:
+        q = request.query_params
+        found = await _run(
+            self._registry.versions,
+            request.path_params["subject"],
+            deleted=params.flag(q, "deleted"),
+            deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
+        )
+        return _json(request, params.page(found, q))
+
+    async def register(self, request: Request) -> Response:
+        schema_request = params.schema_request(await self._body(request))
+        registered = await _run(
+            self._registry.register,
+            request.path_params["subject"],
+            schema_request,
+            normalize=params.flag(request.query_params, "normalize"),
+        )
+        return _json(request, {"id": registered.id})
+
+    async def get_version(self, request: Request) -> Response:
+        view = await _run(
+            self._registry.get_version,
+            request.path_params["subject"],
+            params.version(request.path_params["version"]),
+            deleted=params.flag(request.query_params, "deleted"),
+        )
+        return _json(request, _version_body(view))
+
+    async def raw_version_schema(self, request: Request) -> Response:
+        view = await _run(
+            self._registry.get_version,
+            request.path_params["subject"],
+            params.version(request.path_params["version"]),
+            deleted=params.flag(request.query_params, "deleted"),
+        )
+        return Response(view.schema.schema, media_type=_media_type(request))
+
+    async def referenced_by(self, request: Request) -> Response:
+        ids = await _run(
+            self._registry.referenced_by,
+            request.path_params["subject"],
+            params.version(request.path_params["version"]),
+        )
+        return _json(request, params.page(ids, request.query_params))
+
+    async def delete_version(self, request: Request) -> Response:
+        deleted = await _run(
+            self._registry.delete_version,
+            request.path_params["subject"],
+            params.version(request.path_params["version"]),
+            permanent=params.flag(request.query_params, "permanent"),
+        )
+        return _json(request, deleted)
+
+    # ---- compatibility ----------------------------------------------------------------------
+
+    async def _compatibility(self, request: Request, version: int | None) -> Response:
+        q = request.query_params
+        schema_request = params.schema_request(await self._body(request))
+        result = await _run(
+            self._registry.test_compatibility,
+            request.path_params["subject"],
+            schema_request,
+            version,
+            normalize=params.flag(q, "normalize"),
+        )
+        messages = list(result.messages) if params.flag(q, "verbose") else []
+        return _json(request, {"is_compatible": result.is_compatible, "messages": messages})
+
+    async def compatibility_with_version(self, request: Request) -> Response:
+        return await self._compatibility(request, params.version(request.path_params["version"]))
+
+    async def compatibility_with_all(self, request: Request) -> Response:
+        return await self._compatibility(request, None)
+
+    # ---- config -----------------------------------------------------------------------------
+
+    async def get_config(self, request: Request) -> Response:
+        level = await _run(
+            self._registry.get_compatibility,
+            request.path_params.get("subject"),
+            default_to_global=params.flag(request.query_params, "defaultToGlobal"),
+        )
+        return _json(request, {"compatibilityLevel": level.value})
+
+    async def put_config(self, request: Request) -> Response:
+        body = await self._body(request)
+        level = CompatibilityLevel.parse(body.get("compatibility"))
+        await _run(self._registry.set_compatibility, request.path_params.get("subject"), level)
+        return _json(request, {"compatibility": level.value})
+
+    async def delete_config(self, request: Request) -> Response:
+        previous = await _run(
+            self._registry.delete_compatibility, request.path_params.get("subject")
+        )
+        return _json(request, {"compatibilityLevel": previous.value})
+
+    # ---- mode -------------------------------------------------------------------------------
+
+    async def get_mode(self, request: Request) -> Response:
+        mode = await _run(
+            self._registry.get_mode,
+            request.path_params.get("subject"),
+            default_to_global=params.flag(request.query_params, "defaultToGlobal"),
+        )
+        return _json(request, {"mode": mode.value})
+
+    async def put_mode(self, request: Request) -> Response:
+        body = await self._body(request)
+        mode = Mode.parse(body.get("mode"))
+        await _run(
+            self._registry.set_mode,
+            request.path_params.get("subject"),
+            mode,
+            force=params.flag(request.query_params, "force"),
+        )
+        return _json(request, {"mode": mode.value})
+
+    async def delete_mode(self, request: Request) -> Response:
+        previous = await _run(self._registry.delete_mode, request.path_params.get("subject"))
+        return _json(request, {"mode": previous.value})
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.root, methods=["GET"]),
+            Route("/schemas", self.schemas, methods=["GET"]),
+            Route("/schemas/types", self.schema_types, methods=["GET"]),
+            Route("/schemas/ids/{id}", self.schema_by_id, methods=["GET"]),
+            Route("/schemas/ids/{id}/schema", self.raw_schema_by_id, methods=["GET"]),
+            Route("/schemas/ids/{id}/subjects", self.subjects_of_schema, methods=["GET"]),
+            Route("/schemas/ids/{id}/versions", self.versions_of_schema, methods=["GET"]),
+            Route("/contexts", self.contexts, methods=["GET"]),
+            Route("/subjects", self.subjects, methods=["GET"]),
+            Route("/subjects/{subject}", self.lookup, methods=["POST"]),
+            Route("/subjects/{subject}", self.delete_subject, methods=["DELETE"]),
+            Route("/subjects/{subject}/versions", self.versions, methods=["GET"]),
+            Route("/subjects/{subject}/versions", self.register, methods=["POST"]),
+            Route("/subjects/{subject}/versions/{version}", self.get_version, methods=["GET"]),
+            Route(
+                "/subjects/{subject}/versions/{version}", self.delete_version, methods=["DELETE"]
+            ),
+            Route(
+                "/subjects/{subject}/versions/{version}/schema",
+                self.raw_version_schema,
+                methods=["GET"],
+            ),
+            Route(
+                "/subjects/{subject}/versions/{version}/referencedby",
+                self.referenced_by,
+                methods=["GET"],
+            ),
+            Route(
+                "/compatibility/subjects/{subject}/versions",
+                self.compatibility_with_all,
+                methods=["POST"],
+            ),
+            Route(
+                "/compatibility/subjects/{subject}/versions/{version}",
+                self.compatibility_with_version,
+                methods=["POST"],
+            ),
+            Route("/config", self.get_config, methods=["GET"]),
+            Route("/config", self.put_config, methods=["PUT"]),
+            Route("/config", self.delete_config, methods=["DELETE"]),
+            Route("/config/{subject}", self.get_config, methods=["GET"]),
+            Route("/config/{subject}", self.put_config, methods=["PUT"]),
+            Route("/config/{subject}", self.delete_config, methods=["DELETE"]),
+            Route("/mode", self.get_mode, methods=["GET"]),
+            Route("/mode", self.put_mode, methods=["PUT"]),
+            Route("/mode", self.delete_mode, methods=["DELETE"]),
+            Route("/mode/{subject}", self.get_mode, methods=["GET"]),
+            Route("/mode/{subject}", self.put_mode, methods=["PUT"]),
+            Route("/mode/{subject}", self.delete_mode, methods=["DELETE"]),
+        ]
+
+
+async def _registry_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RegistryError)
+    return _error(request, exc.status, exc.error_code, exc.message)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    response = _error(
+        request, exc.status_code, exc.status_code, f"HTTP {exc.status_code}: {exc.detail}"
+    )
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+def create_app(
+    registry: Registry,
+    *,
+    auth: BasicAuth | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> Starlette:
+    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
+    api = RegistryApi(registry, max_body_bytes)
+    middleware = [Middleware(BasicAuthMiddleware, auth=auth)] if auth is not None else []
+    return Starlette(
+        routes=api.routes(),
+        middleware=middleware,
+        exception_handlers={RegistryError: _registry_error, HTTPException: _http_error},
+    )

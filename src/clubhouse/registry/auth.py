@@ -1,0 +1,219 @@
+"""Optional HTTP basic auth for the registry, with scrypt-hashed credentials.
+
+Credentials are ``user:hash`` entries, where the hash is a PHC-style scrypt string made by
+:func:`hash_password` (``clubhouse registry hash-password``). They come from a file (one entry
+a line, ``#`` comments) or from the ``CLUBHOUSE_REGISTRY_BASIC_AUTH`` environment variable
+(entries separated by whitespace). Plain passwords are never stored or logged.
+
+scrypt is deliberately slow, so a successful check is remembered as a keyed digest of the
+credentials (the key is random per process); later requests with the same header cost one
+HMAC instead of one scrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+
+import anyio.to_thread
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from clubhouse.errors import ClubhouseError
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "CLUBHOUSE_REGISTRY_BASIC_AUTH"
+_SCHEME = "$scrypt$"
+_DEFAULT_LOG2_N = 14
+_R = 8
+_P = 1
+_KEY_LEN = 32
+_MAXMEM = 64 * 1024 * 1024
+
+
+class AuthConfigError(ClubhouseError):
+    """The credentials file or variable cannot be used; the message says where and why."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def hash_password(password: str, *, log2_n: int = _DEFAULT_LOG2_N) -> str:
+    """A salted scrypt hash of ``password`` in PHC form: ``$scrypt$ln=14,r=8,p=1$salt$hash``."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=2**log2_n, r=_R, p=_P, maxmem=_MAXMEM, dklen=_KEY_LEN
+    )
+    return f"{_SCHEME}ln={log2_n},r={_R},p={_P}${_b64(salt)}${_b64(digest)}"
+
+
+def _parse_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
+    if not encoded.startswith(_SCHEME):
+        raise ValueError("the hash does not start with $scrypt$")
+    params, salt, digest = encoded[len(_SCHEME) :].split("$")
+    values = dict(item.split("=", 1) for item in params.split(","))
+    return int(values["ln"]), int(values["r"]), int(values["p"]), _unb64(salt), _unb64(digest)
+
+
+def verify_password(password: str, encoded: str) -> bool:
+    """Whether ``password`` matches ``encoded`` (constant-time comparison of the digests)."""
+    log2_n, r, p, salt, expected = _parse_hash(encoded)
+    actual = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=2**log2_n,
+        r=r,
+        p=p,
+        maxmem=_MAXMEM,
+        dklen=len(expected),
+    )
+    return hmac.compare_digest(actual, expected)
+
+
+def parse_credentials(text: str, source: str, *, split_whitespace: bool = False) -> dict[str, str]:
+    """``user:hash`` entries from ``text``; ``source`` names where they came from in errors."""
+    entries: dict[str, str] = {}
+    lines = text.split() if split_whitespace else text.splitlines()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        user, sep, encoded = line.partition(":")
+        where = f"{source} entry {number}" if split_whitespace else f"{source} line {number}"
+        if not sep or not user:
+            raise AuthConfigError(f"{where}: expected 'user:$scrypt$...', got no 'user:' part.")
+        try:
+            _parse_hash(encoded)
+        except (ValueError, KeyError, binascii.Error) as exc:
+            raise AuthConfigError(
+                f"{where}: the hash for user '{user}' is not a scrypt hash made by "
+                f"'clubhouse registry hash-password' ({exc})."
+            ) from None
+        if user in entries:
+            raise AuthConfigError(f"{where}: user '{user}' appears twice.")
+        entries[user] = encoded
+    if not entries:
+        raise AuthConfigError(f"{source} holds no credentials.")
+    return entries
+
+
+def load_credentials(path: Path | None, environ: Mapping[str, str]) -> dict[str, str] | None:
+    """Credentials from ``path``, else from ``$CLUBHOUSE_REGISTRY_BASIC_AUTH``, else None."""
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise AuthConfigError(
+                f"Cannot read the basic-auth file {path}: {exc.strerror}."
+            ) from None
+        return parse_credentials(text, str(path))
+    value = environ.get(ENV_VAR)
+    if value:
+        return parse_credentials(value, f"${ENV_VAR}", split_whitespace=True)
+    return None
+
+
+class BasicAuth:
+    """Checks ``Authorization: Basic`` headers against hashed credentials."""
+
+    def __init__(self, credentials: Mapping[str, str], *, cache_size: int = 1024) -> None:
+        self._credentials = dict(credentials)
+        self._cache_key = secrets.token_bytes(32)
+        self._verified: OrderedDict[bytes, str] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+        # Unknown users are checked against this too, so timing does not reveal who exists.
+        self._decoy = hash_password(secrets.token_urlsafe(16))
+
+    def cached(self, header: str) -> str | None:
+        """The user a previously verified ``header`` belongs to, without running scrypt."""
+        key = hmac.digest(self._cache_key, header.encode("latin-1", "replace"), "sha256")
+        with self._lock:
+            user = self._verified.get(key)
+            if user is not None:
+                self._verified.move_to_end(key)
+            return user
+
+    def verify(self, header: str) -> str | None:
+        """The authenticated user for ``header``, or None; slow (scrypt) on a cache miss."""
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "basic" or not token:
+            return None
+        try:
+            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            return None
+        encoded = self._credentials.get(user)
+        ok = verify_password(password, encoded or self._decoy) and encoded is not None
+        if not ok:
+            return None
+        key = hmac.digest(self._cache_key, header.encode("latin-1", "replace"), "sha256")
+        with self._lock:
+            self._verified[key] = user
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return user
+
+
+class BasicAuthMiddleware:
+    """ASGI middleware answering 401 to every HTTP request without valid credentials."""
+
+    def __init__(self, app: ASGIApp, auth: BasicAuth) -> None:
+        self._app = app
+        self._auth = auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        header = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        user = self._auth.cached(header) if header else None
+        if user is None and header:
+            user = await anyio.to_thread.run_sync(self._auth.verify, header)
+        if user is None:
+            log.info(
+                "registry request refused: missing or invalid credentials",
+                extra={"path": scope.get("path", ""), "client": (scope.get("client") or ("?",))[0]},
+            )
+            body = json.dumps(
+                {
+                    "error_code": 401,
+                    "message": "Unauthorized: valid basic-auth credentials are required.",
+                }
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 401,
+                    "headers": [
+                        (b"content-type", b"application/vnd.schemaregistry.v1+json"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"www-authenticate", b'Basic realm="clubhouse-registry"'),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        scope.setdefault("state", {})["user"] = user
+        await self._app(scope, receive, send)

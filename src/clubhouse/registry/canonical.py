@@ -1,0 +1,206 @@
+"""Parse, validate and canonicalise Avro schemas, with their references resolved.
+
+Two texts are derived from every schema:
+
+* the **canonical** text: the submitted JSON with whitespace removed and object keys in a
+  fixed order, so formatting and key order never create a new id;
+* the **normalized** text (``normalize=true``): what the ``avro`` package writes back after
+  parsing, which also folds spellings that mean the same schema (``{"type": "string"}`` and
+  ``"string"``, ``namespace`` + ``name`` and a full name) into one.
+
+A schema must satisfy both the ``avro`` package (which the compatibility checks use) and
+``fastavro`` (which confluent-kafka's serializers use), so nothing is stored that a client
+could not later use to serialize.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import avro.errors
+import avro.name
+import avro.schema
+import fastavro.schema
+
+from clubhouse.registry.errors import invalid_schema
+from clubhouse.registry.records import Reference
+
+# Keys that make a schema readable when they come first; the rest follow alphabetically.
+_TYPE_KEYS = (
+    "type",
+    "name",
+    "namespace",
+    "doc",
+    "aliases",
+    "fields",
+    "symbols",
+    "items",
+    "values",
+    "size",
+    "logicalType",
+    "precision",
+    "scale",
+    "default",
+)
+_FIELD_KEYS = ("name", "type", "doc", "default", "order", "aliases")
+_TYPE_ORDER = {key: rank for rank, key in enumerate(_TYPE_KEYS)}
+_FIELD_ORDER = {key: rank for rank, key in enumerate(_FIELD_KEYS)}
+
+# fastavro reports some malformed schemas with plain Python errors instead of its own.
+_FASTAVRO_ERRORS = (
+    fastavro.schema.SchemaParseException,
+    fastavro.schema.UnknownType,
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedReference:
+    """A reference together with the schema text it points at and that schema's own references.
+
+    ``schema_id`` identifies the referenced content; it is part of cache keys because a
+    (subject, version) pair can be hard-deleted and later reused for different content.
+    """
+
+    reference: Reference
+    schema_id: int
+    schema: str
+    dependencies: tuple[ResolvedReference, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSchema:
+    """A validated schema: the ``avro`` object for compatibility checks and its two texts."""
+
+    avro: avro.schema.Schema
+    canonical: str
+    normalized: str
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def load_json(text: str, what: str) -> Any:
+    """``json.loads`` that names ``what`` failed to parse, and rejects NaN and Infinity."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise invalid_schema(f"{what} is nested too deeply to parse.") from None
+    except ValueError as exc:
+        raise invalid_schema(f"{what} is not valid JSON: {exc}.") from None
+
+
+def ordered(value: Any, rank: dict[str, int] = _TYPE_ORDER) -> Any:
+    """``value`` with every object's keys in the canonical order (lists keep their order).
+
+    Record fields put ``name`` first, types put ``type`` first, as Avro's own writers do.
+    """
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (rank.get(k, len(rank)), k))
+        return {
+            key: (
+                [ordered(f, _FIELD_ORDER) for f in value[key]]
+                if key == "fields" and isinstance(value[key], list)
+                else ordered(value[key])
+            )
+            for key in keys
+        }
+    if isinstance(value, list):
+        return [ordered(item) for item in value]
+    return value
+
+
+def dump(value: Any) -> str:
+    """Compact, key-ordered JSON text: the canonical spelling of a JSON value."""
+    return json.dumps(ordered(value), separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(text: str, references: Sequence[ResolvedReference]) -> str:
+    """What identifies a schema globally: its text plus the exact references it imports.
+
+    The referenced schema ids are part of it, so a reference whose (subject, version) was
+    deleted and reused for other content never matches the old schema.
+    """
+    digest = hashlib.sha256(text.encode("utf-8"))
+    for ref in references:
+        digest.update(b"\x00")
+        digest.update(dump(ref.reference.to_json()).encode("utf-8"))
+        digest.update(f"@{ref.schema_id}".encode())
+    return digest.hexdigest()
+
+
+def _copy_names(names: avro.name.Names) -> avro.name.Names:
+    copy = avro.name.Names(validate_names=True)
+    copy.names = dict(names.names)
+    return copy
+
+
+class _ReferenceLoader:
+    """Parses referenced schemas once each, dependencies first, into shared name tables."""
+
+    def __init__(self) -> None:
+        self.avro_names = avro.name.Names(validate_names=True)
+        self.fastavro_names: dict[str, Any] = {}
+        self._seen: set[int] = set()
+
+    def load(self, ref: ResolvedReference, path: str) -> None:
+        if ref.schema_id in self._seen:
+            return
+        self._seen.add(ref.schema_id)
+        target = ref.reference
+        where = f"{path} -> reference '{target.name}' ({target.subject} v{target.version})"
+        for dep in ref.dependencies:
+            self.load(dep, where)
+        data = load_json(ref.schema, f"the schema of {where}")
+        _parse_avro(data, self.avro_names, where)
+        _parse_fastavro(data, self.fastavro_names, where)
+
+
+def _parse_avro(data: Any, names: avro.name.Names, where: str) -> avro.schema.Schema:
+    try:
+        return avro.schema.make_avsc_object(data, names)
+    except avro.errors.AvroException as exc:
+        raise invalid_schema(f"{where}: {exc}") from None
+    except RecursionError:
+        raise invalid_schema(f"{where}: the schema is nested too deeply.") from None
+    except (TypeError, AttributeError, ValueError) as exc:
+        # The avro package assumes well-typed JSON in places (e.g. a number where a name
+        # belongs); those are still the submitter's errors, not ours.
+        raise invalid_schema(f"{where}: malformed schema ({exc}).") from None
+
+
+def _parse_fastavro(data: Any, named: dict[str, Any], where: str) -> None:
+    try:
+        fastavro.schema.parse_schema(data, named_schemas=named, _write_hint=False)
+    except _FASTAVRO_ERRORS as exc:
+        raise invalid_schema(f"{where}: {exc}") from None
+    except RecursionError:
+        raise invalid_schema(f"{where}: the schema is nested too deeply.") from None
+
+
+def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
+    """Validate ``text`` (with ``references`` in scope) and derive its canonical texts.
+
+    Raises ``RegistryError`` 42201 naming the problem and, for references, the chain of
+    references that led to it.
+    """
+    loader = _ReferenceLoader()
+    for ref in references:
+        loader.load(ref, "schema")
+    data = load_json(text, "The schema")
+    ref_names = loader.avro_names
+    parsed = _parse_avro(data, _copy_names(ref_names), "schema")
+    _parse_fastavro(data, dict(loader.fastavro_names), "schema")
+    try:
+        normalized_json = parsed.to_json(_copy_names(ref_names))
+    except (avro.errors.AvroException, RecursionError) as exc:
+        raise invalid_schema(f"schema: cannot be written back as JSON ({exc}).") from None
+    return ParsedSchema(avro=parsed, canonical=dump(data), normalized=dump(normalized_json))

@@ -1,0 +1,186 @@
+"""Compatibility checks for all seven levels, on ``avro.compatibility``'s reader/writer checker.
+
+BACKWARD means the new schema (reader) can read data written with an earlier one (writer);
+FORWARD the reverse; FULL both. Non-transitive levels compare with the latest live version,
+transitive ones with every live version. Each problem becomes one readable message naming
+the version, the direction, the field path and the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import avro.schema
+from avro.compatibility import (
+    ReaderWriterCompatibilityChecker,
+    SchemaCompatibilityResult,
+    SchemaCompatibilityType,
+    SchemaIncompatibilityType,
+)
+
+from clubhouse.registry.records import CompatibilityLevel
+
+
+@dataclass(frozen=True, slots=True)
+class Incompatibility:
+    """One reason a reader cannot read a writer's data, at one place in the schema."""
+
+    location: str
+    path: str
+    kind: SchemaIncompatibilityType
+    detail: str
+
+    def describe(self) -> str:
+        reason = _REASONS.get(self.kind, "{detail}").format(detail=self.detail)
+        where = f"'{self.path}'" if self.path else "the top level"
+        return f"at {where} ({self.location}): {reason}"
+
+
+_REASONS = {
+    SchemaIncompatibilityType.reader_field_missing_default_value: (
+        "the reader has field '{detail}' with no default, and the writer does not have it"
+    ),
+    SchemaIncompatibilityType.type_mismatch: "{detail}",
+    SchemaIncompatibilityType.name_mismatch: "the type names differ ({detail})",
+    SchemaIncompatibilityType.fixed_size_mismatch: "the fixed sizes differ ({detail})",
+    SchemaIncompatibilityType.missing_enum_symbols: (
+        "the reader's enum lacks the writer's symbols {detail} and has no default symbol"
+    ),
+    SchemaIncompatibilityType.missing_union_branch: "{detail}",
+}
+
+
+class _TracingChecker(ReaderWriterCompatibilityChecker):
+    """The library checker, remembering every sub-result so reasons can be paired with places.
+
+    The library merges messages and locations into two unordered sets; every single-problem
+    sub-result it computed on the way still holds one message next to one location.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.single: dict[str, tuple[SchemaIncompatibilityType, str]] = {}
+
+    def get_compatibility(
+        self,
+        reader: avro.schema.Schema,
+        writer: avro.schema.Schema,
+        reference_token: str = ReaderWriterCompatibilityChecker.ROOT_REFERENCE_TOKEN,
+        location: list[str] | None = None,
+    ) -> SchemaCompatibilityResult:
+        result: SchemaCompatibilityResult = super().get_compatibility(
+            reader, writer, reference_token, location
+        )
+        self._remember(result)
+        return result
+
+    def _remember(self, result: SchemaCompatibilityResult) -> None:
+        if (
+            result.compatibility is SchemaCompatibilityType.incompatible
+            and len(result.messages) == 1
+            and len(result.locations) == 1
+            and len(set(result.incompatibilities)) == 1
+        ):
+            (location,) = result.locations
+            (message,) = result.messages
+            self.single.setdefault(location, (result.incompatibilities[0], message))
+
+
+def _field_path(schema: avro.schema.Schema, location: str) -> str:
+    """Turn ``/fields/2/type/items`` into a dotted path of field names the reader can follow."""
+    parts: list[str] = []
+    node: avro.schema.Schema | None = schema
+    tokens = [t for t in location.split("/") if t]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "fields" and i + 1 < len(tokens) and isinstance(node, avro.schema.RecordSchema):
+            index = int(tokens[i + 1]) if tokens[i + 1].isdigit() else -1
+            if not 0 <= index < len(node.fields):
+                break
+            field = node.fields[index]
+            parts.append(field.name)
+            node = field.type
+            i += 2
+            continue
+        if token == "type":
+            i += 1
+            continue
+        if token == "items" and isinstance(node, avro.schema.ArraySchema):
+            parts.append("[]")
+            node = node.items
+        elif token == "values" and isinstance(node, avro.schema.MapSchema):
+            parts.append("{}")
+            node = node.values
+        else:
+            # Union branch indexes refer to the writer's union; stop following the reader.
+            parts.append("/".join(tokens[i:]))
+            break
+        i += 1
+    return ".".join(parts).replace(".[]", "[]").replace(".{}", "{}")
+
+
+def check_pair(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[Incompatibility]:
+    """Why ``reader`` cannot read what ``writer`` wrote; empty when it can."""
+    checker = _TracingChecker()
+    result: SchemaCompatibilityResult = checker.get_compatibility(reader, writer)
+    if result.compatibility is not SchemaCompatibilityType.incompatible:
+        return []
+    found: list[Incompatibility] = []
+    unpaired_messages = set(result.messages)
+    for location in sorted(result.locations):
+        kind_message = checker.single.get(location)
+        if kind_message is None:
+            # Several missing-default fields of one record are merged before any sub-result
+            # isolates them; the library's message for that kind is the field's own name.
+            path = _field_path(reader, location)
+            leaf = path.rsplit(".", 1)[-1]
+            if leaf in unpaired_messages:
+                kind_message = (SchemaIncompatibilityType.reader_field_missing_default_value, leaf)
+            else:
+                kind_message = (
+                    result.incompatibilities[0],
+                    "; ".join(sorted(unpaired_messages)),
+                )
+        kind, message = kind_message
+        unpaired_messages.discard(message)
+        found.append(
+            Incompatibility(
+                location=location,
+                path=_field_path(reader, location),
+                kind=kind,
+                detail=message,
+            )
+        )
+    return found
+
+
+def check(
+    level: CompatibilityLevel,
+    candidate: avro.schema.Schema,
+    previous: Sequence[tuple[int, avro.schema.Schema]],
+) -> list[str]:
+    """Messages explaining why ``candidate`` breaks ``level`` against ``previous``.
+
+    ``previous`` holds the live versions, oldest first, as (version, schema). An empty
+    answer means compatible.
+    """
+    if level is CompatibilityLevel.NONE or not previous:
+        return []
+    targets = previous if level.transitive else previous[-1:]
+    messages: list[str] = []
+    for version, old in targets:
+        if level.checks_backward:
+            for problem in check_pair(candidate, old):
+                messages.append(
+                    f"{level.value}: the new schema cannot read data written with version "
+                    f"{version}, {problem.describe()}"
+                )
+        if level.checks_forward:
+            for problem in check_pair(old, candidate):
+                messages.append(
+                    f"{level.value}: version {version} cannot read data written with the new "
+                    f"schema, {problem.describe()}"
+                )
+    return messages

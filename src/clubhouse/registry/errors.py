@@ -1,0 +1,97 @@
+"""Confluent's error codes and the one exception type the registry raises on purpose.
+
+Every failure a client can cause becomes a :class:`RegistryError` carrying the HTTP status,
+Confluent's numeric ``error_code`` and a message that names what was wrong and where. The
+API layer turns it into the ``{"error_code", "message"}`` body Confluent clients parse.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from clubhouse.errors import ClubhouseError
+
+
+class ErrorCode(IntEnum):
+    """The numeric codes Confluent Schema Registry puts in ``error_code``."""
+
+    BAD_REQUEST = 400
+    UNAUTHORIZED = 401
+    NOT_FOUND = 404
+    METHOD_NOT_ALLOWED = 405
+    NOT_ACCEPTABLE = 406
+    INCOMPATIBLE_SCHEMA = 409
+    PAYLOAD_TOO_LARGE = 413
+    UNSUPPORTED_MEDIA_TYPE = 415
+    UNPROCESSABLE = 422
+    SUBJECT_NOT_FOUND = 40401
+    VERSION_NOT_FOUND = 40402
+    SCHEMA_NOT_FOUND = 40403
+    SUBJECT_SOFT_DELETED = 40404
+    SUBJECT_NOT_SOFT_DELETED = 40405
+    VERSION_SOFT_DELETED = 40406
+    VERSION_NOT_SOFT_DELETED = 40407
+    SUBJECT_COMPATIBILITY_NOT_CONFIGURED = 40408
+    SUBJECT_MODE_NOT_CONFIGURED = 40409
+    INVALID_SCHEMA = 42201
+    INVALID_VERSION = 42202
+    INVALID_COMPATIBILITY_LEVEL = 42203
+    INVALID_MODE = 42204
+    OPERATION_NOT_PERMITTED = 42205
+    REFERENCE_EXISTS = 42206
+    ID_DOES_NOT_MATCH = 42207
+    INVALID_SUBJECT = 42208
+    STORE_ERROR = 50001
+    STORE_TIMEOUT = 50002
+
+
+class RegistryError(ClubhouseError):
+    """A request the registry refuses: HTTP ``status``, Confluent ``error_code`` and a message."""
+
+    def __init__(self, status: int, error_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"RegistryError({self.status}, {self.error_code}, {self.message!r})"
+
+
+def subject_not_found(subject: str) -> RegistryError:
+    return RegistryError(404, ErrorCode.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found.")
+
+
+def version_not_found(subject: str, version: object) -> RegistryError:
+    return RegistryError(
+        404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found for subject '{subject}'."
+    )
+
+
+def schema_not_found(detail: str) -> RegistryError:
+    return RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, f"Schema not found: {detail}.")
+
+
+def invalid_schema(detail: str) -> RegistryError:
+    return RegistryError(422, ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
+
+
+def invalid_version(value: str) -> RegistryError:
+    return RegistryError(
+        422,
+        ErrorCode.INVALID_VERSION,
+        f"Invalid version '{value}': a version is an integer between 1 and 2147483647, "
+        "or the string 'latest' (or -1).",
+    )
+
+
+def operation_not_permitted(detail: str) -> RegistryError:
+    return RegistryError(422, ErrorCode.OPERATION_NOT_PERMITTED, detail)
+
+
+def bad_request(detail: str) -> RegistryError:
+    return RegistryError(400, ErrorCode.BAD_REQUEST, detail)
+
+
+def unprocessable(detail: str) -> RegistryError:
+    return RegistryError(422, ErrorCode.UNPROCESSABLE, detail)

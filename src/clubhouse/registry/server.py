@@ -1,0 +1,162 @@
+"""Run the registry under uvicorn: bind, log the URL, serve, stop cleanly on SIGINT/SIGTERM.
+
+Without credentials the server refuses to listen on anything but a loopback address unless
+the caller explicitly allows remote access: an open registry on a network lets anyone
+rewrite the contracts every producer and consumer depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+import socket
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import avro.errors
+import uvicorn
+
+from clubhouse.errors import ClubhouseError
+from clubhouse.registry.api import DEFAULT_MAX_BODY_BYTES, create_app
+from clubhouse.registry.auth import BasicAuth
+from clubhouse.registry.service import Registry
+from clubhouse.registry.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8081
+DEFAULT_DB = Path(".clubhouse/registry.db")
+
+
+class ServerConfigError(ClubhouseError):
+    """The server cannot start with the given settings; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    db: Path = DEFAULT_DB
+    credentials: dict[str, str] | None = None
+    allow_remote: bool = False
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(settings: ServerSettings) -> None:
+    """Refuse a non-loopback bind without auth unless remote access was explicitly allowed."""
+    if is_loopback(settings.host) or settings.credentials or settings.allow_remote:
+        return
+    raise ServerConfigError(
+        f"Refusing to listen on {settings.host} without authentication: anyone who can reach it "
+        "could change every schema. Use --basic-auth-file (or $CLUBHOUSE_REGISTRY_BASIC_AUTH), "
+        "bind to 127.0.0.1, or pass --allow-remote if the network is trusted."
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0 picks a free one)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServerConfigError(f"Cannot resolve host {host!r}: {exc.strerror}.") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ServerConfigError(f"Cannot listen on {host}:{port}: {exc.strerror}.") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
+        await asyncio.sleep(0.01)
+    if server.started:
+        log.info("schema registry listening", extra={"url": url})
+    await task
+
+
+@contextmanager
+def _stop_signals_end_quietly() -> Iterator[list[int]]:
+    """Make SIGINT/SIGTERM end the process normally once uvicorn has shut down.
+
+    uvicorn handles both signals while it serves, then re-raises each one it caught so the
+    previous handler runs. The previous handler is this no-op, so the process finishes its
+    own clean-up (closing the database) and exits 0 instead of dying with the signal.
+    """
+    received: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def serve(settings: ServerSettings) -> None:
+    """Serve until SIGINT or SIGTERM; returns after a graceful shutdown."""
+    check_bind(settings)
+    # The avro package warns on every schema with an unknown logical type; those schemas are
+    # valid (readers fall back to the underlying type), so the warning is noise here.
+    warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)
+    store = Store(settings.db)
+    try:
+        registry = Registry(store)
+        auth = BasicAuth(settings.credentials) if settings.credentials else None
+        app = create_app(registry, auth=auth, max_body_bytes=settings.max_body_bytes)
+        sock = bind(settings.host, settings.port)
+        url = url_of(sock)
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        log.info(
+            "starting schema registry",
+            extra={"db": str(settings.db), "auth": auth is not None, "url": url},
+        )
+        with _stop_signals_end_quietly() as received:
+            asyncio.run(_serve(server, sock, url))
+        if received:
+            log.info(
+                "schema registry stopping on signal",
+                extra={"signal": signal.Signals(received[0]).name},
+            )
+    finally:
+        store.close()
+    log.info("schema registry stopped", extra={"db": str(settings.db)})

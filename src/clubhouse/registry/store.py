@@ -1,0 +1,402 @@
+"""Durable storage for the registry: SQLite (stdlib) in WAL mode, one transaction per write.
+
+Every write runs in ``BEGIN IMMEDIATE``, so ids and versions are read and assigned while the
+database write lock is held: two server processes on one file, or many concurrent requests
+in one process, can never hand out the same id twice or two ids for the same schema. Reads
+run in their own snapshot and never wait for writers. ``synchronous=FULL`` makes every
+acknowledged write survive a crash of the process or of the machine.
+
+Each thread gets its own connection; the store owns them all and closes them together.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.records import Reference, StoredSchema, SubjectVersion
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS schemas (
+    id INTEGER PRIMARY KEY,
+    schema TEXT NOT NULL,
+    normalized TEXT NOT NULL,
+    refs TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    normalized_fingerprint TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schemas_by_fingerprint ON schemas (fingerprint);
+CREATE INDEX IF NOT EXISTS schemas_by_normalized ON schemas (normalized_fingerprint);
+CREATE TABLE IF NOT EXISTS versions (
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    schema_id INTEGER NOT NULL REFERENCES schemas (id),
+    deleted INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (subject, version)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS versions_by_schema ON versions (schema_id);
+CREATE TABLE IF NOT EXISTS schema_refs (
+    schema_id INTEGER NOT NULL REFERENCES schemas (id),
+    name TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (schema_id, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS schema_refs_by_target ON schema_refs (subject, version);
+CREATE TABLE IF NOT EXISTS settings (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+"""
+
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+
+
+class StoreError(RegistryError):
+    """The database could not serve the request; clients may retry (HTTP 503)."""
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in _BUSY_CODES
+
+
+def _encode_refs(references: Sequence[Reference]) -> str:
+    return json.dumps([ref.to_json() for ref in references], separators=(",", ":"))
+
+
+def _decode_refs(text: str) -> tuple[Reference, ...]:
+    return tuple(
+        Reference(name=item["name"], subject=item["subject"], version=int(item["version"]))
+        for item in json.loads(text)
+    )
+
+
+def _schema_row(row: sqlite3.Row | tuple[int, str, str, str]) -> StoredSchema:
+    return StoredSchema(
+        id=int(row[0]), schema=row[1], normalized=row[2], references=_decode_refs(row[3])
+    )
+
+
+def _version_row(row: sqlite3.Row | tuple[str, int, int, int]) -> SubjectVersion:
+    return SubjectVersion(
+        subject=row[0], version=int(row[1]), schema_id=int(row[2]), deleted=bool(row[3])
+    )
+
+
+class Transaction:
+    """The queries and changes the registry needs, inside one open SQLite transaction."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    # ---- layout ----------------------------------------------------------------------------
+
+    def layout_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def create_layout(self) -> None:
+        for statement in _DDL.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
+        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def integrity_check(self) -> str:
+        return "\n".join(str(r[0]) for r in self._conn.execute("PRAGMA integrity_check"))
+
+    # ---- schemas -------------------------------------------------------------------------
+
+    def schema(self, schema_id: int) -> StoredSchema | None:
+        row = self._conn.execute(
+            "SELECT id, schema, normalized, refs FROM schemas WHERE id = ?", (schema_id,)
+        ).fetchone()
+        return None if row is None else _schema_row(row)
+
+    def schema_ids_by_fingerprint(self, fingerprint: str) -> list[int]:
+        rows = self._conn.execute(
+            "SELECT id FROM schemas WHERE fingerprint = ? ORDER BY id", (fingerprint,)
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def schema_ids_by_normalized(self, fingerprint: str) -> list[int]:
+        rows = self._conn.execute(
+            "SELECT id FROM schemas WHERE normalized_fingerprint = ? ORDER BY id", (fingerprint,)
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def insert_schema(
+        self,
+        *,
+        schema_id: int | None,
+        schema: str,
+        normalized: str,
+        references: Sequence[Reference],
+        fingerprint: str,
+        normalized_fingerprint: str,
+    ) -> int:
+        """Store a schema under ``schema_id``, or under the next free id when it is None."""
+        cursor = self._conn.execute(
+            "INSERT INTO schemas"
+            " (id, schema, normalized, refs, fingerprint, normalized_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                schema_id,
+                schema,
+                normalized,
+                _encode_refs(references),
+                fingerprint,
+                normalized_fingerprint,
+            ),
+        )
+        new_id = int(schema_id if schema_id is not None else cursor.lastrowid or 0)
+        self._conn.executemany(
+            "INSERT INTO schema_refs (schema_id, name, subject, version) VALUES (?, ?, ?, ?)",
+            [(new_id, ref.name, ref.subject, ref.version) for ref in references],
+        )
+        return new_id
+
+    def max_schema_id(self) -> int:
+        row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM schemas").fetchone()
+        return int(row[0])
+
+    def all_schemas(self) -> list[StoredSchema]:
+        rows = self._conn.execute(
+            "SELECT id, schema, normalized, refs FROM schemas ORDER BY id"
+        ).fetchall()
+        return [_schema_row(r) for r in rows]
+
+    # ---- subjects and versions -----------------------------------------------------------
+
+    def versions(self, subject: str, *, include_deleted: bool) -> list[SubjectVersion]:
+        """The subject's versions, oldest first."""
+        sql = "SELECT subject, version, schema_id, deleted FROM versions WHERE subject = ?"
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        rows = self._conn.execute(sql + " ORDER BY version", (subject,)).fetchall()
+        return [_version_row(r) for r in rows]
+
+    def version(self, subject: str, version: int) -> SubjectVersion | None:
+        row = self._conn.execute(
+            "SELECT subject, version, schema_id, deleted FROM versions"
+            " WHERE subject = ? AND version = ?",
+            (subject, version),
+        ).fetchone()
+        return None if row is None else _version_row(row)
+
+    def max_version(self, subject: str) -> int:
+        """The highest version ever given in ``subject`` that still exists, soft-deleted or not."""
+        row = self._conn.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM versions WHERE subject = ?", (subject,)
+        ).fetchone()
+        return int(row[0])
+
+    def subject_versions_of_schema(
+        self, schema_id: int, *, include_deleted: bool
+    ) -> list[SubjectVersion]:
+        sql = "SELECT subject, version, schema_id, deleted FROM versions WHERE schema_id = ?"
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        rows = self._conn.execute(sql + " ORDER BY subject, version", (schema_id,)).fetchall()
+        return [_version_row(r) for r in rows]
+
+    def all_versions(self, *, include_deleted: bool) -> list[SubjectVersion]:
+        sql = "SELECT subject, version, schema_id, deleted FROM versions"
+        if not include_deleted:
+            sql += " WHERE deleted = 0"
+        rows = self._conn.execute(sql + " ORDER BY subject, version").fetchall()
+        return [_version_row(r) for r in rows]
+
+    def subjects(self, *, include_deleted: bool, deleted_only: bool) -> list[str]:
+        """Subject names, sorted: live ones, or also (or only) fully soft-deleted ones."""
+        if deleted_only:
+            sql = (
+                "SELECT subject FROM versions GROUP BY subject"
+                " HAVING MAX(deleted = 0) = 0 ORDER BY subject"
+            )
+        elif include_deleted:
+            sql = "SELECT DISTINCT subject FROM versions ORDER BY subject"
+        else:
+            sql = "SELECT DISTINCT subject FROM versions WHERE deleted = 0 ORDER BY subject"
+        return [str(r[0]) for r in self._conn.execute(sql).fetchall()]
+
+    def has_versions(self, subject: str | None = None) -> bool:
+        if subject is None:
+            row = self._conn.execute("SELECT 1 FROM versions LIMIT 1").fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT 1 FROM versions WHERE subject = ? LIMIT 1", (subject,)
+            ).fetchone()
+        return row is not None
+
+    def insert_version(self, subject: str, version: int, schema_id: int) -> None:
+        self._conn.execute(
+            "INSERT INTO versions (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)",
+            (subject, version, schema_id),
+        )
+
+    def soft_delete(self, subject: str, versions: Sequence[int]) -> None:
+        self._conn.executemany(
+            "UPDATE versions SET deleted = 1 WHERE subject = ? AND version = ?",
+            [(subject, v) for v in versions],
+        )
+
+    def hard_delete(self, subject: str, versions: Sequence[int]) -> None:
+        # Schema rows stay: an id keeps meaning the same schema forever, so re-registering
+        # it later gives back the same id.
+        self._conn.executemany(
+            "DELETE FROM versions WHERE subject = ? AND version = ?",
+            [(subject, v) for v in versions],
+        )
+
+    def referrers(self, subject: str, version: int, *, include_deleted: bool) -> list[int]:
+        """Ids of schemas, still used by some version, that import ``subject`` ``version``."""
+        sql = (
+            "SELECT DISTINCT r.schema_id FROM schema_refs r"
+            " JOIN versions v ON v.schema_id = r.schema_id"
+            " WHERE r.subject = ? AND r.version = ?"
+        )
+        if not include_deleted:
+            sql += " AND v.deleted = 0"
+        rows = self._conn.execute(sql + " ORDER BY r.schema_id", (subject, version)).fetchall()
+        return [int(r[0]) for r in rows]
+
+    # ---- settings (compatibility and mode) ------------------------------------------------
+
+    def setting(self, scope: str, key: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM settings WHERE scope = ? AND key = ?", (scope, key)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def settings(self, key: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT scope, value FROM settings WHERE key = ? ORDER BY scope", (key,)
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def set_setting(self, scope: str, key: str, value: str) -> None:
+        self._conn.execute(
+            "INSERT INTO settings (scope, key, value) VALUES (?, ?, ?)"
+            " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+            (scope, key, value),
+        )
+
+    def delete_setting(self, scope: str, key: str) -> None:
+        self._conn.execute("DELETE FROM settings WHERE scope = ? AND key = ?", (scope, key))
+
+
+class Store:
+    """The registry's SQLite database file, shared safely by threads and processes."""
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+        self.path = path
+        self._busy_timeout_s = busy_timeout_s
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        # Serialising writers inside the process first keeps them out of SQLite's busy-wait
+        # loop, which polls with sleeps; other processes still meet at BEGIN IMMEDIATE.
+        self._write_lock = threading.Lock()
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self._busy_timeout_s,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise StoreError(503, ErrorCode.STORE_ERROR, "The registry is shutting down.")
+            conn = self._connect()
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    def _migrate(self) -> None:
+        with self.write() as tx:
+            current = tx.layout_version()
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer Clubhouse (database layout "
+                    f"{current}, this one knows {SCHEMA_VERSION}); upgrade Clubhouse."
+                )
+            tx.create_layout()
+
+    @contextmanager
+    def read(self) -> Iterator[Transaction]:
+        """A consistent snapshot for several queries; never blocks on writers."""
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield Transaction(conn)
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise StoreError(
+                    503, ErrorCode.STORE_TIMEOUT, f"The registry database is busy: {exc}. Retry."
+                ) from exc
+            raise
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """One write transaction holding the database lock; commits on success, else rolls back."""
+        conn = self._connection()
+        with self._write_lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc):
+                    raise StoreError(
+                        503,
+                        ErrorCode.STORE_TIMEOUT,
+                        f"Timed out after {self._busy_timeout_s:g}s waiting for the registry "
+                        "database write lock (another process holds it). Retry.",
+                    ) from exc
+                raise
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def integrity_check(self) -> str:
+        """SQLite's own verdict on the file: ``ok`` when it is sound."""
+        with self.read() as tx:
+            return tx.integrity_check()
+
+    def close(self) -> None:
+        """Close every connection; the last one to close checkpoints the WAL into the file."""
+        self._closed = True
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+        self._local = threading.local()
