@@ -1,0 +1,1 @@
+"""Wiring between contracts, Avro and the outside world: registration, routing, publishing."""

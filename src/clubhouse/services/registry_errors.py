@@ -1,0 +1,34 @@
+"""Typed schema-registry errors; each message says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+from clubhouse.errors import ClubhouseError
+
+
+class RegistryError(ClubhouseError):
+    """The schema registry refused or failed a request."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RegistryUnreachableError(RegistryError):
+    """No registry answered at the configured URL(s)."""
+
+
+class RegistryUnauthorizedError(RegistryError):
+    """The registry rejected the credentials (HTTP 401 / 403)."""
+
+
+class IncompatibleSchemaError(RegistryError):
+    """The schema breaks the subject's compatibility level (HTTP 409)."""
+
+
+class InvalidSchemaError(RegistryError):
+    """The registry says the schema is not valid Avro, or a reference is missing (HTTP 422)."""
+
+
+class NotFoundError(RegistryError):
+    """The subject, version or schema id does not exist (HTTP 404)."""

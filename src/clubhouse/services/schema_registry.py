@@ -1,0 +1,273 @@
+"""``ConfluentSchemaRegistry``: SchemaRegistryProtocol on confluent-kafka's SchemaRegistryClient.
+
+The same class talks to Confluent Schema Registry and to Clubhouse's embedded registry. Auth,
+TLS, timeouts, retries with backoff and URL fail-over are the client's; this module maps its
+answers onto Clubhouse's types and its failures onto typed errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+
+from clubhouse.services.kafka_protocol import (
+    COMPATIBILITY_LEVELS,
+    CompatibilityLevel,
+    CompatibilityResult,
+    RegisteredSchema,
+)
+from clubhouse.services.registry_errors import (
+    IncompatibleSchemaError,
+    InvalidSchemaError,
+    NotFoundError,
+    RegistryError,
+    RegistryUnauthorizedError,
+    RegistryUnreachableError,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BASIC_AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without any ``user:password@`` part, safe to log."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class RegistrySettings:
+    """How to reach a schema registry. ``urls`` are tried in order (fail-over)."""
+
+    urls: Sequence[str]
+    basic_auth: str | None = field(default=None, repr=False)  # "user:password"
+    bearer_token: str | None = field(default=None, repr=False)
+    bearer_logical_cluster: str = ""
+    bearer_identity_pool: str | None = None
+    ca_location: str | None = None
+    certificate_location: str | None = None
+    key_location: str | None = None
+    key_password: str | None = field(default=None, repr=False)
+    timeout_s: float = 10.0
+    max_retries: int = 3
+    retry_wait_ms: int = 200
+    retry_max_wait_ms: int = 5_000
+
+    @classmethod
+    def from_env(
+        cls, urls: str | Sequence[str], environ: Mapping[str, str] | None = None, **kw: Any
+    ) -> RegistrySettings:
+        """Settings for ``urls`` with basic auth from ``SCHEMA_REGISTRY_BASIC_AUTH`` if unset."""
+        env = os.environ if environ is None else environ
+        url_list = [u.strip() for u in urls.split(",")] if isinstance(urls, str) else list(urls)
+        if kw.get("basic_auth") is None and env.get(BASIC_AUTH_ENV):
+            kw["basic_auth"] = env[BASIC_AUTH_ENV]
+        return cls(urls=[u for u in url_list if u], **kw)
+
+    @property
+    def display_url(self) -> str:
+        """The URLs with credentials removed, for logs and messages."""
+        return ",".join(redact_url(u) for u in self.urls)
+
+    def client_config(self) -> dict[str, Any]:
+        """The confluent-kafka SchemaRegistryClient configuration for these settings."""
+        if not self.urls:
+            raise ValueError("no schema registry URL given")
+        conf: dict[str, Any] = {
+            "url": ",".join(self.urls),
+            "timeout": self.timeout_s,
+            "max.retries": self.max_retries,
+            "retries.wait.ms": self.retry_wait_ms,
+            "retries.max.wait.ms": self.retry_max_wait_ms,
+        }
+        if self.basic_auth:
+            if ":" not in self.basic_auth:
+                raise ValueError("basic auth must be given as user:password")
+            conf["basic.auth.user.info"] = self.basic_auth
+        if self.bearer_token:
+            conf["bearer.auth.credentials.source"] = "STATIC_TOKEN"
+            conf["bearer.auth.token"] = self.bearer_token
+            conf["bearer.auth.logical.cluster"] = self.bearer_logical_cluster
+            if self.bearer_identity_pool:
+                conf["bearer.auth.identity.pool.id"] = self.bearer_identity_pool
+        if self.ca_location:
+            conf["ssl.ca.location"] = self.ca_location
+        if self.certificate_location:
+            conf["ssl.certificate.location"] = self.certificate_location
+        if self.key_location:
+            conf["ssl.key.location"] = self.key_location
+        if self.key_password:
+            conf["ssl.key.password"] = self.key_password
+        return conf
+
+
+class ConfluentSchemaRegistry:
+    """SchemaRegistryProtocol backed by ``confluent_kafka.schema_registry.SchemaRegistryClient``."""
+
+    def __init__(
+        self,
+        client: SchemaRegistryClient,
+        *,
+        display_url: str = "the schema registry",
+    ) -> None:
+        self._client = client
+        self._where = display_url
+
+    @classmethod
+    def from_settings(cls, settings: RegistrySettings) -> ConfluentSchemaRegistry:
+        """A registry client for ``settings``; invalid settings raise ``RegistryError``."""
+        try:
+            client = SchemaRegistryClient(settings.client_config())
+        except (ValueError, TypeError) as exc:
+            raise RegistryError(f"invalid schema registry settings: {exc}") from exc
+        return cls(client, display_url=settings.display_url)
+
+    def close(self) -> None:
+        """Release the HTTP connections."""
+        self._client.close()
+
+    # -- SchemaRegistryProtocol ------------------------------------------------------------------
+    def register(self, subject: str, schema: str) -> int:
+        return self.register_full(subject, schema).schema_id
+
+    def register_full(self, subject: str, schema: str) -> RegisteredSchema:
+        """Register and return id and, when the registry says it, the version (else 0)."""
+        result = self._call(
+            f"register {subject}",
+            lambda: self._client.register_schema_full_response(subject, Schema(schema, "AVRO")),
+        )
+        return RegisteredSchema(subject, result.version or 0, int(result.schema_id or 0), schema)
+
+    def check_schema_exists(self, subject: str, schema: str) -> int | None:
+        found = self.lookup(subject, schema)
+        return None if found is None else found.schema_id
+
+    def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
+        try:
+            result = self._call(
+                f"look up {subject}",
+                lambda: self._client.lookup_schema(subject, Schema(schema, "AVRO")),
+            )
+        except NotFoundError:
+            return None
+        return RegisteredSchema(subject, int(result.version or 0), int(result.schema_id or 0), schema)
+
+    def get_schema(self, schema_id: int) -> str:
+        result = self._call(
+            f"get schema id {schema_id}", lambda: self._client.get_schema(schema_id)
+        )
+        return str(result.schema_str)
+
+    def get_latest(self, subject: str) -> RegisteredSchema | None:
+        # Go to the REST client: the high-level call caches "latest" and would hide new versions.
+        try:
+            raw = self._rest("GET", f"subjects/{_q(subject)}/versions/latest", what=subject)
+        except NotFoundError:
+            return None
+        return _registered(raw)
+
+    def get_version(self, subject: str, version: int) -> RegisteredSchema:
+        raw = self._rest("GET", f"subjects/{_q(subject)}/versions/{version}", what=subject)
+        return _registered(raw)
+
+    def get_versions(self, subject: str) -> list[int]:
+        try:
+            return [int(v) for v in self._rest("GET", f"subjects/{_q(subject)}/versions")]
+        except NotFoundError:
+            return []
+
+    def get_subjects(self) -> list[str]:
+        return [str(s) for s in self._rest("GET", "subjects")]
+
+    def get_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
+        path = "config" if subject is None else f"config/{_q(subject)}?defaultToGlobal=true"
+        raw = self._rest("GET", path, what=subject or "global config")
+        level = str(raw.get("compatibilityLevel") or raw.get("compatibility") or "").upper()
+        if level not in COMPATIBILITY_LEVELS:
+            raise RegistryError(f"{self._where} answered an unknown compatibility level {level!r}")
+        return level
+
+    def set_compatibility(self, level: CompatibilityLevel, subject: str | None = None) -> None:
+        self._call(
+            f"set compatibility of {subject or 'global config'}",
+            lambda: self._client.set_compatibility(subject_name=subject, level=level),
+        )
+
+    def test_compatibility(
+        self, subject: str, schema: str, version: int | Literal["latest", "all"] = "latest"
+    ) -> CompatibilityResult:
+        # The high-level client returns only the boolean; the reasons need the raw answer.
+        suffix = "versions" if version == "all" else f"versions/{version}"
+        try:
+            raw = self._rest(
+                "POST",
+                f"compatibility/subjects/{_q(subject)}/{suffix}?verbose=true",
+                body={"schema": schema, "schemaType": "AVRO"},
+                what=subject,
+            )
+        except NotFoundError:
+            return CompatibilityResult(True, ("subject has no versions yet",))
+        messages = raw.get("messages") or []
+        return CompatibilityResult(bool(raw.get("is_compatible")), tuple(str(m) for m in messages))
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    def _rest(
+        self, method: str, path: str, *, body: dict[str, Any] | None = None, what: str = ""
+    ) -> Any:
+        rest = self._client._rest_client  # the client's own transport: auth, TLS, retries
+        if method == "GET":
+            return self._call(what or path, lambda: rest.get(path))
+        return self._call(what or path, lambda: rest.post(path, body=body))
+
+    def _call(self, action: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except SchemaRegistryError as exc:
+            raise self._translate(action, exc) from exc
+        except httpx.TransportError as exc:
+            raise RegistryUnreachableError(
+                f"cannot reach the schema registry at {self._where} to {action}: "
+                f"{type(exc).__name__}: {exc or 'no answer'}. Check --schema-registry-url / "
+                "SCHEMA_REGISTRY_URL and that the registry is running"
+            ) from exc
+
+    def _translate(self, action: str, exc: SchemaRegistryError) -> RegistryError:
+        status, code = exc.http_status_code, exc.error_code
+        text = f"{exc.error_message} (HTTP {status}, error code {code})"
+        kinds: dict[int, tuple[type[RegistryError], str]] = {
+            401: (RegistryUnauthorizedError, "unauthorized: check --basic-auth / "
+                  "SCHEMA_REGISTRY_BASIC_AUTH or the bearer token"),
+            403: (RegistryUnauthorizedError, "unauthorized: these credentials may not do this"),
+            404: (NotFoundError, "not found"),
+            409: (IncompatibleSchemaError, "incompatible with the subject's compatibility "
+                  "level; run `clubhouse schemas check` to see why"),
+            422: (InvalidSchemaError, "rejected as invalid"),
+        }  # fmt: skip
+        kind, hint = kinds.get(status, (RegistryError, "failed"))
+        return kind(f"{action} at {self._where}: {hint}: {text}", status=status, code=code)
+
+
+def _q(subject: str) -> str:
+    return quote(subject, safe="")
+
+
+def _registered(raw: Mapping[str, Any]) -> RegisteredSchema:
+    return RegisteredSchema(
+        subject=str(raw["subject"]),
+        version=int(raw["version"]),
+        schema_id=int(raw["id"]),
+        schema=str(raw["schema"]),
+    )
