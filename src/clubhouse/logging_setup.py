@@ -64,5 +64,5 @@ def configure_logging(level: int = logging.INFO, fmt: LogFormat = "text") -> Non
     root.handlers[:] = [handler]
     root.setLevel(level)
     # librdkafka and httpx are chatty at DEBUG; keep them at WARNING unless asked otherwise.
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -8,6 +8,9 @@ import click
 def all_commands() -> list[click.Command]:
     """Every top-level command, in the order ``--help`` lists them."""
     found: list[click.Command] = []
+    from clubhouse.cli.register_cmd import register  # noqa: PLC0415
+
+    found.append(register)
     from clubhouse.cli.registry_cmd import registry  # noqa: PLC0415
 
     found.append(registry)

@@ -22,7 +22,7 @@ def cli() -> None:
 
 def _add_commands() -> None:
     # Command modules are imported here, not at the top, so each group stays independent.
-    from clubhouse.cli import commands
+    from clubhouse.cli import commands  # noqa: PLC0415
 
     for command in commands.all_commands():
         cli.add_command(command)

@@ -7,6 +7,8 @@ variable. Commands receive ready-built objects (RegistrySettings, MessageCatalog
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -157,6 +159,9 @@ def logging_options(fn: F) -> F:
 def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:
     """The built-in catalog plus the user's modules; a bad module is a usage error (exit 2)."""
     catalog = MessageCatalog.default()
+    if model_modules and "" not in sys.path and os.getcwd() not in sys.path:
+        # Like uvicorn and celery: `--models myapp.messages` finds the project in the cwd.
+        sys.path.insert(0, os.getcwd())
     for module in model_modules:
         try:
             catalog.add_module(module)

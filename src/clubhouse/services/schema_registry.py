@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import httpx
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+
+# The client's own HTTP library (httpx2, or httpx on older installs), so its errors match.
+from confluent_kafka.schema_registry.common._httpx_compat import httpx
 
 from clubhouse.services.kafka_protocol import (
     COMPATIBILITY_LEVELS,
     CompatibilityLevel,
     CompatibilityResult,
     RegisteredSchema,
+    SchemaRegistryProtocol,
 )
 from clubhouse.services.registry_errors import (
     IncompatibleSchemaError,
@@ -163,7 +167,9 @@ class ConfluentSchemaRegistry:
             )
         except NotFoundError:
             return None
-        return RegisteredSchema(subject, int(result.version or 0), int(result.schema_id or 0), schema)
+        return RegisteredSchema(
+            subject, int(result.version or 0), int(result.schema_id or 0), schema
+        )
 
     def get_schema(self, schema_id: int) -> str:
         result = self._call(
@@ -190,7 +196,7 @@ class ConfluentSchemaRegistry:
             return []
 
     def get_subjects(self) -> list[str]:
-        return [str(s) for s in self._rest("GET", "subjects")]
+        return [str(s) for s in self._rest("GET", "subjects", what="list subjects")]
 
     def get_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
         path = "config" if subject is None else f"config/{_q(subject)}?defaultToGlobal=true"
@@ -271,3 +277,30 @@ def _registered(raw: Mapping[str, Any]) -> RegisteredSchema:
         schema_id=int(raw["id"]),
         schema=str(raw["schema"]),
     )
+
+
+def wait_for_registry(
+    registry: SchemaRegistryProtocol,
+    timeout_s: float,
+    *,
+    interval_s: float = 0.5,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Return once ``registry`` answers; keep trying for ``timeout_s`` while it is unreachable.
+
+    Deployments often start the registry beside the application, so the first connection
+    may be refused for a while. Any other error (bad credentials, say) is raised at once.
+    """
+    deadline = clock() + max(0.0, timeout_s)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            registry.get_subjects()
+            return
+        except RegistryUnreachableError:
+            if clock() >= deadline:
+                raise
+            log.info("waiting for the schema registry", extra={"attempt": attempt})
+            sleep(interval_s)

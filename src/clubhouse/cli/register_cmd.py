@@ -1,0 +1,175 @@
+"""``clubhouse register``: register every contract's schema, the step CI/CD pipelines run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from clubhouse.cli.options import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_OK,
+    build_catalog,
+    json_option,
+    logging_options,
+    models_option,
+    registry_options,
+    registry_settings,
+    topic_prefix_option,
+)
+from clubhouse.contracts import MessageCatalog
+from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
+from clubhouse.services.registry_errors import (
+    RegistryError,
+    RegistryUnauthorizedError,
+    RegistryUnreachableError,
+)
+from clubhouse.services.schema_registry import (
+    ConfluentSchemaRegistry,
+    RegistrySettings,
+    wait_for_registry,
+)
+
+
+def registration_options(fn: Any) -> Any:
+    """The flags of a registration run, shared by ``register`` and ``run``."""
+    for option in reversed(
+        [
+            click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
+            click.option(
+                "--check-compatibility",
+                is_flag=True,
+                help="Test each schema against its subject first; report incompatible ones "
+                "without trying to register them.",
+            ),
+            click.option(
+                "--workers",
+                type=click.IntRange(1, 64),
+                default=8,
+                show_default=True,
+                help="Concrete models registered concurrently (bases always go first, alone).",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def run_registration(
+    settings: RegistrySettings,
+    catalog: MessageCatalog,
+    topic_prefix: str,
+    *,
+    dry_run: bool = False,
+    check_compatibility: bool = False,
+    workers: int = 8,
+    wait_s: float = 0.0,
+) -> RegistrationReport:
+    """Connect (waiting up to ``wait_s``), register, and return the report.
+
+    Raises ``RegistryUnreachableError`` / ``RegistryUnauthorizedError`` when nothing can be
+    registered at all.
+    """
+    registry = ConfluentSchemaRegistry.from_settings(settings)
+    try:
+        wait_for_registry(registry, wait_s)
+        registrator = SchemaRegistrator(
+            registry,
+            catalog,
+            topic_prefix,
+            max_workers=workers,
+            check_compatibility=check_compatibility,
+            dry_run=dry_run,
+        )
+        return registrator.register_all_schemas()
+    finally:
+        registry.close()
+
+
+def exit_code(report: RegistrationReport) -> int:
+    """0 when every schema is in place, 2 when the registry was unusable, 1 otherwise."""
+    if report.fatal_type in (RegistryUnreachableError.__name__, RegistryUnauthorizedError.__name__):
+        return EXIT_CONFIG
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def render_report(report: RegistrationReport, settings: RegistrySettings) -> str:
+    """A table of every model's outcome, and a summary line."""
+    rows = [("MODEL", "SUBJECT", "OUTCOME", "ID", "VERSION")]
+    for r in report.results:
+        rows.append((r.model, r.subject, r.outcome.value, str(r.schema_id or "-"),
+                     str(r.version or "-")))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    for r in report.failed:
+        lines.append(f"FAILED {r.subject}: {r.error}")
+    counts = ", ".join(f"{n} {o}" for o, n in report.counts().items() if n)
+    verb = "would be in place" if report.dry_run else "in place"
+    lines.append(
+        f"{report.registered_count}/{len(report.results)} schemas {verb} at "
+        f"{settings.display_url} ({counts})"
+    )
+    return "\n".join(lines)
+
+
+def report_and_exit(report: RegistrationReport, settings: RegistrySettings, as_json: bool) -> int:
+    """Print the report (table or JSON) and return the exit code."""
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(render_report(report, settings))
+    return exit_code(report)
+
+
+def register_or_exit(params: dict[str, Any], catalog: MessageCatalog) -> RegistrationReport:
+    """Run a registration for CLI params; configuration and connection errors exit 2."""
+    settings = registry_settings(params)
+    try:
+        return run_registration(
+            settings,
+            catalog,
+            params["topic_prefix"],
+            dry_run=params["dry_run"],
+            check_compatibility=params["check_compatibility"],
+            workers=params["workers"],
+            wait_s=params["registry_wait"],
+        )
+    except RegistryError as exc:
+        if params.get("as_json"):
+            click.echo(json.dumps({"ok": False, "fatal_error": str(exc),
+                                   "error_type": type(exc).__name__}))  # fmt: skip
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(EXIT_CONFIG) from exc
+
+
+@click.command("register")
+@registry_options()
+@models_option
+@topic_prefix_option
+@registration_options
+@json_option
+@logging_options
+def register(**params: Any) -> None:
+    """Register the Avro schema of every message model, bases first.
+
+    Idempotent: a schema already registered under its subject is reported as
+    already-registered and creates no new version. One failure does not stop the others.
+
+    \b
+    Exit codes: 0 every schema registered or already present; 1 some failed
+    (the report says which and why); 2 configuration error, or the registry
+    cannot be reached / refused the credentials.
+
+    \b
+    Examples:
+      clubhouse register --schema-registry-url http://localhost:8081
+      SCHEMA_REGISTRY_URL=https://sr:8081 SCHEMA_REGISTRY_BASIC_AUTH=ci:secret \\
+          clubhouse register --models myapp.messages --json
+      clubhouse register --dry-run --check-compatibility --registry-wait 60
+    """
+    catalog = build_catalog(params["model_modules"])
+    report = register_or_exit(params, catalog)
+    settings = registry_settings(params)
+    raise SystemExit(report_and_exit(report, settings, params["as_json"]))
