@@ -11,6 +11,9 @@ def all_commands() -> list[click.Command]:
     from clubhouse.cli.register_cmd import register  # noqa: PLC0415
 
     found.append(register)
+    from clubhouse.cli.run_cmd import run  # noqa: PLC0415
+
+    found.append(run)
     from clubhouse.cli.registry_cmd import registry  # noqa: PLC0415
 
     found.append(registry)
