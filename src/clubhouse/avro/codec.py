@@ -78,7 +78,10 @@ class AvroCodec(Generic[M]):
         try:
             instance = self._from_avro(datum)  # type: ignore[arg-type]
         except (ValidationError, *_READ_ERRORS) as exc:
-            raise DecodeError(f"decoded data is not a valid {self.model.__name__}: {exc}") from exc
+            raise DecodeError(
+                f"decoded data is not a valid {self.model.__name__}: {exc}",
+                datum=datum if isinstance(datum, dict) else None,
+            ) from exc
         return instance  # type: ignore[return-value]
 
     def _writer(self, schema: dict[str, Any] | str) -> Any:

@@ -27,4 +27,12 @@ class EncodeError(CodecError):
 
 
 class DecodeError(CodecError):
-    """An Avro body could not be read into the model."""
+    """An Avro body could not be read into the model.
+
+    ``datum`` holds what Avro did read when only the model's validation failed, so a caller
+    can still tell which message it was (its ``message_id``, say).
+    """
+
+    def __init__(self, message: str, *, datum: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.datum = datum

@@ -1,0 +1,185 @@
+"""Durable agent state and command outcomes, behind ``AgentStore``; SQLite by default.
+
+A command's state changes, its dedupe record and the messages it produced are written in one
+transaction. A redelivered command then finds its outcome and re-publishes the same messages
+instead of acting twice, so a crash between "state saved" and "response acknowledged" loses
+nothing and duplicates no effect.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """One agent as stored."""
+
+    agent_id: str
+    personality_type: str
+    name: str
+    role: str
+    state: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertAgent:
+    record: AgentRecord
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteAgent:
+    agent_id: str
+
+
+Change = UpsertAgent | DeleteAgent
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOutput:
+    """A produced message, kept as its model name and JSON so it can be rebuilt exactly."""
+
+    model: str
+    payload: str
+
+
+class AgentStore(Protocol):
+    """Where agents and command outcomes live."""
+
+    def get(self, agent_id: str) -> AgentRecord | None: ...
+
+    def list_agents(self) -> list[AgentRecord]: ...
+
+    def outcome(self, command_id: UUID) -> list[StoredOutput] | None:
+        """The outputs of an already processed command, or ``None`` if it is new."""
+        ...
+
+    def apply(
+        self, command_id: UUID, changes: Sequence[Change], outputs: Sequence[StoredOutput]
+    ) -> None:
+        """Apply ``changes`` and record the command's outcome, atomically."""
+        ...
+
+    def prune_outcomes(self, older_than: timedelta) -> int:
+        """Forget outcomes older than ``older_than``; returns how many were removed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS agents (
+    agent_id TEXT PRIMARY KEY,
+    personality_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS command_outcomes (
+    command_id TEXT PRIMARY KEY,
+    outputs TEXT NOT NULL,
+    processed_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS command_outcomes_processed_at ON command_outcomes(processed_at);
+"""
+
+
+class SqliteAgentStore:
+    """AgentStore in one SQLite file (WAL, synchronous=FULL: a commit survives a power cut)."""
+
+    def __init__(self, path: Path | str) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._path = str(path)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+
+    def get(self, agent_id: str) -> AgentRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT agent_id, personality_type, name, role, state, metadata, created_at "
+                "FROM agents WHERE agent_id = ?",
+                (agent_id,),
+            ).fetchone()
+        return None if row is None else _record(row)
+
+    def list_agents(self) -> list[AgentRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT agent_id, personality_type, name, role, state, metadata, created_at "
+                "FROM agents ORDER BY agent_id"
+            ).fetchall()
+        return [_record(r) for r in rows]
+
+    def outcome(self, command_id: UUID) -> list[StoredOutput] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT outputs FROM command_outcomes WHERE command_id = ?", (str(command_id),)
+            ).fetchone()
+        if row is None:
+            return None
+        return [StoredOutput(m, p) for m, p in json.loads(row[0])]
+
+    def apply(
+        self, command_id: UUID, changes: Sequence[Change], outputs: Sequence[StoredOutput]
+    ) -> None:
+        now = datetime.now(UTC).isoformat()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for change in changes:
+                    if isinstance(change, UpsertAgent):
+                        r = change.record
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (r.agent_id, r.personality_type, r.name, r.role, r.state,
+                             json.dumps(r.metadata), r.created_at.isoformat()),
+                        )  # fmt: skip
+                    else:
+                        self._db.execute(
+                            "DELETE FROM agents WHERE agent_id = ?", (change.agent_id,)
+                        )
+                self._db.execute(
+                    "INSERT INTO command_outcomes VALUES (?, ?, ?)",
+                    (str(command_id), json.dumps([[o.model, o.payload] for o in outputs]), now),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def prune_outcomes(self, older_than: timedelta) -> int:
+        cutoff = (datetime.now(UTC) - older_than).isoformat()
+        with self._lock:
+            cursor = self._db.execute(
+                "DELETE FROM command_outcomes WHERE processed_at < ?", (cutoff,)
+            )
+        return cursor.rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _record(row: tuple[Any, ...]) -> AgentRecord:
+    agent_id, personality, name, role, state, metadata, created = row
+    return AgentRecord(
+        agent_id, personality, name, role, state, json.loads(metadata),
+        datetime.fromisoformat(created),
+    )  # fmt: skip

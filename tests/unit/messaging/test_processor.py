@@ -1,0 +1,234 @@
+"""The service core without Kafka: decode, dedupe, route, persist, dead-letter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from fastavro import parse_schema, schemaless_writer
+
+from clubhouse.agents import AgentReply, AgentSpec, builtin_agent_factory
+from clubhouse.agents.manager import AgentManager
+from clubhouse.agents.store import SqliteAgentStore
+from clubhouse.avro import AvroCodec, frame
+from clubhouse.contracts import (
+    AgentCreatedResponse,
+    AgentDeletedResponse,
+    AgentErrorEvent,
+    AgentStateChangedEvent,
+    AgentThinkingEvent,
+    BaseMessage,
+    CreateAgentCommand,
+    DeleteAgentCommand,
+    ErrorResponse,
+    MessageCatalog,
+    MessageProcessedResponse,
+    ProcessMessageCommand,
+)
+from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Outbound, Processed
+from clubhouse.messaging.router import CommandRouter
+from clubhouse.messaging.schema_registrator import SchemaRegistrator
+from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry
+
+
+class Harness:
+    def __init__(self, db: Path | str = ":memory:", factory: Any = builtin_agent_factory) -> None:
+        client = SchemaRegistryClient.new_client({"url": "mock://processor"})
+        self.registry = ConfluentSchemaRegistry(client)
+        self.catalog = MessageCatalog.default()
+        SchemaRegistrator(self.registry, self.catalog, "t").register_all_schemas()
+        self.serde = MessageSerde(self.registry, self.catalog, "t")
+        self.serde.prepare()
+        self.store = SqliteAgentStore(db)
+        self.emitted: list[Outbound] = []
+        self.router = CommandRouter.with_builtin_handlers()
+        self.processor = CommandProcessor(
+            self.serde, self.router, AgentManager(self.store, factory), self.catalog, "t",
+            emit=self.emitted.append,
+        )  # fmt: skip
+        self.offset = 0
+
+    def send(self, message: BaseMessage) -> Processed:
+        return self.raw(self.serde.serialize(message))
+
+    def raw(self, value: bytes | None) -> Processed:
+        self.offset += 1
+        return self.processor.process(value, key=None, source=f"t-commands/0/{self.offset}")
+
+    def decode(self, processed: Processed) -> list[BaseMessage]:
+        return [self.serde.deserialize(r.value) for r in processed.records]
+
+
+@pytest.fixture
+def h() -> Harness:
+    return Harness()
+
+
+def test_create_process_delete_flow(h: Harness) -> None:
+    create = CreateAgentCommand(agent_id="a1")
+    created, changed = h.decode(h.send(create))
+    assert isinstance(created, AgentCreatedResponse)
+    assert created.in_response_to == create.message_id
+    assert (created.agent_name, created.agent_role) == ("Assistant a1", "assistant")
+    assert isinstance(changed, AgentStateChangedEvent)
+    assert (changed.previous_state, changed.current_state) == (None, "active")
+
+    ask = ProcessMessageCommand(agent_id="a1", content="hello", conversation_id="c1")
+    processed = h.send(ask)
+    thinking, answer = h.decode(processed)
+    assert isinstance(thinking, AgentThinkingEvent)
+    assert isinstance(answer, MessageProcessedResponse)
+    assert answer.content == "Hello! How can I help you today?"
+    assert answer.conversation_id == "c1"
+    assert [r.topic for r in processed.records] == ["t-events", "t-responses"]
+    assert processed.records[1].key == b"a1"
+    assert len(h.emitted) == 1  # the thinking event went out before the agent ran
+
+    deleted, gone = h.decode(h.send(DeleteAgentCommand(agent_id="a1")))
+    assert isinstance(deleted, AgentDeletedResponse)
+    assert isinstance(gone, AgentStateChangedEvent)
+    assert gone.current_state == "deleted"
+    assert h.store.get("a1") is None
+
+
+def test_unknown_agent_and_duplicate_create_get_error_responses(h: Harness) -> None:
+    ask = ProcessMessageCommand(agent_id="ghost", content="x")
+    [err] = h.decode(h.send(ask))
+    assert isinstance(err, ErrorResponse)
+    assert (err.error_type, err.in_response_to) == ("agent_not_found", ask.message_id)
+    h.send(CreateAgentCommand(agent_id="a"))
+    [dup] = h.decode(h.send(CreateAgentCommand(agent_id="a")))
+    assert isinstance(dup, ErrorResponse)
+    assert dup.error_type == "agent_exists"
+    [bad] = h.decode(h.send(CreateAgentCommand(agent_id="b", personality_type="pirate")))
+    assert isinstance(bad, ErrorResponse)
+    assert bad.error_type == "unknown_personality"
+
+
+def test_redelivered_command_has_no_second_effect_but_is_answered_again(h: Harness) -> None:
+    create = CreateAgentCommand(agent_id="a")
+    first = h.send(create)
+    h.send(DeleteAgentCommand(agent_id="a"))
+    again = h.send(create)  # redelivery after the agent was deleted
+    assert again.kind == "duplicate"
+    assert h.store.get("a") is None  # not re-created
+    assert h.decode(again) == h.decode(first)
+
+
+def test_garbage_and_unknown_schema_ids_are_dead_lettered(h: Harness) -> None:
+    for value, reason in [
+        (b"not avro", "bad_framing"),
+        (frame(99999, b"\x00"), "unknown_schema_id"),
+        (None, "empty"),
+    ]:
+        processed = h.raw(value)
+        assert processed.kind == "dead_letter"
+        [record] = processed.records
+        assert record.topic == "t-dead-letters"
+        assert dict(record.headers)[DLQ_REASON] == reason.encode()
+        assert record.value == (value or b"")
+
+
+def test_truncated_body_is_dead_lettered(h: Harness) -> None:
+    good = h.serde.serialize(ProcessMessageCommand(agent_id="a", content="hello"))
+    processed = h.raw(good[:12])
+    assert processed.kind == "dead_letter"
+    assert dict(processed.records[0].headers)[DLQ_REASON] == b"undecodable"
+
+
+def test_events_on_the_command_topic_are_dead_lettered(h: Harness) -> None:
+    processed = h.send(AgentThinkingEvent(agent_id="a"))
+    assert dict(processed.records[0].headers)[DLQ_REASON] == b"not_a_command"
+
+
+def test_malformed_command_gets_an_error_response(h: Harness) -> None:
+    bad = ProcessMessageCommand.model_construct(
+        **ProcessMessageCommand(agent_id="x", content="c").__dict__ | {"agent_id": ""}
+    )
+    body = AvroCodec(ProcessMessageCommand).encode(bad)
+    processed = h.raw(frame(h.serde.schema_id(ProcessMessageCommand), body))
+    assert processed.kind == "invalid"
+    [err] = h.decode(processed)
+    assert isinstance(err, ErrorResponse)
+    assert err.error_type == "invalid_command"
+    assert err.in_response_to == bad.message_id
+    assert "agent_id" in err.error_message
+
+
+class Grumpy:
+    name, role = "Grumpy", "fails"
+
+    def process(self, content: str, *, conversation_id: str | None,
+                metadata: Mapping[str, Any]) -> AgentReply:  # fmt: skip
+        raise RuntimeError("no")
+
+
+def grumpy_factory(spec: AgentSpec) -> Any:
+    return Grumpy() if spec.personality_type == "grumpy" else builtin_agent_factory(spec)
+
+
+def test_failing_agent_yields_agent_error_and_error_response() -> None:
+    h = Harness(factory=grumpy_factory)
+    h.send(CreateAgentCommand(agent_id="g", personality_type="grumpy"))
+    ask = ProcessMessageCommand(agent_id="g", content="hi")
+    thinking, event, err = h.decode(h.send(ask))
+    assert isinstance(thinking, AgentThinkingEvent)
+    assert isinstance(event, AgentErrorEvent)
+    assert event.error_message == "RuntimeError: no"
+    assert isinstance(err, ErrorResponse)
+    assert err.in_response_to == ask.message_id
+
+
+def test_buggy_handler_is_contained(h: Harness) -> None:
+    def broken(command: Any, agents: Any, emit: Any) -> Any:
+        raise KeyError("oops")
+
+    h.router.register(DeleteAgentCommand, broken)
+    cmd = DeleteAgentCommand(agent_id="a")
+    event, err = h.decode(h.send(cmd))
+    assert isinstance(event, AgentErrorEvent)
+    assert isinstance(err, ErrorResponse)
+    assert (err.error_type, err.in_response_to) == ("handler_failed", cmd.message_id)
+    [again] = h.decode(h.send(CreateAgentCommand(agent_id="a")))[:1]
+    assert isinstance(again, AgentCreatedResponse)
+
+
+def test_agents_survive_a_restart(tmp_path: Path) -> None:
+    db = tmp_path / "agents.db"
+    first = Harness(db)
+    first.send(CreateAgentCommand(agent_id="keep", personality_type="echo"))
+    first.store.close()
+    second = Harness(db)
+    _, answer = second.decode(second.send(ProcessMessageCommand(agent_id="keep", content="hey")))
+    assert isinstance(answer, MessageProcessedResponse)
+    assert answer.content == "hey"
+
+
+def test_older_schema_version_is_read_into_the_current_model(h: Harness) -> None:
+    # v1 of ProcessMessageCommand had no conversation_id: register it as an older version.
+    v1 = AvroCodec(ProcessMessageCommand).schema | {}
+    v1["fields"] = [f for f in v1["fields"] if f["name"] != "conversation_id"]
+    client = h.registry._client
+    old_id = client.register_schema("legacy-subject", Schema(json.dumps(v1), "AVRO"))
+    h.send(CreateAgentCommand(agent_id="a", personality_type="echo"))
+    out = BytesIO()
+    cmd = ProcessMessageCommand(agent_id="a", content="from v1")
+    datum = {k: v for k, v in cmd.model_dump().items() if k != "conversation_id"}
+    datum["message_id"], datum["metadata"] = str(cmd.message_id), "{}"
+    schemaless_writer(out, parse_schema(v1), datum)
+    _, answer = h.decode(h.raw(frame(old_id, out.getvalue())))
+    assert isinstance(answer, MessageProcessedResponse)
+    assert (answer.content, answer.conversation_id) == ("from v1", None)
+
+
+def test_clients_fail_clearly_when_schemas_are_missing() -> None:
+    client = SchemaRegistryClient.new_client({"url": "mock://empty"})
+    serde = MessageSerde(ConfluentSchemaRegistry(client), MessageCatalog.default(), "none")
+    with pytest.raises(SchemaNotRegisteredError, match="Run `clubhouse register`"):
+        serde.prepare()
