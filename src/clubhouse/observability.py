@@ -1,0 +1,124 @@
+"""Service metrics (Prometheus) and the HTTP endpoint that serves them with health checks.
+
+Metrics live in their own CollectorRegistry, passed in, so two services in one process (tests)
+never share counters. ``/healthz`` answers while the loop is alive, ``/readyz`` once schemas
+are loaded and the consumer runs, ``/metrics`` in Prometheus text format.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
+
+
+class ServiceMetrics:
+    """Per-message-type counters and a latency histogram."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.messages = Counter(
+            "clubhouse_messages_total",
+            "Consumed records by message type and outcome.",
+            ["message_type", "outcome"],
+            registry=self.registry,
+        )
+        self.published = Counter(
+            "clubhouse_published_total",
+            "Records published, by topic.",
+            ["topic"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "clubhouse_processing_seconds",
+            "Time from consuming a command to its outputs being acknowledged.",
+            ["message_type"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+
+
+class Health:
+    """Liveness and readiness flags the service loop updates."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._heartbeat = time.monotonic()
+        self._lock = threading.Lock()
+        self.detail: dict[str, Any] = {}
+
+    def beat(self) -> None:
+        with self._lock:
+            self._heartbeat = time.monotonic()
+
+    def set_ready(self, ready: bool) -> None:
+        (self._ready.set if ready else self._ready.clear)()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def alive(self, stale_after_s: float = 60.0) -> bool:
+        with self._lock:
+            return time.monotonic() - self._heartbeat < stale_after_s
+
+
+class ObservabilityServer:
+    """``/metrics``, ``/healthz`` and ``/readyz`` on a background thread."""
+
+    def __init__(self, metrics: ServiceMetrics, health: Health, host: str, port: int) -> None:
+        handler = _handler(metrics, health)
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="observability", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("metrics and health endpoint listening", extra={"port": self.port})
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler(metrics: ServiceMetrics, health: Health) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/metrics":
+                self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
+            elif self.path == "/healthz":
+                ok = health.alive()
+                self._json(200 if ok else 503, {"alive": ok})
+            elif self.path == "/readyz":
+                self._json(200 if health.ready else 503, {"ready": health.ready, **health.detail})
+            else:
+                self._json(404, {"error": f"no such path {self.path}"})
+
+        def _json(self, status: int, body: dict[str, Any]) -> None:
+            self._send(status, json.dumps(body).encode(), "application/json")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # Scrapes every few seconds would drown the service's own logs.
+            return
+
+    return Handler
