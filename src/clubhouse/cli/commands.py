@@ -17,4 +17,8 @@ def all_commands() -> list[click.Command]:
     from clubhouse.cli.registry_cmd import registry  # noqa: PLC0415
 
     found.append(registry)
+    from clubhouse.cli.schemas_cmd import schemas  # noqa: PLC0415
+    from clubhouse.cli.validate_cmd import validate  # noqa: PLC0415
+
+    found += [schemas, validate]
     return found

@@ -1,0 +1,50 @@
+"""Schema evolution tools: compatibility checks, diffs, registration plans and schema files.
+
+Every check goes through ``clubhouse.registry.compat`` (the embedded registry's own checker),
+so offline checks against files and the registry's verdicts agree.
+"""
+
+from clubhouse.evolution.check import CheckReport, ModelCheck, check_model, check_models
+from clubhouse.evolution.compare import Comparison, Reason, compare
+from clubhouse.evolution.diff import FieldChange, ModelDiff, diff_model, diff_schemas
+from clubhouse.evolution.files import (
+    SchemaDirectory,
+    SchemaDirectoryError,
+    download_schemas,
+    export_models,
+    schema_filename,
+)
+from clubhouse.evolution.plan import PlannedStep, plan_model, plan_registration
+from clubhouse.evolution.reading import WriterSchemas, decode_framed
+from clubhouse.evolution.schemas import SchemaTextError, parse_schema, type_label
+from clubhouse.evolution.sources import DirectorySource, RegistrySource, SchemaSource
+
+__all__ = [
+    "CheckReport",
+    "Comparison",
+    "DirectorySource",
+    "FieldChange",
+    "ModelCheck",
+    "ModelDiff",
+    "PlannedStep",
+    "Reason",
+    "RegistrySource",
+    "SchemaDirectory",
+    "SchemaDirectoryError",
+    "SchemaSource",
+    "SchemaTextError",
+    "WriterSchemas",
+    "check_model",
+    "check_models",
+    "compare",
+    "decode_framed",
+    "diff_model",
+    "diff_schemas",
+    "download_schemas",
+    "export_models",
+    "parse_schema",
+    "plan_model",
+    "plan_registration",
+    "schema_filename",
+    "type_label",
+]
