@@ -21,4 +21,7 @@ def all_commands() -> list[click.Command]:
     from clubhouse.cli.validate_cmd import validate  # noqa: PLC0415
 
     found += [schemas, validate]
+    from clubhouse.cli.docs_cmd import docs  # noqa: PLC0415
+
+    found.append(docs)
     return found

@@ -1,0 +1,217 @@
+"""``clubhouse docs``: build the message documentation, or serve it for browsing.
+
+Exit codes: 0 done, 1 the files could not be written, 2 bad configuration (a model module that
+does not import, a model without an Avro form) or a registry that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from clubhouse.avro import SchemaConversionError
+from clubhouse.cli.options import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    build_catalog,
+    json_option,
+    logging_options,
+    models_option,
+    registry_options,
+    registry_settings,
+    topic_prefix_option,
+)
+from clubhouse.docs import (
+    DocsError,
+    DocsModel,
+    build_docs_model,
+    build_site,
+    registry_doc,
+    write_site,
+)
+from clubhouse.docs.serve import listen, serve_docs
+from clubhouse.services.registry_errors import RegistryError
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry, wait_for_registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def source_options(fn: F) -> F:
+    """What to document: models, topic prefix, title, and optionally a registry."""
+    for option in reversed(
+        [
+            models_option,
+            topic_prefix_option,
+            click.option(
+                "--title",
+                default="Clubhouse messages",
+                show_default=True,
+                help="Heading of the page and title of the AsyncAPI document.",
+            ),
+            click.option(
+                "--url",
+                "url",
+                metavar="URL",
+                help="Registry URL for ids, versions, history and compatibility; same as "
+                "--schema-registry-url. Without one the docs show the local models only.",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return registry_options(required=False)(fn)
+
+
+@contextmanager
+def _config_errors() -> Iterator[None]:
+    try:
+        yield
+    except (RegistryError, SchemaConversionError) as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except DocsError as exc:
+        _fail(str(exc), EXIT_FAILED)
+
+
+def gather(
+    *, model_modules: tuple[str, ...], topic_prefix: str, title: str, params: dict[str, Any]
+) -> DocsModel:
+    """The documentation model for the CLI's options, asking the registry when one is given."""
+    catalog = build_catalog(model_modules)
+    url = params.get("url") or params.get("schema_registry_url")
+    if not url:
+        return build_docs_model(catalog, topic_prefix=topic_prefix, title=title)
+    settings = registry_settings({**params, "schema_registry_url": url})
+    registry = ConfluentSchemaRegistry.from_settings(settings)
+    try:
+        wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
+        docs = build_docs_model(
+            catalog,
+            topic_prefix=topic_prefix,
+            registry_lookup=partial(registry_doc, registry),
+            registry_url=settings.display_url,
+            title=title,
+        )
+    finally:
+        registry.close()
+    for message in docs.messages:
+        if message.registry is not None and message.registry.error:
+            click.echo(f"Warning: {message.registry.error}", err=True)
+    return docs
+
+
+@click.group("docs")
+def docs() -> None:
+    """Browsable documentation of every message: one HTML page, Markdown and AsyncAPI.
+
+    \b
+    Examples:
+      clubhouse docs build --out site/
+      clubhouse docs build --out site/ --url http://localhost:8081 --models myapp.messages
+      clubhouse docs serve --port 8000
+    """
+
+
+@docs.command("build")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write index.html, messages.md and asyncapi.yaml into (created).",
+)
+@source_options
+@json_option
+@logging_options
+def build_cmd(
+    *,
+    out: Path,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    title: str,
+    as_json: bool,
+    **params: Any,
+) -> None:
+    """Write the docs of every message model into OUT.
+
+    \b
+    OUT/index.html     one self-contained page: no network, works from file://
+    OUT/messages.md    one section per message, for wikis and READMEs
+    OUT/asyncapi.yaml  AsyncAPI 3.0: topics, operations, Avro payloads
+    \b
+    With a registry (--url or SCHEMA_REGISTRY_URL) each message also shows its schema id and
+    version, its version history with a field-level changelog, and its compatibility level.
+    \b
+    Examples:
+      clubhouse docs build --out site/
+      clubhouse docs build --out site/ --url http://localhost:8081
+      clubhouse docs build --out site/ --models myapp.messages --topic-prefix shop
+    """
+    with _config_errors():
+        docs_model = gather(
+            model_modules=model_modules, topic_prefix=topic_prefix, title=title, params=params
+        )
+        written = write_site(build_site(docs_model), out)
+    if as_json:
+        click.echo(json.dumps({
+            "out": str(out),
+            "files": [str(p) for p in written],
+            "messages": docs_model.names,
+            "registry": docs_model.registry_url,
+        }, indent=2))  # fmt: skip
+        return
+    source = f" with history from {docs_model.registry_url}" if docs_model.registry_url else ""
+    click.echo(f"Documented {len(docs_model.messages)} messages{source}:")
+    for path in written:
+        click.echo(f"  {path}")
+
+
+@docs.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0 picks a free one and prints it).",
+)
+@source_options
+@logging_options
+def serve_cmd(
+    *,
+    host: str,
+    port: int,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    title: str,
+    **params: Any,
+) -> None:
+    """Serve the docs over HTTP for browsing: / is the page, also /messages.md, /asyncapi.yaml.
+
+    The pages are built once at start-up; restart to pick up new models or versions.
+
+    \b
+    Examples:
+      clubhouse docs serve                      # http://127.0.0.1:8000/
+      clubhouse docs serve --port 0 --url http://localhost:8081
+    """
+    with _config_errors():
+        docs_model = gather(
+            model_modules=model_modules, topic_prefix=topic_prefix, title=title, params=params
+        )
+        site = build_site(docs_model)
+        sock = listen(host, port)
+
+    def ready(url: str) -> None:
+        click.echo(f"Serving {len(docs_model.messages)} messages at {url} (Ctrl-C to stop)")
+
+    serve_docs(site, sock, on_ready=ready)
