@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -68,13 +69,11 @@ def record(agent_id: str = "a") -> AgentRecord:
 
 def test_store_applies_changes_and_outcomes_atomically(tmp_path: Path) -> None:
     store = SqliteAgentStore(tmp_path / "s.db")
-    cmd = uuid4()
-    store.apply(cmd, [UpsertAgent(record())], [StoredOutput("M", "{}")])
-    assert store.get("a") == record().__class__(
-        **{**record().__dict__, "created_at": store.get("a").created_at}
-    )  # type: ignore[union-attr]
+    cmd, saved = uuid4(), record()
+    store.apply(cmd, [UpsertAgent(saved)], [StoredOutput("M", "{}")])
+    assert store.get("a") == saved
     assert store.outcome(cmd) == [StoredOutput("M", "{}")]
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         store.apply(cmd, [DeleteAgent("a")], [])  # same command twice: refused, rolled back
     assert store.get("a") is not None
     store.apply(uuid4(), [DeleteAgent("a")], [])
