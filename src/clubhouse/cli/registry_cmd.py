@@ -6,14 +6,16 @@ Exit codes CI can rely on: 0 success, 1 the operation failed (the registry refus
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 import click
+import httpx
 
 from clubhouse.logging_setup import LogFormat, configure_logging
 
@@ -140,3 +142,116 @@ def hash_password_cmd(user: str, password: str) -> None:
     if ":" in user or not user.strip():
         _fail("USER must be non-empty and must not contain ':'.", EXIT_CONFIG)
     click.echo(f"{user}:{hash_password(password)}")
+
+
+def _client(url: str, user_info: str | None) -> httpx.Client:
+    auth = None
+    if user_info:
+        user, sep, password = user_info.partition(":")
+        if not sep:
+            _fail("--user-info must look like USER:PASSWORD.", EXIT_CONFIG)
+        auth = httpx.BasicAuth(user, password)
+    try:
+        return httpx.Client(base_url=url, auth=auth, timeout=30.0)
+    except (httpx.InvalidURL, ValueError) as exc:
+        _fail(f"Invalid --url: {exc}", EXIT_CONFIG)
+
+
+_URL_OPTION = click.option(
+    "--url",
+    required=True,
+    envvar="CLUBHOUSE_SCHEMA_REGISTRY_URL",
+    help="Registry base URL (Clubhouse's or Confluent's). $CLUBHOUSE_SCHEMA_REGISTRY_URL works.",
+)
+_USER_INFO_OPTION = click.option(
+    "--user-info",
+    envvar="CLUBHOUSE_REGISTRY_USER_INFO",
+    help="USER:PASSWORD for basic auth (prefer $CLUBHOUSE_REGISTRY_USER_INFO: it stays out "
+    "of the process list).",
+)
+
+
+@registry.command("export")
+@_URL_OPTION
+@_USER_INFO_OPTION
+def export_cmd(url: str, user_info: str | None) -> None:
+    """Write a JSON backup of a registry to stdout.
+
+    Covers every subject and version (soft-deleted ones too), ids, schemas, references,
+    compatibility levels and modes. Uses only the REST API, so it works with Confluent
+    Schema Registry as well.
+
+    \b
+    Examples:
+      clubhouse registry export --url http://localhost:8081 > backup.json
+      CLUBHOUSE_REGISTRY_USER_INFO=alice:secret clubhouse registry export --url https://sr > b.json
+    """
+    from clubhouse.registry import backup  # noqa: PLC0415 (see serve)
+
+    with _client(url, user_info) as client:
+        try:
+            document = backup.export_registry(backup.RegistryHttp(client))
+        except backup.RegistryUnreachable as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except backup.BackupError as exc:
+            _fail(str(exc), EXIT_FAILED)
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    versions = sum(len(s["versions"]) for s in document["subjects"])
+    click.echo(
+        f"Exported {len(document['subjects'])} subjects, {versions} versions from "
+        f"{backup.redact(url)}.",
+        err=True,
+    )
+
+
+@registry.command("import")
+@_URL_OPTION
+@_USER_INFO_OPTION
+@click.option(
+    "--input",
+    "source",
+    type=click.File("r", encoding="utf-8"),
+    default="-",
+    show_default=True,
+    help="Backup file ('-' reads stdin).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import even if the target already holds schemas (ids may then collide).",
+)
+def import_cmd(url: str, user_info: str | None, source: TextIO, force: bool) -> None:
+    """Restore a JSON backup (from 'export') into a registry, keeping ids and versions.
+
+    The target is switched to IMPORT mode for the restore and ends in the backup's global
+    mode. A non-empty target is refused unless --force is given.
+
+    \b
+    Examples:
+      clubhouse registry import --url http://localhost:8081 < backup.json
+      clubhouse registry import --url http://localhost:8081 --input backup.json --force
+    """
+    from clubhouse.registry import backup  # noqa: PLC0415 (see serve)
+
+    try:
+        document = json.load(source)
+    except ValueError as exc:
+        _fail(f"The backup is not valid JSON: {exc}", EXIT_CONFIG)
+    with _client(url, user_info) as client:
+        try:
+            report = backup.import_registry(backup.RegistryHttp(client), document, force=force)
+        except (backup.RegistryUnreachable, backup.BackupFormatError) as exc:
+            _fail(str(exc), EXIT_CONFIG)
+        except backup.RegistryRefused as exc:
+            hint = ""
+            if exc.error_code == 42205 and not force:
+                hint = " (the target is not empty; pass --force to import into it anyway)"
+            _fail(f"{exc}{hint}", EXIT_FAILED)
+        except backup.BackupError as exc:
+            _fail(str(exc), EXIT_FAILED)
+    click.echo(
+        f"Imported {report.subjects} subjects, {report.versions} versions "
+        f"({report.soft_deleted} soft-deleted), {report.configs} subject configs and "
+        f"{report.modes} subject modes into {backup.redact(url)}.",
+        err=True,
+    )

@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
@@ -69,6 +70,24 @@ def _media_type(request: Request) -> str:
         ErrorCode.NOT_ACCEPTABLE,
         f"Cannot answer with any of the accepted types ({accept}); accept {SR_V1} or {JSON}.",
     )
+
+
+class AcceptCheckMiddleware:
+    """Answer 406 before any handler runs (and possibly writes) when no answer type fits."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            try:
+                _media_type(request)
+            except RegistryError as exc:
+                response = _error(request, exc.status, exc.error_code, exc.message)
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 def _json(request: Request, data: Any, status: int = 200) -> Response:
@@ -429,6 +448,7 @@ def create_app(
     """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
     api = RegistryApi(registry, max_body_bytes)
     middleware = [Middleware(BasicAuthMiddleware, auth=auth)] if auth is not None else []
+    middleware.append(Middleware(AcceptCheckMiddleware))
     return Starlette(
         routes=api.routes(),
         middleware=middleware,

@@ -50,15 +50,8 @@ _FIELD_KEYS = ("name", "type", "doc", "default", "order", "aliases")
 _TYPE_ORDER = {key: rank for rank, key in enumerate(_TYPE_KEYS)}
 _FIELD_ORDER = {key: rank for rank, key in enumerate(_FIELD_KEYS)}
 
-# fastavro reports some malformed schemas with plain Python errors instead of its own.
-_FASTAVRO_ERRORS = (
-    fastavro.schema.SchemaParseException,
-    fastavro.schema.UnknownType,
-    KeyError,
-    TypeError,
-    ValueError,
-    AttributeError,
-)
+# fastavro reports some malformed schemas by crashing with plain Python errors.
+_FASTAVRO_CRASHES = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +75,24 @@ class ParsedSchema:
     avro: avro.schema.Schema
     canonical: str
     normalized: str
+
+
+MAX_DEPTH = 100
+"""JSON nesting allowed in a schema; deeper ones would exhaust recursion in the Avro libraries."""
+
+
+def _depth(value: Any) -> int:
+    """How deeply JSON ``value`` nests (iteratively, so it cannot overflow the stack itself)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def _reject_constant(name: str) -> Any:
@@ -156,34 +167,43 @@ class _ReferenceLoader:
             return
         self._seen.add(ref.schema_id)
         target = ref.reference
-        where = f"{path} -> reference '{target.name}' ({target.subject} v{target.version})"
+        where = f"{path}reference '{target.name}' ({target.subject} v{target.version}): "
         for dep in ref.dependencies:
             self.load(dep, where)
-        data = load_json(ref.schema, f"the schema of {where}")
-        _parse_avro(data, self.avro_names, where)
-        _parse_fastavro(data, self.fastavro_names, where)
+        data = load_json(ref.schema, f"{where}the referenced schema")
+        _validate(data, self.avro_names, self.fastavro_names, where)
 
 
-def _parse_avro(data: Any, names: avro.name.Names, where: str) -> avro.schema.Schema:
+def _validate(
+    data: Any, avro_names: avro.name.Names, fastavro_names: dict[str, Any], where: str
+) -> avro.schema.Schema:
+    """Parse ``data`` with both libraries, adding its named types to both name tables.
+
+    fastavro goes first because its messages name the offending field; when it fails with a
+    plain Python error instead of a message, the avro package's message is used.
+    """
+    fastavro_failure: Exception | None = None
     try:
-        return avro.schema.make_avsc_object(data, names)
-    except avro.errors.AvroException as exc:
-        raise invalid_schema(f"{where}: {exc}") from None
+        fastavro.schema.parse_schema(data, named_schemas=fastavro_names, _write_hint=False)
+    except (fastavro.schema.SchemaParseException, fastavro.schema.UnknownType) as exc:
+        raise invalid_schema(f"{where}{exc}") from None
+    except _FASTAVRO_CRASHES as exc:
+        fastavro_failure = exc
     except RecursionError:
-        raise invalid_schema(f"{where}: the schema is nested too deeply.") from None
+        raise invalid_schema(f"{where}the schema is nested too deeply.") from None
+    try:
+        parsed = avro.schema.make_avsc_object(data, avro_names)
+    except avro.errors.AvroException as exc:
+        raise invalid_schema(f"{where}{exc}") from None
+    except RecursionError:
+        raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     except (TypeError, AttributeError, ValueError) as exc:
         # The avro package assumes well-typed JSON in places (e.g. a number where a name
         # belongs); those are still the submitter's errors, not ours.
-        raise invalid_schema(f"{where}: malformed schema ({exc}).") from None
-
-
-def _parse_fastavro(data: Any, named: dict[str, Any], where: str) -> None:
-    try:
-        fastavro.schema.parse_schema(data, named_schemas=named, _write_hint=False)
-    except _FASTAVRO_ERRORS as exc:
-        raise invalid_schema(f"{where}: {exc}") from None
-    except RecursionError:
-        raise invalid_schema(f"{where}: the schema is nested too deeply.") from None
+        raise invalid_schema(f"{where}malformed schema ({exc}).") from None
+    if fastavro_failure is not None:
+        raise invalid_schema(f"{where}malformed schema ({fastavro_failure!r}).")
+    return parsed
 
 
 def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
@@ -194,13 +214,16 @@ def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSche
     """
     loader = _ReferenceLoader()
     for ref in references:
-        loader.load(ref, "schema")
+        loader.load(ref, "")
     data = load_json(text, "The schema")
-    ref_names = loader.avro_names
-    parsed = _parse_avro(data, _copy_names(ref_names), "schema")
-    _parse_fastavro(data, dict(loader.fastavro_names), "schema")
+    depth = _depth(data)
+    if depth > MAX_DEPTH:
+        raise invalid_schema(
+            f"the schema nests {depth} levels deep; at most {MAX_DEPTH} are supported."
+        )
+    parsed = _validate(data, _copy_names(loader.avro_names), dict(loader.fastavro_names), "")
     try:
-        normalized_json = parsed.to_json(_copy_names(ref_names))
+        normalized_json = parsed.to_json(_copy_names(loader.avro_names))
     except (avro.errors.AvroException, RecursionError) as exc:
-        raise invalid_schema(f"schema: cannot be written back as JSON ({exc}).") from None
+        raise invalid_schema(f"the schema cannot be written back as JSON ({exc}).") from None
     return ParsedSchema(avro=parsed, canonical=dump(data), normalized=dump(normalized_json))

@@ -17,6 +17,9 @@ from avro.compatibility import (
     SchemaCompatibilityResult,
     SchemaCompatibilityType,
     SchemaIncompatibilityType,
+    check_fixed_size,
+    check_reader_enum_contains_writer_enum,
+    check_schema_names,
 )
 
 from clubhouse.registry.records import CompatibilityLevel
@@ -75,6 +78,30 @@ class _TracingChecker(ReaderWriterCompatibilityChecker):
         self._remember(result)
         return result
 
+    def calculate_compatibility(
+        self, reader: avro.schema.Schema, writer: avro.schema.Schema, location: list[str]
+    ) -> SchemaCompatibilityResult:
+        # Name, size and symbol checks are merged into their record's result straight away;
+        # running the library's own (pure) checks here too records each on its own.
+        if (
+            reader.type == writer.type
+            and isinstance(reader, avro.schema.NamedSchema)
+            and isinstance(writer, avro.schema.NamedSchema)
+        ):
+            self._remember(check_schema_names(reader, writer, location))
+            if isinstance(reader, avro.schema.FixedSchema) and isinstance(
+                writer, avro.schema.FixedSchema
+            ):
+                self._remember(check_fixed_size(reader, writer, location))
+            if isinstance(reader, avro.schema.EnumSchema) and isinstance(
+                writer, avro.schema.EnumSchema
+            ):
+                self._remember(check_reader_enum_contains_writer_enum(reader, writer, location))
+        result: SchemaCompatibilityResult = super().calculate_compatibility(
+            reader, writer, location
+        )
+        return result
+
     def _remember(self, result: SchemaCompatibilityResult) -> None:
         if (
             result.compatibility is SchemaCompatibilityType.incompatible
@@ -113,6 +140,8 @@ def _field_path(schema: avro.schema.Schema, location: str) -> str:
         elif token == "values" and isinstance(node, avro.schema.MapSchema):
             parts.append("{}")
             node = node.values
+        elif token in ("name", "size", "symbols") and i == len(tokens) - 1:
+            break  # a property of the type reached so far; the reason names it
         else:
             # Union branch indexes refer to the writer's union; stop following the reader.
             parts.append("/".join(tokens[i:]))
@@ -127,31 +156,28 @@ def check_pair(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[I
     result: SchemaCompatibilityResult = checker.get_compatibility(reader, writer)
     if result.compatibility is not SchemaCompatibilityType.incompatible:
         return []
-    found: list[Incompatibility] = []
-    unpaired_messages = set(result.messages)
-    for location in sorted(result.locations):
-        kind_message = checker.single.get(location)
-        if kind_message is None:
-            # Several missing-default fields of one record are merged before any sub-result
-            # isolates them; the library's message for that kind is the field's own name.
-            path = _field_path(reader, location)
-            leaf = path.rsplit(".", 1)[-1]
-            if leaf in unpaired_messages:
-                kind_message = (SchemaIncompatibilityType.reader_field_missing_default_value, leaf)
-            else:
-                kind_message = (
-                    result.incompatibilities[0],
-                    "; ".join(sorted(unpaired_messages)),
-                )
-        kind, message = kind_message
-        unpaired_messages.discard(message)
+    # The library's merge also unions in the placeholder location of compatible
+    # sub-results, so some locations carry no problem; only those with a message count.
+    paired: dict[str, tuple[SchemaIncompatibilityType, str]] = {}
+    unpaired = set(result.messages)
+    for location in result.locations:
+        if location in checker.single and checker.single[location][1] in unpaired:
+            paired[location] = checker.single[location]
+    unpaired -= {message for _, message in paired.values()}
+    for location in sorted(set(result.locations) - set(paired)):
+        # Several missing-default fields of one record are merged before any sub-result
+        # isolates them; the library's message for that kind is the field's own name.
+        leaf = _field_path(reader, location).rsplit(".", 1)[-1]
+        if location.rsplit("/", 2)[-2:-1] == ["fields"] and leaf in unpaired:
+            paired[location] = (SchemaIncompatibilityType.reader_field_missing_default_value, leaf)
+            unpaired.discard(leaf)
+    found = [
+        Incompatibility(location, _field_path(reader, location), kind, message)
+        for location, (kind, message) in sorted(paired.items())
+    ]
+    if unpaired:  # never expected; report rather than hide what the library found
         found.append(
-            Incompatibility(
-                location=location,
-                path=_field_path(reader, location),
-                kind=kind,
-                detail=message,
-            )
+            Incompatibility("?", "", result.incompatibilities[0], "; ".join(sorted(unpaired)))
         )
     return found
 

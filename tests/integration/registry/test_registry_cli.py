@@ -1,0 +1,209 @@
+"""The `registry` command line: serve (signals, bind safety, auth), export and import."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from confluent_kafka.schema_registry import Schema, SchemaReference
+from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+from confluent_kafka.serialization import MessageField, SerializationContext
+
+from clubhouse.registry.auth import ENV_VAR, hash_password
+
+from .conftest import RegistryProcess, StartRegistry, launch
+
+pytestmark = pytest.mark.integration
+
+
+def cli(
+    *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "clubhouse.registry", *args],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+
+
+def rec(name: str, *fields: tuple[str, str]) -> str:
+    return json.dumps(
+        {"type": "record", "name": name, "fields": [{"name": f, "type": t} for f, t in fields]}
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_logs_its_url_and_stops_cleanly_on_signals(
+    start_registry: StartRegistry, sig: int
+) -> None:
+    server = start_registry()
+    assert server.url.startswith("http://127.0.0.1:")
+    assert server.stop(sig) == 0
+    log = server.output()
+    assert "schema registry stopped" in log
+    assert "Traceback" not in log
+
+
+def test_serve_refuses_a_non_loopback_bind_without_auth(tmp_path: Path) -> None:
+    result = cli("serve", "--host", "0.0.0.0", "--port", "0", "--db", str(tmp_path / "r.db"))
+    assert result.returncode == 2
+    assert "Refusing to listen on 0.0.0.0 without authentication" in result.stderr
+    assert "--allow-remote" in result.stderr
+
+
+def test_serve_reports_a_bad_auth_file_as_a_config_error(tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("alice:hunter2\n")
+    result = cli(
+        "serve", "--port", "0", "--db", str(tmp_path / "r.db"), "--basic-auth-file", str(users)
+    )
+    assert result.returncode == 2
+    assert "line 1" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_basic_auth_from_a_file_and_from_the_environment(
+    start_registry: StartRegistry, tmp_path: Path
+) -> None:
+    entry = f"alice:{hash_password('wonderland', log2_n=10)}"
+    users = tmp_path / "users"
+    users.write_text(entry + "\n")
+    for server in (
+        start_registry(None, "--basic-auth-file", str(users)),
+        start_registry(None, env={ENV_VAR: entry}),
+    ):
+        with pytest.raises(SchemaRegistryError) as info:
+            server.client().get_subjects()
+        assert info.value.http_status_code == 401
+        with pytest.raises(SchemaRegistryError):
+            server.client(**{"basic.auth.user.info": "alice:wrong"}).get_subjects()
+        authed = server.client(**{"basic.auth.user.info": "alice:wonderland"})
+        assert authed.register_schema("s", Schema(rec("A", ("a", "int")), "AVRO")) == 1
+        assert "wonderland" not in server.output()
+
+
+def test_hash_password_prints_a_usable_entry() -> None:
+    result = cli("hash-password", "bob", "--password", "pw")
+    assert result.returncode == 0
+    user, _, hashed = result.stdout.strip().partition(":")
+    assert user == "bob" and hashed.startswith("$scrypt$")
+
+
+def _populate(server: RegistryProcess) -> dict[str, int]:
+    c = server.client()
+    ids = {}
+    c.set_compatibility(level="FULL")
+    addr = json.dumps(
+        {
+            "type": "record",
+            "name": "Address",
+            "namespace": "geo",
+            "fields": [{"name": "zip", "type": "string"}],
+        }
+    )
+    ids["addr"] = c.register_schema("addr", Schema(addr, "AVRO"))
+    ref = SchemaReference("geo.Address", "addr", 1)
+    order = rec("Order", ("id", "long"), ("ship_to", "geo.Address"))
+    ids["order"] = c.register_schema("orders-value", Schema(order, "AVRO", [ref]))
+    c.set_compatibility("users-value", "NONE")
+    ids["u1"] = c.register_schema("users-value", Schema(rec("User", ("id", "long")), "AVRO"))
+    ids["u2"] = c.register_schema("users-value", Schema(rec("User", ("id", "string")), "AVRO"))
+    ids["u3"] = c.register_schema("users-value", Schema(rec("User", ("n", "int")), "AVRO"))
+    c.delete_version("users-value", 2)  # soft-deleted version travels too
+    c.register_schema("gone", Schema(rec("Gone", ("g", "int")), "AVRO"))
+    c.delete_subject("gone")
+    c.delete_subject("gone", permanent=True)  # a hard-deleted subject does not
+    ids["same"] = c.register_schema("copy-value", Schema(rec("User", ("id", "long")), "AVRO"))
+    c.update_mode("orders-value", "READONLY")
+    return ids
+
+
+def test_export_then_import_into_a_fresh_server_preserves_everything(
+    start_registry: StartRegistry,
+) -> None:
+    source = start_registry()
+    ids = _populate(source)
+    assert ids["same"] == ids["u1"]
+    ctx = SerializationContext("users", MessageField.VALUE)
+    payload = AvroSerializer(
+        source.client(),
+        rec("User", ("n", "int")),
+        conf={"auto.register.schemas": False, "use.latest.version": True},
+    )({"n": 5}, ctx)
+
+    exported = cli("export", "--url", source.url)
+    assert exported.returncode == 0, exported.stderr
+    backup = json.loads(exported.stdout)
+    assert "5 subjects" not in exported.stderr  # "gone" was hard-deleted
+    assert [s["name"] for s in backup["subjects"]] == [
+        "addr",
+        "copy-value",
+        "orders-value",
+        "users-value",
+    ]
+
+    target = start_registry()
+    imported = cli("import", "--url", target.url, stdin=exported.stdout)
+    assert imported.returncode == 0, imported.stderr
+    assert "1 soft-deleted" in imported.stderr
+
+    again = cli("export", "--url", target.url)
+    assert json.loads(again.stdout) == backup
+    c = target.client()
+    for key, schema_id in ids.items():
+        assert json.loads(c.get_schema(schema_id).schema_str) == json.loads(
+            source.client().get_schema(schema_id).schema_str
+        ), key
+    assert c.get_versions("users-value") == [1, 3]
+    assert c.get_versions("users-value", deleted=True) == [1, 2, 3]
+    assert c.get_compatibility() == "FULL"
+    assert c.get_compatibility("users-value") == "NONE"
+    assert c.get_mode("orders-value") == "READONLY"
+    assert c.get_global_mode() == "READWRITE"
+    assert AvroDeserializer(target.client())(payload, ctx) == {"n": 5}
+    # New registrations continue after the imported ids.
+    assert c.register_schema("new", Schema(rec("New", ("x", "int")), "AVRO")) > max(ids.values())
+
+
+def test_import_refuses_a_non_empty_target_unless_forced_and_is_idempotent(
+    start_registry: StartRegistry,
+) -> None:
+    source = start_registry()
+    _populate(source)
+    backup = cli("export", "--url", source.url).stdout
+    refused = cli("import", "--url", source.url, stdin=backup)
+    assert refused.returncode == 1
+    assert "--force" in refused.stderr
+    assert source.client().get_global_mode() == "READWRITE"  # left as it was
+    forced = cli("import", "--url", source.url, "--force", stdin=backup)
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(cli("export", "--url", source.url).stdout) == json.loads(backup)
+
+
+def test_export_and_import_exit_2_when_the_registry_is_unreachable(tmp_path: Path) -> None:
+    dead = "http://127.0.0.1:9"
+    result = cli("export", "--url", dead)
+    assert result.returncode == 2
+    assert "Cannot reach the registry" in result.stderr
+    bad = cli("import", "--url", dead, stdin="{}")
+    assert bad.returncode == 2
+    assert "Not a usable registry backup" in bad.stderr
+    not_json = cli("import", "--url", dead, stdin="nope")
+    assert not_json.returncode == 2
+
+
+def test_unready_server_failure_is_reported(tmp_path: Path) -> None:
+    db = tmp_path / "not-a-db"
+    db.write_bytes(b"this is not sqlite" * 100)
+    server = launch(db, tmp_path / "log")
+    assert server.proc.wait(timeout=30) == 2
+    assert "Cannot use the registry database" in server.output()
