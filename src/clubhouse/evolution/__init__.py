@@ -15,7 +15,6 @@ from clubhouse.evolution.files import (
     schema_filename,
 )
 from clubhouse.evolution.plan import PlannedStep, plan_model, plan_registration
-from clubhouse.evolution.reading import WriterSchemas, decode_framed
 from clubhouse.evolution.schemas import SchemaTextError, parse_schema, type_label
 from clubhouse.evolution.sources import DirectorySource, RegistrySource, SchemaSource
 
@@ -33,11 +32,9 @@ __all__ = [
     "SchemaDirectoryError",
     "SchemaSource",
     "SchemaTextError",
-    "WriterSchemas",
     "check_model",
     "check_models",
     "compare",
-    "decode_framed",
     "diff_model",
     "diff_schemas",
     "download_schemas",

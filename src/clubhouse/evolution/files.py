@@ -114,9 +114,7 @@ def write_schema(path: Path, schema: str) -> None:
     path.write_text(text + "\n", encoding="utf-8")
 
 
-def export_models(
-    models: Iterable[type[BaseModel]], *, topic_prefix: str, out: Path
-) -> list[Path]:
+def export_models(models: Iterable[type[BaseModel]], *, topic_prefix: str, out: Path) -> list[Path]:
     """Write each model's schema to ``out/{subject}.avsc``; returns the files written."""
     out = _ensure_dir(out)
     written: list[Path] = []

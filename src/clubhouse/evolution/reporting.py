@@ -56,9 +56,7 @@ def check_text(report: CheckReport) -> str:
         lines.append(_heading(result))
         lines += [f"  {reason.explain()}" for reason in result.reasons]
     if report.orphans:
-        lines.append(
-            "Not checked (registered, but no local model): " + ", ".join(report.orphans)
-        )
+        lines.append("Not checked (registered, but no local model): " + ", ".join(report.orphans))
     lines.append(_summary(report))
     return "\n".join(lines)
 

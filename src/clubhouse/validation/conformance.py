@@ -95,9 +95,7 @@ def _check(schema: avro.schema.Schema, value: Any, path: str, out: list[Violatio
         out.append(Violation(path, type_label(schema), describe_value(value)))
 
 
-def _record(
-    schema: avro.schema.RecordSchema, value: Any, path: str, out: list[Violation]
-) -> None:
+def _record(schema: avro.schema.RecordSchema, value: Any, path: str, out: list[Violation]) -> None:
     data = _as_mapping(value)
     if data is None:
         out.append(Violation(path, type_label(schema), describe_value(value)))

@@ -95,10 +95,12 @@ def validate_against_registry(
 class StrictValidator:
     """Refuses messages that do not conform to the schema registered under their subject.
 
-    A producer calls it before serializing: ``validator(message)`` returns when the message
-    conforms and raises ``SchemaViolationError`` otherwise. Registered schemas are fetched
-    once per subject and kept for the life of this object; call ``forget()`` after
-    registering new versions.
+    A producer calls it before serializing: ``validator(message, subject)`` returns when the
+    message conforms and raises ``SchemaViolationError`` otherwise. Its signature matches
+    ``MessageSerde``'s ``before_send`` hook, so strict mode is
+    ``MessageSerde(..., before_send=StrictValidator(registry, topic_prefix=prefix))``.
+    Registered schemas are fetched once per subject and kept for the life of this object;
+    call ``forget()`` after registering new versions.
     """
 
     def __init__(
@@ -113,7 +115,7 @@ class StrictValidator:
         self._version = version
         self._schemas: dict[str, tuple[int, avro.schema.Schema]] = {}
 
-    def __call__(self, message: BaseModel, *, subject: str | None = None) -> None:
+    def __call__(self, message: BaseModel, subject: str | None = None) -> None:
         subject = subject or subject_name(self._topic_prefix, type(message))
         version, schema = self._schema(subject)
         found = violations(schema, message)

@@ -1,0 +1,11 @@
+"""``qty`` changed from int (Avro long) to str."""
+
+from clubhouse.contracts import Command
+
+
+class Order(Command):
+    """An order."""
+
+    message_type: str = "command.order"
+    sku: str
+    qty: str
