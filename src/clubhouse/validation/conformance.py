@@ -113,7 +113,7 @@ def _record(schema: avro.schema.RecordSchema, value: Any, path: str, out: list[V
             out.append(
                 Violation(
                     prefix + str(extra),
-                    f"no such field (not in {schema.name})",
+                    f"nothing ({schema.name} has no such field)",
                     describe_value(data[extra]),
                 )
             )

@@ -40,7 +40,7 @@ EVERY_VIOLATION = [
     Violation("agent_id", "string", "missing"),
     Violation("content", "string", "int 42"),
     Violation("conversation_id", "null | string", "int 7"),
-    Violation("colour", "no such field (not in ProcessMessageCommand)", "string 'blue'"),
+    Violation("colour", "nothing (ProcessMessageCommand has no such field)", "string 'blue'"),
 ]
 
 

@@ -91,7 +91,7 @@ def test_every_violation_is_reported_with_its_path() -> None:
         Violation("lines[2]", "record Line", "string 'oops'"),
         Violation("tags['bad']", "long", "string 'x'"),
         Violation("ref", "null | string", "int 5"),
-        Violation("unknown", "no such field (not in Order)", "boolean true"),
+        Violation("unknown", "nothing (Order has no such field)", "boolean true"),
     ]
     assert str(found[5]) == "lines[1].sku: expected string, found missing"
 
