@@ -205,7 +205,8 @@ class SchemaRegistrator:
             if existing is not None:
                 return self._done(base, Outcome.ALREADY_REGISTERED, existing), None
             if self._check_compatibility:
-                verdict = self._registry.test_compatibility(subject, schema)
+                # "all" lets the registry apply its level, transitive ones included.
+                verdict = self._registry.test_compatibility(subject, schema, "all")
                 if not verdict.is_compatible:
                     reason = "incompatible with the registered versions: " + (
                         "; ".join(verdict.messages) or "the registry gave no reason"

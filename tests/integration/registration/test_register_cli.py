@@ -133,3 +133,24 @@ def test_register_only_without_a_registry_url_is_a_usage_error() -> None:
     )
     assert result.exit_code == 2
     assert "needs --schema-registry-url" in result.output
+
+
+def test_transitive_precheck_compares_with_every_version(registry_url: str) -> None:
+    base = "tests.integration.registration."
+    assert register("--schema-registry-url", registry_url, "--models", base + "tickets_v1")[0] == 0
+    assert (
+        register("--schema-registry-url", registry_url, "--models", base + "tickets_v1_5")[0] == 0
+    )
+    httpx.put(
+        f"{registry_url}/config/clubhouse-TicketCommand-value",
+        json={"compatibility": "BACKWARD_TRANSITIVE"},
+    ).raise_for_status()
+    # v2 can read v1.5 data (priority is there) but not v1 data (priority missing, no default).
+    code, out = register(
+        "--schema-registry-url", registry_url, "--models", base + "tickets_v2",
+        "--check-compatibility", "--json",
+    )  # fmt: skip
+    assert code == 1
+    [failed] = [r for r in json.loads(out)["results"] if r["outcome"] == "failed"]
+    assert failed["error_type"] == "IncompatibleSchemaError"
+    assert subject_versions(registry_url, "clubhouse-TicketCommand-value") == [1, 2]
