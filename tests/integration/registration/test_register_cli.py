@@ -153,4 +153,6 @@ def test_transitive_precheck_compares_with_every_version(registry_url: str) -> N
     assert code == 1
     [failed] = [r for r in json.loads(out)["results"] if r["outcome"] == "failed"]
     assert failed["error_type"] == "IncompatibleSchemaError"
+    # Reasons come from the pre-check itself, not from a refused registration attempt.
+    assert any("priority" in m for m in failed["messages"]), failed
     assert subject_versions(registry_url, "clubhouse-TicketCommand-value") == [1, 2]
