@@ -52,9 +52,7 @@ def asyncapi_document(docs: DocsModel) -> dict[str, Any]:
 
 def render_asyncapi(docs: DocsModel) -> str:
     """The complete ``asyncapi.yaml`` for ``docs``."""
-    return yaml.safe_dump(
-        asyncapi_document(docs), sort_keys=False, allow_unicode=True, width=100
-    )
+    return yaml.safe_dump(asyncapi_document(docs), sort_keys=False, allow_unicode=True, width=100)
 
 
 def _channel(topic: TopicDoc) -> dict[str, Any]:

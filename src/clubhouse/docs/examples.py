@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, get_origin
 
@@ -33,6 +33,7 @@ from clubhouse.docs.python_types import nested_classes
 
 # Fixed so that the same model always documents the same example.
 EXAMPLE_TIME = datetime(2025, 1, 15, 9, 30, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _UUID_NAMESPACE = uuid.UUID("6ba7b811-9dad-11d1-80b4-00c04fd430c8")  # RFC 4122 URL namespace
 _MAX_DEPTH = 6  # recursive records stop nesting here (a null, an empty list or map instead)
 
@@ -89,9 +90,7 @@ class _Builder:
         self._classes = classes
         self._defined: dict[str, tuple[dict[str, Any], str | None]] = {}
 
-    def value(
-        self, schema: Any, namespace: str | None, hint: str, stack: tuple[str, ...]
-    ) -> Any:
+    def value(self, schema: Any, namespace: str | None, hint: str, stack: tuple[str, ...]) -> Any:
         if isinstance(schema, list):
             return self._union(schema, namespace, hint, stack)
         if isinstance(schema, str):
@@ -138,7 +137,9 @@ class _Builder:
         for fld in schema.get("fields", []):
             name = str(fld["name"])
             if "default" in fld and fld["default"] is not None:
-                out[name] = self._from_default(fld["type"], fld["default"], inner_ns, stack)
+                out[name] = self._from_default(
+                    fld["type"], fld["default"], inner_ns, name, (*stack, full)
+                )
                 continue
             json_kind = _json_kind(owner, name)
             if _is_json(fld["type"]) and json_kind is not None:
@@ -148,15 +149,27 @@ class _Builder:
         return out
 
     def _from_default(
-        self, schema: Any, default: Any, namespace: str | None, stack: tuple[str, ...]
+        self, schema: Any, default: Any, namespace: str | None, hint: str, stack: tuple[str, ...]
     ) -> Any:
-        # Defaults are in Avro's JSON form; only the simple ones read back without work.
+        """The field's Avro default (JSON form) as the value fastavro would decode."""
+        # A union's default belongs to its first branch.
         first = schema[0] if isinstance(schema, list) else schema
-        if isinstance(first, str) and first in ("string", "boolean", "int", "long", "double"):
-            return default
-        if isinstance(first, dict) and first.get("type") == "enum":
-            return default
-        return self.value(schema, namespace, "", stack)
+        if isinstance(first, str) and first in PRIMITIVES:
+            return default.encode("latin-1") if first == "bytes" else default
+        if isinstance(first, str):
+            defined = self._defined.get(fullname(first, namespace))
+            first = defined[0] if defined else first
+        if isinstance(first, dict):
+            kind, logical = first.get("type"), first.get("logicalType")
+            decoded = _decode_logical(logical, default)
+            if decoded is not _UNDECODED:
+                return decoded
+            if kind == "enum" or (logical is None and kind in PRIMITIVES and kind != "bytes"):
+                return default
+            if kind in ("array", "map") and not default:
+                return default
+        # Records, decimals and non-empty collections: make a value instead of decoding.
+        return self.value(schema, namespace, hint, stack)
 
     def _union(
         self, branches: list[Any], namespace: str | None, hint: str, stack: tuple[str, ...]
@@ -206,6 +219,25 @@ class _Builder:
         if logical == "json":
             return "{}"
         return self.value(base, None, hint, ())
+
+
+_UNDECODED = object()
+
+
+def _decode_logical(logical: Any, default: Any) -> Any:
+    """A logical type's default in fastavro's decoded form, or ``_UNDECODED``."""
+    if logical in ("uuid", "json", "duration-micros"):
+        return default  # the converter reads these from their plain Avro form
+    if logical == "timestamp-micros":
+        return _EPOCH + timedelta(microseconds=default)
+    if logical == "timestamp-millis":
+        return _EPOCH + timedelta(milliseconds=default)
+    if logical == "date":
+        return date(1970, 1, 1) + timedelta(days=default)
+    if logical in ("time-micros", "time-millis"):
+        micros = default if logical == "time-micros" else default * 1000
+        return (datetime.min + timedelta(microseconds=micros)).time()
+    return _UNDECODED
 
 
 def _is_json(schema: Any) -> bool:

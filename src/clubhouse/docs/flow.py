@@ -137,7 +137,7 @@ def _arrow(a: _Placed, b: _Placed, marker: str) -> str:
 
 def _box(p: _Placed) -> str:
     n = p.node
-    fill = f'{n.colour}1a' if n.emphasis else "#ffffff"
+    fill = f"{n.colour}1a" if n.emphasis else "#ffffff"
     stroke_w = 2.5 if n.emphasis else 1.5
     parts = [
         f'<rect x="{p.x:.1f}" y="{p.y:.1f}" width="{p.w:.1f}" height="{p.h:.1f}" rx="8" '
@@ -162,4 +162,3 @@ def _box(p: _Placed) -> str:
 
 def _linked(href: str | None, inner: str) -> str:
     return inner if href is None else f'<a href="{escape(href)}">{inner}</a>'
-

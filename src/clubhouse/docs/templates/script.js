@@ -19,7 +19,10 @@
       if (hit) { shown += 1; }
     });
     groups.forEach(function (group) {
-      group.hidden = group.querySelector(".entry:not([hidden])") === null;
+      var visible = group.querySelectorAll(".entry:not([hidden])").length;
+      group.hidden = visible === 0;
+      var count = group.querySelector(".count");
+      if (count) { count.textContent = String(visible); }
     });
     noMatch.hidden = shown !== 0;
     document.body.setAttribute("data-shown", String(shown));
