@@ -16,9 +16,15 @@ from markupsafe import Markup, escape
 from clubhouse.docs.avro_types import TypeText, short_name
 from clubhouse.docs.changelog import FieldChange, change_css, change_detail, change_where
 from clubhouse.docs.flow import topic_diagram
-from clubhouse.docs.model import KIND_TITLES, KINDS, DocsModel, FieldDoc, TopicDoc, anchor_id
-
-KIND_LABELS = {"command": "Command", "response": "Response", "event": "Event", "other": "Message"}
+from clubhouse.docs.model import (
+    KIND_LABELS,
+    KIND_TITLES,
+    KINDS,
+    DocsModel,
+    FieldDoc,
+    TopicDoc,
+    anchor_id,
+)
 
 
 def render_html(docs: DocsModel) -> str:

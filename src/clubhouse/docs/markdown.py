@@ -12,9 +12,15 @@ from collections.abc import Iterable, Sequence
 
 from clubhouse.docs.avro_types import TypeText
 from clubhouse.docs.changelog import FieldChange, change_detail, change_where
-from clubhouse.docs.model import KIND_TITLES, KINDS, DocsModel, FieldDoc, MessageDoc, RecordDoc
-
-_KIND_LABELS = {"command": "Command", "response": "Response", "event": "Event", "other": "Message"}
+from clubhouse.docs.model import (
+    KIND_LABELS,
+    KIND_TITLES,
+    KINDS,
+    DocsModel,
+    FieldDoc,
+    MessageDoc,
+    RecordDoc,
+)
 
 
 def render_markdown(docs: DocsModel) -> str:
@@ -90,7 +96,7 @@ def _topics(docs: DocsModel) -> list[str]:
 
 def _message(docs: DocsModel, m: MessageDoc) -> list[str]:
     out = [_anchor(m.anchor), f"## {text(m.name)}", ""]
-    facts = [f"**{_KIND_LABELS[m.kind]}**" + (" (base)" if m.is_base else "")]
+    facts = [f"**{KIND_LABELS[m.kind]}**" + (" (base)" if m.is_base else "")]
     facts.append(f"topic {code(m.topic)}" if m.topic else "no topic of its own")
     facts.append(f"subject {code(m.subject)}")
     if m.message_type:

@@ -35,6 +35,12 @@ KIND_TITLES: dict[MessageKind, str] = {
     "event": "Events",
     "other": "Other messages",
 }
+KIND_LABELS: dict[MessageKind, str] = {
+    "command": "Command",
+    "response": "Response",
+    "event": "Event",
+    "other": "Message",
+}
 
 
 @dataclass(frozen=True, slots=True)
