@@ -1,0 +1,46 @@
+"""The dev-stack supervisor: the Tansu broker and the embedded registry as child processes.
+
+The ``clubhouse dev`` command and the pytest fixtures both start processes through this
+package, so what the tests exercise is what developers run. Children live in their own
+process groups, are killed with the parent even on SIGKILL (Linux), and are waited on until
+ready; failures are ``DevStackError`` subclasses that say which child failed and why.
+"""
+
+from clubhouse.devstack.broker import BrokerConfig, TansuBroker, resolve_tansu_binary
+from clubhouse.devstack.errors import (
+    BrokerBinaryNotFoundError,
+    DevStackError,
+    PortInUseError,
+    ProcessExitedError,
+    ReadinessTimeoutError,
+)
+from clubhouse.devstack.ports import pick_free_port, port_is_free
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.registry import RegistryConfig, RegistryServer
+from clubhouse.devstack.runner import describe, format_env, run_dev_stack, shutdown_signals
+from clubhouse.devstack.stack import BOOTSTRAP_ENV, REGISTRY_ENV, DevStack, DevStackConfig
+
+__all__ = [
+    "BOOTSTRAP_ENV",
+    "REGISTRY_ENV",
+    "BrokerBinaryNotFoundError",
+    "BrokerConfig",
+    "DevStack",
+    "DevStackConfig",
+    "DevStackError",
+    "ManagedProcess",
+    "PortInUseError",
+    "ProcessExitedError",
+    "ProcessSpec",
+    "ReadinessTimeoutError",
+    "RegistryConfig",
+    "RegistryServer",
+    "TansuBroker",
+    "describe",
+    "format_env",
+    "pick_free_port",
+    "port_is_free",
+    "resolve_tansu_binary",
+    "run_dev_stack",
+    "shutdown_signals",
+]

@@ -1,0 +1,71 @@
+"""Starting a child on a loopback port: check or pick the port, spawn, wait until it is ready.
+
+A port we picked ourselves can be taken by someone else before the child binds it; then the
+child fails with "address in use" and we try again on a fresh port. A port the user chose is
+never swapped behind their back: that case is a PortInUseError.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from clubhouse.devstack.errors import PortInUseError, ProcessExitedError
+from clubhouse.devstack.ports import pick_free_port, port_is_free
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec, ReadinessProbe
+
+log = logging.getLogger(__name__)
+
+_PICK_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """A readiness probe and the words that describe it in a timeout error."""
+
+    probe: ReadinessProbe
+    description: str
+
+
+def mentions_address_in_use(lines: Sequence[str]) -> bool:
+    """Whether a child's output says its port was taken (Tansu and uvicorn word it differently)."""
+    text = "\n".join(lines).lower()
+    return "addrinuse" in text or "address already in use" in text or "address in use" in text
+
+
+def start_on_port(
+    component: str,
+    *,
+    host: str,
+    port: int | None,
+    make_spec: Callable[[int], ProcessSpec],
+    make_readiness: Callable[[int], Readiness],
+    timeout: float,
+) -> tuple[ManagedProcess, int]:
+    """Start ``component`` on ``port`` (or a free one when None); return it ready, and its port."""
+    picked = port is None
+    attempts = _PICK_ATTEMPTS if picked else 1
+    for attempt in range(1, attempts + 1):
+        candidate = pick_free_port(host) if port is None else port
+        if not port_is_free(host, candidate):
+            if picked:
+                continue
+            raise PortInUseError(component, host, candidate)
+        process = ManagedProcess(make_spec(candidate))
+        process.start()
+        readiness = make_readiness(candidate)
+        try:
+            process.wait_ready(readiness.probe, readiness.description, timeout)
+        except ProcessExitedError as exc:
+            if not mentions_address_in_use(exc.tail):
+                raise
+            if not picked or attempt == attempts:
+                raise PortInUseError(component, host, candidate) from exc
+            log.info(
+                "picked port was taken before the child bound it; trying another",
+                extra={"component": component, "port": candidate},
+            )
+            continue
+        return process, candidate
+    raise PortInUseError(component, host, candidate)

@@ -1,0 +1,91 @@
+"""The embedded schema registry (``python -m clubhouse.registry serve``) as a child process."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from clubhouse.devstack.launch import Readiness, start_on_port
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+
+COMPONENT = "schema registry"
+
+
+def answers_http(url: str, timeout: float = 1.0) -> bool:
+    """Whether ``url`` gives any HTTP response; a 401 from an auth-protected registry counts."""
+    try:
+        httpx.get(url, timeout=timeout)
+    except httpx.TransportError:
+        return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryConfig:
+    """How to run the registry; ``port=None`` picks a free loopback port."""
+
+    db_path: Path
+    log_path: Path
+    host: str = "127.0.0.1"
+    port: int | None = None
+    basic_auth_file: Path | None = None
+    python: str = sys.executable
+    startup_timeout: float = 30.0
+    stop_timeout: float = 10.0
+
+
+class RegistryServer:
+    """A registry process on a SQLite file; ``url`` is valid once ``start`` has returned."""
+
+    def __init__(self, config: RegistryConfig) -> None:
+        self.config = config
+        self._process: ManagedProcess | None = None
+        self._port: int | None = config.port
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the registry has no port before it is started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._process
+
+    def start(self) -> None:
+        """Start the registry and wait until ``GET /subjects`` answers."""
+        self.config.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._process, self._port = start_on_port(
+            COMPONENT,
+            host=self.config.host,
+            port=self._port,
+            make_spec=self._spec,
+            make_readiness=self._readiness,
+            timeout=self.config.startup_timeout,
+        )
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop(self.config.stop_timeout)
+
+    def _readiness(self, port: int) -> Readiness:
+        url = f"http://{self.config.host}:{port}/subjects"
+        return Readiness(lambda: answers_http(url), f"GET {url}")
+
+    def _spec(self, port: int) -> ProcessSpec:
+        argv = [
+            self.config.python, "-m", "clubhouse.registry", "serve",
+            "--host", self.config.host,
+            "--port", str(port),
+            "--db", str(self.config.db_path),
+        ]  # fmt: skip
+        if self.config.basic_auth_file is not None:
+            argv += ["--basic-auth-file", str(self.config.basic_auth_file)]
+        return ProcessSpec(component=COMPONENT, argv=tuple(argv), log_path=self.config.log_path)

@@ -1,0 +1,91 @@
+"""Run the dev stack in the foreground until SIGINT or SIGTERM: what ``clubhouse dev`` builds on.
+
+``run_dev_stack`` covers ``clubhouse dev --no-service`` (and ``--print-env``) on its own; a
+command that also runs the service uses ``shutdown_signals`` and ``DevStack`` the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import TextIO
+
+from clubhouse.devstack.stack import DevStack, DevStackConfig
+
+log = logging.getLogger(__name__)
+
+_SHUTDOWN_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def shutdown_signals(
+    signals: Sequence[signal.Signals] = _SHUTDOWN_SIGNALS,
+) -> Iterator[threading.Event]:
+    """An event set by the first SIGINT/SIGTERM; a second one raises KeyboardInterrupt.
+
+    The first signal asks for an orderly stop, which the caller performs; the second aborts
+    whatever is slow (a start-up still waiting on a child), and ``with`` blocks still clean
+    up. The previous handlers are restored on exit. Main thread only, as for any handler.
+    """
+    stop = threading.Event()
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        log.info("shutdown requested", extra={"signal": signal.Signals(signum).name})
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in signals}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def format_env(env: Mapping[str, str]) -> str:
+    """``export NAME=value`` lines a POSIX shell can ``eval``."""
+    return "".join(f"export {name}={shlex.quote(value)}\n" for name, value in env.items())
+
+
+def describe(stack: DevStack) -> str:
+    """The human summary printed once the stack is up."""
+    lines = [f"Kafka broker (Tansu)  {stack.bootstrap_servers}"]
+    if stack.registry is not None:
+        lines.append(f"Schema registry       {stack.schema_registry_url}")
+    lines += [
+        f"Data and logs         {stack.config.data_dir}/",
+        "",
+        "Point other tools at it with:",
+        *("  " + line for line in format_env(stack.env()).splitlines()),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def run_dev_stack(
+    config: DevStackConfig,
+    out: TextIO,
+    *,
+    print_env: bool = False,
+    on_ready: Callable[[DevStack], None] | None = None,
+    liveness_interval: float = 0.5,
+) -> None:
+    """Start the stack, print where it is, block until SIGINT/SIGTERM, stop it.
+
+    ``print_env`` prints only the ``export`` lines (for ``eval`` or a file). If a child dies
+    while running, everything is stopped and ProcessExitedError says which and why.
+    """
+    with shutdown_signals() as stop, DevStack(config) as stack:
+        out.write(format_env(stack.env()) if print_env else describe(stack))
+        if not print_env:
+            out.write("Press Ctrl-C to stop.\n")
+        out.flush()
+        if on_ready is not None:
+            on_ready(stack)
+        while not stop.wait(liveness_interval):
+            stack.check_alive()

@@ -1,0 +1,139 @@
+"""The dev stack: a Tansu broker plus the embedded registry, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from clubhouse.devstack.broker import BrokerConfig, TansuBroker
+from clubhouse.devstack.errors import DevStackError
+from clubhouse.devstack.process import ManagedProcess
+from clubhouse.devstack.registry import RegistryConfig, RegistryServer
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+REGISTRY_ENV = "SCHEMA_REGISTRY_URL"
+
+
+@dataclass(frozen=True, slots=True)
+class DevStackConfig:
+    """Where the stack keeps its files, and which loopback ports it uses (None: free ones).
+
+    Layout under ``data_dir``: ``registry.db``, and ``logs/broker.log`` / ``logs/registry.log``
+    with each child's output. The broker keeps its data in memory only.
+    """
+
+    data_dir: Path = Path(".clubhouse")
+    host: str = "127.0.0.1"
+    broker_port: int | None = None
+    registry_port: int | None = None
+    basic_auth_file: Path | None = None
+    with_registry: bool = True
+    broker_binary: Path | None = None
+    startup_timeout: float = 30.0
+
+    def broker_config(self) -> BrokerConfig:
+        return BrokerConfig(
+            log_path=self.data_dir / "logs" / "broker.log",
+            host=self.host,
+            port=self.broker_port,
+            binary=self.broker_binary,
+            startup_timeout=self.startup_timeout,
+        )
+
+    def registry_config(self) -> RegistryConfig:
+        return RegistryConfig(
+            db_path=self.data_dir / "registry.db",
+            log_path=self.data_dir / "logs" / "registry.log",
+            host=self.host,
+            port=self.registry_port,
+            basic_auth_file=self.basic_auth_file,
+            startup_timeout=self.startup_timeout,
+        )
+
+
+class DevStack:
+    """Broker and registry as one unit; use it as a context manager.
+
+    Starting is all-or-nothing: if the registry fails, the broker is stopped before the
+    error propagates. Children are killed with this process even when it is SIGKILLed.
+    """
+
+    def __init__(
+        self,
+        config: DevStackConfig | None = None,
+        *,
+        broker: TansuBroker | None = None,
+        registry: RegistryServer | None = None,
+    ) -> None:
+        self.config = config or DevStackConfig()
+        self.broker = broker or TansuBroker(self.config.broker_config())
+        self.registry: RegistryServer | None = registry
+        if registry is None and self.config.with_registry:
+            self.registry = RegistryServer(self.config.registry_config())
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.broker.bootstrap_servers
+
+    @property
+    def schema_registry_url(self) -> str:
+        if self.registry is None:
+            raise DevStackError("this dev stack was configured without a schema registry")
+        return self.registry.url
+
+    def env(self) -> dict[str, str]:
+        """The environment variables that point Clubhouse and other tools at this stack."""
+        out = {BOOTSTRAP_ENV: self.bootstrap_servers}
+        if self.registry is not None:
+            out[REGISTRY_ENV] = self.schema_registry_url
+        return out
+
+    def processes(self) -> list[ManagedProcess]:
+        """The child processes started so far."""
+        found = [self.broker.process]
+        if self.registry is not None:
+            found.append(self.registry.process)
+        return [p for p in found if p is not None]
+
+    def child_pids(self) -> list[int]:
+        return [p.pid for p in self.processes() if p.is_running()]
+
+    def check_alive(self) -> None:
+        """Raise ProcessExitedError (with the child's last output) if a child has died."""
+        for process in self.processes():
+            process.check_alive()
+
+    def start(self) -> DevStack:
+        try:
+            self.broker.start()
+            if self.registry is not None:
+                self.registry.start()
+        except BaseException:
+            self.stop()
+            raise
+        log.info("dev stack ready", extra=self.env())
+        return self
+
+    def stop(self) -> None:
+        """Stop the registry, then the broker. Safe to call more than once."""
+        # Both are attempted even if the first fails, so that nothing is left behind.
+        try:
+            if self.registry is not None:
+                self.registry.stop()
+        finally:
+            self.broker.stop()
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,109 @@
+"""Fixtures for every test: real broker and registry processes, started through the same
+supervisor code as ``clubhouse dev`` (``clubhouse.devstack``), plus per-test names so that
+tests can share one broker without seeing each other's topics and groups.
+
+* ``kafka_broker`` -- bootstrap servers of one Tansu broker for the whole session.
+* ``broker_factory`` -- private brokers for a test that stops or restarts its broker.
+* ``registry_factory`` / ``registry_url`` -- a fresh registry process on a tmp database.
+* ``session_registry_url`` -- one registry for the whole session; keep to your own subjects.
+* ``topic_prefix`` -- a prefix no other test uses, for topics, subjects and group ids.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clubhouse.devstack import BrokerConfig, RegistryConfig, RegistryServer, TansuBroker
+
+BrokerFactory = Callable[[], TansuBroker]
+RegistryFactory = Callable[..., RegistryServer]
+
+
+@pytest.fixture(scope="session")
+def session_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """The session's Tansu broker object (for its log or pid); most tests want ``kafka_broker``."""
+    broker = TansuBroker(BrokerConfig(log_path=tmp_path_factory.mktemp("broker") / "broker.log"))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(session_broker: TansuBroker) -> str:
+    """``host:port`` of a Tansu broker shared by the session (memory storage, loopback)."""
+    return session_broker.bootstrap_servers
+
+
+@pytest.fixture
+def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
+    """Starts private brokers (``.restart()``, ``.stop()``); all are stopped after the test."""
+    started: list[TansuBroker] = []
+
+    def start() -> TansuBroker:
+        broker = TansuBroker(BrokerConfig(log_path=tmp_path / f"broker-{len(started)}.log"))
+        started.append(broker)
+        broker.start()
+        return broker
+
+    yield start
+    for broker in started:
+        broker.stop()
+
+
+@pytest.fixture
+def registry_factory(tmp_path: Path) -> Iterator[RegistryFactory]:
+    """Starts registry processes on fresh tmp databases; keyword arguments go to RegistryConfig.
+
+    ``registry_factory(basic_auth_file=path)`` starts one that requires authentication.
+    """
+    started: list[RegistryServer] = []
+
+    def start(**overrides: Any) -> RegistryServer:
+        n = len(started)
+        config = RegistryConfig(
+            db_path=tmp_path / f"registry-{n}.db", log_path=tmp_path / f"registry-{n}.log"
+        )
+        server = RegistryServer(replace(config, **overrides))
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def registry_url(registry_factory: RegistryFactory) -> str:
+    """The URL of a registry process with an empty database, private to this test."""
+    return registry_factory().url
+
+
+@pytest.fixture(scope="session")
+def session_registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One registry for the session; tests must keep to subjects under their ``topic_prefix``."""
+    directory = tmp_path_factory.mktemp("registry")
+    server = RegistryServer(
+        RegistryConfig(db_path=directory / "registry.db", log_path=directory / "registry.log")
+    )
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def topic_prefix(request: pytest.FixtureRequest) -> str:
+    """``t-<test name>-<random>``: unique per test, readable in broker and registry listings."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:40]
+    return f"t-{name}-{uuid.uuid4().hex[:8]}"
