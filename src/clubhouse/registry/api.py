@@ -132,8 +132,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _run(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run blocking registry code (SQLite, Avro parsing) off the event loop."""
+async def _write(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a registry write in a worker thread: it may wait for the database lock and fsync.
+
+    Reads run on the event loop instead. They are short SQLite reads in WAL mode (which never
+    wait for writers) plus cached or CPU-bound Avro work that threads could not parallelise
+    under the GIL anyway; hopping threads for them cost more than the work itself.
+    """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
 
@@ -173,8 +178,7 @@ class RegistryApi:
 
     async def schemas(self, request: Request) -> Response:
         q = request.query_params
-        views = await _run(
-            self._registry.list_schemas,
+        views = self._registry.list_schemas(
             prefix=q.get("subjectPrefix", ""),
             deleted=params.flag(q, "deleted"),
             latest_only=params.flag(q, "latestOnly"),
@@ -182,21 +186,16 @@ class RegistryApi:
         return _json(request, params.page([_version_body(v) for v in views], q))
 
     async def schema_by_id(self, request: Request) -> Response:
-        schema = await _run(
-            self._registry.schema_by_id, params.schema_id(request.path_params["id"])
-        )
+        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
         return _json(request, _schema_body(schema))
 
     async def raw_schema_by_id(self, request: Request) -> Response:
-        schema = await _run(
-            self._registry.schema_by_id, params.schema_id(request.path_params["id"])
-        )
+        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
         return Response(schema.schema, media_type=_media_type(request))
 
     async def subjects_of_schema(self, request: Request) -> Response:
         q = request.query_params
-        versions = await _run(
-            self._registry.versions_of_schema,
+        versions = self._registry.versions_of_schema(
             params.schema_id(request.path_params["id"]),
             deleted=params.flag(q, "deleted"),
             subject=q.get("subject") or None,
@@ -206,8 +205,7 @@ class RegistryApi:
 
     async def versions_of_schema(self, request: Request) -> Response:
         q = request.query_params
-        versions = await _run(
-            self._registry.versions_of_schema,
+        versions = self._registry.versions_of_schema(
             params.schema_id(request.path_params["id"]),
             deleted=params.flag(q, "deleted"),
             subject=q.get("subject") or None,
@@ -219,8 +217,7 @@ class RegistryApi:
 
     async def subjects(self, request: Request) -> Response:
         q = request.query_params
-        names = await _run(
-            self._registry.subjects,
+        names = self._registry.subjects(
             prefix=q.get("subjectPrefix", ""),
             deleted=params.flag(q, "deleted"),
             deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
@@ -230,8 +227,7 @@ class RegistryApi:
     async def lookup(self, request: Request) -> Response:
         q = request.query_params
         schema_request = params.schema_request(await self._body(request))
-        view = await _run(
-            self._registry.lookup,
+        view = self._registry.lookup(
             request.path_params["subject"],
             schema_request,
             normalize=params.flag(q, "normalize"),
@@ -240,7 +236,7 @@ class RegistryApi:
         return _json(request, _version_body(view))
 
     async def delete_subject(self, request: Request) -> Response:
-        deleted = await _run(
+        deleted = await _write(
             self._registry.delete_subject,
             request.path_params["subject"],
             permanent=params.flag(request.query_params, "permanent"),
@@ -249,8 +245,7 @@ class RegistryApi:
 
     async def versions(self, request: Request) -> Response:
         q = request.query_params
-        found = await _run(
-            self._registry.versions,
+        found = self._registry.versions(
             request.path_params["subject"],
             deleted=params.flag(q, "deleted"),
             deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
@@ -259,17 +254,18 @@ class RegistryApi:
 
     async def register(self, request: Request) -> Response:
         schema_request = params.schema_request(await self._body(request))
-        registered = await _run(
-            self._registry.register,
-            request.path_params["subject"],
-            schema_request,
-            normalize=params.flag(request.query_params, "normalize"),
-        )
+        subject = request.path_params["subject"]
+        normalize = params.flag(request.query_params, "normalize")
+        # Most registrations repeat an existing one; those need no write and no thread.
+        registered = self._registry.find_registered(subject, schema_request, normalize=normalize)
+        if registered is None:
+            registered = await _write(
+                self._registry.register, subject, schema_request, normalize=normalize
+            )
         return _json(request, {"id": registered.id})
 
     async def get_version(self, request: Request) -> Response:
-        view = await _run(
-            self._registry.get_version,
+        view = self._registry.get_version(
             request.path_params["subject"],
             params.version(request.path_params["version"]),
             deleted=params.flag(request.query_params, "deleted"),
@@ -277,8 +273,7 @@ class RegistryApi:
         return _json(request, _version_body(view))
 
     async def raw_version_schema(self, request: Request) -> Response:
-        view = await _run(
-            self._registry.get_version,
+        view = self._registry.get_version(
             request.path_params["subject"],
             params.version(request.path_params["version"]),
             deleted=params.flag(request.query_params, "deleted"),
@@ -286,15 +281,14 @@ class RegistryApi:
         return Response(view.schema.schema, media_type=_media_type(request))
 
     async def referenced_by(self, request: Request) -> Response:
-        ids = await _run(
-            self._registry.referenced_by,
+        ids = self._registry.referenced_by(
             request.path_params["subject"],
             params.version(request.path_params["version"]),
         )
         return _json(request, params.page(ids, request.query_params))
 
     async def delete_version(self, request: Request) -> Response:
-        deleted = await _run(
+        deleted = await _write(
             self._registry.delete_version,
             request.path_params["subject"],
             params.version(request.path_params["version"]),
@@ -307,8 +301,7 @@ class RegistryApi:
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
         schema_request = params.schema_request(await self._body(request))
-        result = await _run(
-            self._registry.test_compatibility,
+        result = self._registry.test_compatibility(
             request.path_params["subject"],
             schema_request,
             version,
@@ -326,8 +319,7 @@ class RegistryApi:
     # ---- config -----------------------------------------------------------------------------
 
     async def get_config(self, request: Request) -> Response:
-        level = await _run(
-            self._registry.get_compatibility,
+        level = self._registry.get_compatibility(
             request.path_params.get("subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
@@ -336,11 +328,11 @@ class RegistryApi:
     async def put_config(self, request: Request) -> Response:
         body = await self._body(request)
         level = CompatibilityLevel.parse(body.get("compatibility"))
-        await _run(self._registry.set_compatibility, request.path_params.get("subject"), level)
+        await _write(self._registry.set_compatibility, request.path_params.get("subject"), level)
         return _json(request, {"compatibility": level.value})
 
     async def delete_config(self, request: Request) -> Response:
-        previous = await _run(
+        previous = await _write(
             self._registry.delete_compatibility, request.path_params.get("subject")
         )
         return _json(request, {"compatibilityLevel": previous.value})
@@ -348,8 +340,7 @@ class RegistryApi:
     # ---- mode -------------------------------------------------------------------------------
 
     async def get_mode(self, request: Request) -> Response:
-        mode = await _run(
-            self._registry.get_mode,
+        mode = self._registry.get_mode(
             request.path_params.get("subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
@@ -358,7 +349,7 @@ class RegistryApi:
     async def put_mode(self, request: Request) -> Response:
         body = await self._body(request)
         mode = Mode.parse(body.get("mode"))
-        await _run(
+        await _write(
             self._registry.set_mode,
             request.path_params.get("subject"),
             mode,
@@ -367,7 +358,7 @@ class RegistryApi:
         return _json(request, {"mode": mode.value})
 
     async def delete_mode(self, request: Request) -> Response:
-        previous = await _run(self._registry.delete_mode, request.path_params.get("subject"))
+        previous = await _write(self._registry.delete_mode, request.path_params.get("subject"))
         return _json(request, {"mode": previous.value})
 
     def routes(self) -> list[Route]:

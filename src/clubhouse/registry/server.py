@@ -76,6 +76,9 @@ def bind(host: str, port: int) -> socket.socket:
     except socket.gaierror as exc:
         raise ServerConfigError(f"Cannot resolve host {host!r}: {exc.strerror}.") from None
     family, kind, proto, _, address = infos[0]
+    # The protocol number matters: asyncio turns Nagle off (TCP_NODELAY) only on accepted
+    # sockets whose listener says IPPROTO_TCP; with proto 0 every keep-alive response
+    # waits ~40 ms for the client's delayed ACK.
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -282,23 +282,32 @@ class Registry:
                 subject, found.version, self._schema(tx, found.schema_id), found.deleted
             )
 
+    def find_registered(
+        self, subject: str, request: SchemaRequest, *, normalize: bool
+    ) -> Registered | None:
+        """What registering ``request`` would answer if ``subject`` already has it live, else None.
+
+        Read-only, so it can answer the common case (every producer start re-registers) from
+        a snapshot without the write lock. Refuses what ``register`` refuses (mode, subject).
+        """
+        validate_subject(subject)
+        if request.id is not None or request.version is not None:
+            return None
+        with self._store.read() as tx:
+            self._require_writable(tx, subject)
+            parsed, resolved = self._parse_request(tx, request)
+            text = parsed.normalized if normalize else parsed.canonical
+            existing = self._pick(
+                tx.versions(subject, include_deleted=False),
+                tx.schema_ids_by_fingerprint(canonical.fingerprint(text, resolved)),
+            )
+        return None if existing is None else Registered(existing.schema_id, existing.version)
+
     def register(self, subject: str, request: SchemaRequest, *, normalize: bool) -> Registered:
         """Register ``request`` under ``subject``: its id and version, new or existing."""
-        validate_subject(subject)
-        plain = request.id is None and request.version is None
-        if plain:
-            # Most registrations repeat one the subject already has (every producer start
-            # does it); answer those from a snapshot without taking the write lock.
-            with self._store.read() as tx:
-                self._require_writable(tx, subject)
-                parsed, resolved = self._parse_request(tx, request)
-                text = parsed.normalized if normalize else parsed.canonical
-                existing = self._pick(
-                    tx.versions(subject, include_deleted=False),
-                    tx.schema_ids_by_fingerprint(canonical.fingerprint(text, resolved)),
-                )
-                if existing is not None:
-                    return Registered(existing.schema_id, existing.version)
+        existing = self.find_registered(subject, request, normalize=normalize)
+        if existing is not None:
+            return existing
         with self._store.write() as tx:
             return self._register_locked(tx, subject, request, normalize=normalize)
 

@@ -1,0 +1,313 @@
+"""Registry throughput and latency: lookup, get-by-id and register, 16 concurrent clients.
+
+Run: ``.venv/bin/python benchmarks/registry.py [--seconds S] [--clients N]``
+
+It starts its own registry (``python -m clubhouse.registry serve``) on a temporary database,
+and, as the baseline in the same run, a trivial Starlette app on the same uvicorn settings
+whose endpoints only read the request and answer a small JSON body. The ratio column is
+registry requests/s divided by the baseline's for the same kind of request, so it shows what
+the registry itself costs on top of HTTP + ASGI.
+
+The load generator is a minimal keep-alive HTTP/1.1 client on asyncio streams: with two
+cores shared by client and server, a full HTTP client library would spend more CPU than the
+servers under test and flatten every figure towards its own ceiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._report import percentile, table
+
+_URL = re.compile(r"schema registry listening url=http://([\d.]+):(\d+)")
+_BASELINE_READY = re.compile(r"baseline listening port=(\d+)")
+
+
+# ---- the baseline server ------------------------------------------------------------------
+
+
+def serve_baseline() -> None:
+    """A Starlette app as thin as an endpoint gets, on the registry's uvicorn settings."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from clubhouse.registry.server import bind
+
+    async def answer(request: Request) -> Response:
+        await request.body()
+        return Response(b'{"id":1}', media_type="application/vnd.schemaregistry.v1+json")
+
+    app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+    sock = bind("127.0.0.1", 0)  # the registry's own socket set-up, TCP_NODELAY included
+    print(f"baseline listening port={sock.getsockname()[1]}", flush=True)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+# ---- a tiny keep-alive client -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    body: bytes = b""
+
+    def encode(self, port: int) -> bytes:
+        head = (
+            f"{self.method} {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Accept: application/vnd.schemaregistry.v1+json\r\n"
+        )
+        if self.body:
+            head += (
+                "Content-Type: application/vnd.schemaregistry.v1+json\r\n"
+                f"Content-Length: {len(self.body)}\r\n"
+            )
+        return (head + "\r\n").encode() + self.body
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> int:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    await reader.readexactly(length)
+    return status
+
+
+async def _load(
+    port: int, make: Callable[[int, int], Call], clients: int, seconds: float
+) -> tuple[int, list[float], float]:
+    """Run ``clients`` connections for ``seconds``; client c's n-th request is make(c, n)."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = 0.0
+
+    async def client(index: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        n = 0
+        while time.perf_counter() < stop_at:
+            request = make(index, n).encode(port)
+            start = time.perf_counter()
+            status = await _exchange(reader, writer, request)
+            latencies.append(time.perf_counter() - start)
+            if status >= 300:
+                errors += 1
+            n += 1
+        writer.close()
+
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{errors} requests failed; the benchmark is not measuring success")
+    return len(latencies), latencies, elapsed
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    rate: float
+    p50_ms: float
+    p99_ms: float
+
+
+def measure(
+    name: str, port: int, make: Callable[[int, int], Call], clients: int, seconds: float
+) -> Result:
+    asyncio.run(_load(port, make, clients, min(0.5, seconds / 4)))  # warm-up
+    count, latencies, elapsed = asyncio.run(_load(port, make, clients, seconds))
+    latencies.sort()
+    return Result(
+        name, count / elapsed, percentile(latencies, 50) * 1000, percentile(latencies, 99) * 1000
+    )
+
+
+# ---- processes ----------------------------------------------------------------------------
+
+
+def _start(
+    args: list[str], pattern: re.Pattern[str], log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    out = log.open("wb")
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        match = pattern.search(log.read_text(errors="replace"))
+        if match:
+            return proc, int(match.groups()[-1])
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{args[1:4]} did not start:\n{log.read_text(errors='replace')}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=20)
+
+
+def schema(name: str) -> str:
+    return json.dumps(
+        {
+            "type": "record",
+            "name": name,
+            "namespace": "clubhouse.bench",
+            "fields": [
+                {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+                {"name": "agent_id", "type": "string"},
+                {"name": "created_at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+                {"name": "payload", "type": {"type": "map", "values": "string"}},
+                {"name": "note", "type": ["null", "string"], "default": None},
+            ],
+        }
+    )
+
+
+def body(text: str) -> bytes:
+    return json.dumps({"schema": text}).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per row")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each row keeps its best")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline()
+        return
+
+    import httpx
+
+    known = body(schema("Known"))
+    run = os.getpid()
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+        directory = Path(tmp)
+        baseline, base_port = _start(
+            [sys.executable, __file__, "--serve-baseline"], _BASELINE_READY, directory / "b.log"
+        )
+        registry, port = _start(
+            [
+                sys.executable,
+                "-m",
+                "clubhouse.registry",
+                "serve",
+                "--port",
+                "0",
+                "--db",
+                str(directory / "registry.db"),
+            ],
+            _URL,
+            directory / "r.log",
+        )
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+                http.put("/config", json={"compatibility": "NONE"})
+                known_id = http.post(
+                    "/subjects/bench-value/versions",
+                    content=known,
+                    headers={"Content-Type": "application/json"},
+                ).json()["id"]
+            rows: list[tuple[str, int, Callable[[int, int], Call], str]] = [
+                (
+                    "lookup",
+                    port,
+                    lambda c, n: Call("POST", "/subjects/bench-value", known),
+                    "baseline POST",
+                ),
+                (
+                    "get-by-id",
+                    port,
+                    lambda c, n: Call("GET", f"/schemas/ids/{known_id}"),
+                    "baseline GET",
+                ),
+                (
+                    "register (existing)",
+                    port,
+                    lambda c, n: Call("POST", "/subjects/bench-value/versions", known),
+                    "baseline POST",
+                ),
+                (
+                    "register (new schema)",
+                    port,
+                    lambda c, n: Call(
+                        "POST",
+                        f"/subjects/bench-{c}-{n}/versions",
+                        body(schema(f"R{run}_{c}_{n}_{time.monotonic_ns()}")),
+                    ),
+                    "baseline POST",
+                ),
+                (
+                    "baseline GET",
+                    base_port,
+                    lambda c, n: Call("GET", "/schemas/ids/1"),
+                    "baseline GET",
+                ),
+                (
+                    "baseline POST",
+                    base_port,
+                    lambda c, n: Call("POST", "/subjects/bench-value", known),
+                    "baseline POST",
+                ),
+            ]
+            # Rows alternate within each round, so load from anything else on the machine
+            # hits registry and baseline alike; the best round of each row is reported.
+            best: dict[str, Result] = {}
+            for _ in range(args.rounds):
+                for name, row_port, make, _ in rows:
+                    result = measure(name, row_port, make, args.clients, args.seconds)
+                    if name not in best or result.rate > best[name].rate:
+                        best[name] = result
+        finally:
+            _stop(registry)
+            _stop(baseline)
+
+    table_rows = []
+    for name, _, _, base_name in rows:
+        result, base = best[name], best[base_name]
+        table_rows.append(
+            [
+                name,
+                f"{result.rate:,.0f}",
+                f"{result.p50_ms:.2f}",
+                f"{result.p99_ms:.2f}",
+                f"{result.rate / base.rate:.2f}x {base_name}",
+            ]
+        )
+    print(
+        f"{args.clients} concurrent keep-alive clients on loopback; best of {args.rounds} "
+        f"rounds of {args.seconds:g}s per row; {os.cpu_count()} CPUs shared by client and "
+        "servers"
+    )
+    print(table(["request", "requests/s", "p50 ms", "p99 ms", "ratio to baseline"], table_rows))
+
+
+if __name__ == "__main__":
+    main()
