@@ -7,12 +7,11 @@ does not import, a model without an Avro form) or a registry that cannot be reac
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -21,11 +20,14 @@ from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
     build_catalog,
+    fail,
     json_option,
     logging_options,
     models_option,
+    open_registry,
     registry_options,
     registry_settings,
+    registry_url,
     topic_prefix_option,
 )
 from clubhouse.docs import (
@@ -38,14 +40,8 @@ from clubhouse.docs import (
 )
 from clubhouse.docs.serve import listen, serve_docs
 from clubhouse.services.registry_errors import RegistryError
-from clubhouse.services.schema_registry import ConfluentSchemaRegistry, wait_for_registry
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
 
 
 def source_options(fn: F) -> F:
@@ -60,13 +56,6 @@ def source_options(fn: F) -> F:
                 show_default=True,
                 help="Heading of the page and title of the AsyncAPI document.",
             ),
-            click.option(
-                "--url",
-                "url",
-                metavar="URL",
-                help="Registry URL for ids, versions, history and compatibility; same as "
-                "--schema-registry-url. Without one the docs show the local models only.",
-            ),
         ]
     ):
         fn = option(fn)
@@ -78,9 +67,9 @@ def _config_errors() -> Iterator[None]:
     try:
         yield
     except (RegistryError, SchemaConversionError) as exc:
-        _fail(str(exc), EXIT_CONFIG)
+        fail(str(exc), EXIT_CONFIG)
     except DocsError as exc:
-        _fail(str(exc), EXIT_FAILED)
+        fail(str(exc), EXIT_FAILED)
 
 
 def gather(
@@ -88,22 +77,16 @@ def gather(
 ) -> DocsModel:
     """The documentation model for the CLI's options, asking the registry when one is given."""
     catalog = build_catalog(model_modules)
-    url = params.get("url") or params.get("schema_registry_url")
-    if not url:
+    if not registry_url(params):
         return build_docs_model(catalog, topic_prefix=topic_prefix, title=title)
-    settings = registry_settings({**params, "schema_registry_url": url})
-    registry = ConfluentSchemaRegistry.from_settings(settings)
-    try:
-        wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
+    with open_registry(params) as registry:
         docs = build_docs_model(
             catalog,
             topic_prefix=topic_prefix,
             registry_lookup=partial(registry_doc, registry),
-            registry_url=settings.display_url,
+            registry_url=registry_settings(params).display_url,
             title=title,
         )
-    finally:
-        registry.close()
     for message in docs.messages:
         if message.registry is not None and message.registry.error:
             click.echo(f"Warning: {message.registry.error}", err=True)

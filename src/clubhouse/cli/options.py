@@ -9,14 +9,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from clubhouse.contracts import CatalogError, MessageCatalog
 from clubhouse.logging_setup import configure_logging
-from clubhouse.services.schema_registry import RegistrySettings
+from clubhouse.services.schema_registry import (
+    ConfluentSchemaRegistry,
+    RegistrySettings,
+    wait_for_registry,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +48,12 @@ def registry_options(*, required: bool = True) -> Callable[[F], F]:
             envvar="SCHEMA_REGISTRY_URL",
             required=required,
             help="Registry URL(s), comma-separated for fail-over. Env: SCHEMA_REGISTRY_URL.",
+        ),
+        click.option(
+            "--url",
+            "url",
+            metavar="URL",
+            help="Same as --schema-registry-url.",
         ),
         click.option(
             "--basic-auth",
@@ -97,10 +108,16 @@ def registry_options(*, required: bool = True) -> Callable[[F], F]:
     )
 
 
+def registry_url(params: dict[str, Any]) -> str | None:
+    """The registry URL from ``--url`` or ``--schema-registry-url`` (or its variable)."""
+    url = params.get("url") or params.get("schema_registry_url")
+    return str(url) if url else None
+
+
 def registry_settings(params: dict[str, Any]) -> RegistrySettings:
     """RegistrySettings from the values of ``registry_options``."""
     return RegistrySettings.from_env(
-        params["schema_registry_url"] or "",
+        registry_url(params) or "",
         basic_auth=params.get("basic_auth"),
         bearer_token=params.get("bearer_token"),
         bearer_logical_cluster=params.get("bearer_logical_cluster") or "",
@@ -168,3 +185,25 @@ def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:
         except CatalogError as exc:
             raise click.UsageError(str(exc)) from exc
     return catalog
+
+
+def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
+    """Print ``Error: message`` on stderr and exit with ``code``."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def open_registry(params: dict[str, Any]) -> Iterator[ConfluentSchemaRegistry]:
+    """A registry client for the ``registry_options``, waiting ``--registry-wait`` seconds."""
+    if not registry_url(params):
+        raise click.UsageError(
+            "no schema registry given: pass --schema-registry-url URL (or --url), "
+            "or set SCHEMA_REGISTRY_URL"
+        )
+    registry = ConfluentSchemaRegistry.from_settings(registry_settings(params))
+    try:
+        wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
+        yield registry
+    finally:
+        registry.close()

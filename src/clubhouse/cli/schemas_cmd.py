@@ -12,19 +12,20 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from clubhouse.avro import SchemaConversionError
 from clubhouse.cli.options import (
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
     build_catalog,
+    fail,
     json_option,
     logging_options,
     models_option,
+    open_registry,
     registry_options,
     registry_settings,
     topic_prefix_option,
@@ -46,7 +47,6 @@ from clubhouse.evolution import (
 from clubhouse.messaging.subjects import subject_name
 from clubhouse.services.kafka_protocol import COMPATIBILITY_LEVELS, CompatibilityLevel
 from clubhouse.services.registry_errors import RegistryError
-from clubhouse.services.schema_registry import ConfluentSchemaRegistry, wait_for_registry
 from clubhouse.validation import SubjectNotRegisteredError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,12 +61,6 @@ CONFIG_ERRORS = (
 )
 
 
-def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
-    """Print ``Error: message`` on stderr and exit with ``code``."""
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
-
-
 @contextmanager
 def config_errors_exit() -> Iterator[None]:
     """Turn configuration and registry failures into exit code 2 with their message."""
@@ -77,32 +71,8 @@ def config_errors_exit() -> Iterator[None]:
 
 
 def connection_options(fn: F) -> F:
-    """The shared registry flags, plus ``--url`` as a short spelling of the registry URL."""
-    fn = registry_options(required=False)(fn)
-    return click.option(
-        "--url",
-        "url",
-        metavar="URL",
-        help="Same as --schema-registry-url.",
-    )(fn)
-
-
-@contextmanager
-def open_registry(params: dict[str, Any]) -> Iterator[ConfluentSchemaRegistry]:
-    """A registry client for the connection options, waiting ``--registry-wait`` seconds."""
-    url = params.get("url") or params.get("schema_registry_url")
-    if not url:
-        raise click.UsageError(
-            "no schema registry given: pass --schema-registry-url URL (or --url), "
-            "or set SCHEMA_REGISTRY_URL"
-        )
-    settings = registry_settings({**params, "schema_registry_url": url})
-    registry = ConfluentSchemaRegistry.from_settings(settings)
-    try:
-        wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
-        yield registry
-    finally:
-        registry.close()
+    """The shared registry flags (``--url`` included), optional here."""
+    return registry_options(required=False)(fn)
 
 
 def _level_choice() -> click.Choice[str]:

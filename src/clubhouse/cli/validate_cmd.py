@@ -17,12 +17,14 @@ from clubhouse.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
     build_catalog,
+    fail,
     json_option,
     logging_options,
     models_option,
+    open_registry,
     topic_prefix_option,
 )
-from clubhouse.cli.schemas_cmd import config_errors_exit, connection_options, fail, open_registry
+from clubhouse.cli.schemas_cmd import config_errors_exit, connection_options
 from clubhouse.evolution import reporting
 from clubhouse.messaging.subjects import subject_name
 from clubhouse.validation import ValidationReport, validate_against_registry
