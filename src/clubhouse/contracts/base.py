@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+MESSAGE_TYPE_DOC = "Dotted message type, e.g. command.create_agent; fixed per message class."
 
 
 def utc_now() -> datetime:
@@ -26,10 +29,16 @@ class BaseMessage(BaseModel):
     timestamp: AwareDatetime = Field(
         default_factory=utc_now, description="When the message was created (UTC, microseconds)."
     )
-    message_type: str = Field(
-        default="message",
-        description="Dotted message type, e.g. command.create_agent; set per concrete class.",
-    )
+    message_type: str = Field(default="message", description=MESSAGE_TYPE_DOC)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # Subclasses set their type as `message_type: str = "command.x"`, which makes a new
+        # field without a description; keep the documented one so schemas and docs say it.
+        field = cls.model_fields["message_type"]
+        if field.description is None:
+            field.description = MESSAGE_TYPE_DOC
 
 
 class Command(BaseMessage):
