@@ -23,8 +23,8 @@ PREFIX = "clubhouse"
 
 
 @pytest.fixture
-def registry(docs_registry_url: str) -> Iterator[ConfluentSchemaRegistry]:
-    client = ConfluentSchemaRegistry.from_settings(RegistrySettings.from_env(docs_registry_url))
+def registry(registry_url: str) -> Iterator[ConfluentSchemaRegistry]:
+    client = ConfluentSchemaRegistry.from_settings(RegistrySettings.from_env(registry_url))
     yield client
     client.close()
 
@@ -38,7 +38,7 @@ def _older_create_agent() -> str:
 
 
 def test_docs_show_version_history_changelog_and_compatibility(
-    registry: ConfluentSchemaRegistry, docs_registry_url: str, tmp_path: Path
+    registry: ConfluentSchemaRegistry, registry_url: str, tmp_path: Path
 ) -> None:
     subject = subject_name(PREFIX, CreateAgentCommand)
     registry.register(subject, _older_create_agent())
@@ -54,10 +54,10 @@ def test_docs_show_version_history_changelog_and_compatibility(
 
     out = tmp_path / "site"
     result = CliRunner().invoke(
-        cli, ["docs", "build", "--out", str(out), "--url", docs_registry_url]
+        cli, ["docs", "build", "--out", str(out), "--url", registry_url]
     )
     assert result.exit_code == 0, result.output
-    assert f"with history from {docs_registry_url}" in result.stdout
+    assert f"with history from {registry_url}" in result.stdout
 
     html = (out / "index.html").read_text()
     create = _section(html, "msg-CreateAgentCommand")

@@ -30,12 +30,12 @@ def schemas(url: str, prefix: str, command: str, version: str, *extra: str) -> R
 
 
 def test_check_exit_codes_and_reasons(
-    registry: ConfluentSchemaRegistry, evolution_registry_url: str, prefix: str
+    registry: ConfluentSchemaRegistry, session_registry_url: str, prefix: str
 ) -> None:
     register(registry, prefix, "order_v1")
 
-    ok = schemas(evolution_registry_url, prefix, "check", "order_compatible")
-    bad = schemas(evolution_registry_url, prefix, "check", "order_added")
+    ok = schemas(session_registry_url, prefix, "check", "order_compatible")
+    bad = schemas(session_registry_url, prefix, "check", "order_added")
 
     assert ok.exit_code == 0, ok.output
     assert f"Order ({prefix}-Order-value): compatible at BACKWARD against v1" in ok.stdout
@@ -48,13 +48,13 @@ def test_check_exit_codes_and_reasons(
 
 
 def test_check_level_flag_json_and_github(
-    registry: ConfluentSchemaRegistry, evolution_registry_url: str, prefix: str
+    registry: ConfluentSchemaRegistry, session_registry_url: str, prefix: str
 ) -> None:
     register(registry, prefix, "order_v1")
 
-    forward = schemas(evolution_registry_url, prefix, "check", "order_added", "--level", "forward")
-    as_json = schemas(evolution_registry_url, prefix, "check", "order_retyped", "--json")
-    github = schemas(evolution_registry_url, prefix, "check", "order_retyped", "--format", "github")
+    forward = schemas(session_registry_url, prefix, "check", "order_added", "--level", "forward")
+    as_json = schemas(session_registry_url, prefix, "check", "order_retyped", "--json")
+    github = schemas(session_registry_url, prefix, "check", "order_retyped", "--format", "github")
 
     assert forward.exit_code == 0, forward.output  # adding a field is FORWARD-compatible
     assert as_json.exit_code == 1
@@ -73,11 +73,11 @@ def test_check_level_flag_json_and_github(
 
 
 def test_offline_check_against_exported_files_matches_the_registry(
-    evolution_registry_url: str, prefix: str, tmp_path: Path
+    session_registry_url: str, prefix: str, tmp_path: Path
 ) -> None:
     # A release: register every v1 model and export the same models as the baseline.
     released = ("--topic-prefix", prefix, "--models", f"{MODELS}.order_v1")
-    registered = run("register", "--schema-registry-url", evolution_registry_url, *released)
+    registered = run("register", "--schema-registry-url", session_registry_url, *released)
     exported = run("schemas", "export", "--out", str(tmp_path), *released)
 
     assert registered.exit_code == 0, registered.output
@@ -88,7 +88,7 @@ def test_offline_check_against_exported_files_matches_the_registry(
     for version in ("order_compatible", "order_removed", "order_retyped", "order_added"):
         for level in ("BACKWARD", "FORWARD", "FULL"):
             online = schemas(
-                evolution_registry_url, prefix, "check", version, "--level", level, "--json"
+                session_registry_url, prefix, "check", version, "--level", level, "--json"
             )
             offline = run(
                 "schemas", "check", "--against", str(tmp_path), "--topic-prefix", prefix,
@@ -117,15 +117,15 @@ def test_config_errors_exit_2(prefix: str) -> None:
 
 
 def test_plan_reports_each_outcome_and_writes_nothing(
-    registry: ConfluentSchemaRegistry, evolution_registry_url: str, prefix: str
+    registry: ConfluentSchemaRegistry, session_registry_url: str, prefix: str
 ) -> None:
     subject = register(registry, prefix, "order_v1")
     before = registry.get_subjects()
 
-    unchanged = schemas(evolution_registry_url, prefix, "plan", "order_v1", "--json")
-    new_version = schemas(evolution_registry_url, prefix, "plan", "order_compatible")
-    refused = schemas(evolution_registry_url, prefix, "plan", "order_added")
-    fresh = schemas(evolution_registry_url, f"{prefix}x", "plan", "order_v1")
+    unchanged = schemas(session_registry_url, prefix, "plan", "order_v1", "--json")
+    new_version = schemas(session_registry_url, prefix, "plan", "order_compatible")
+    refused = schemas(session_registry_url, prefix, "plan", "order_added")
+    fresh = schemas(session_registry_url, f"{prefix}x", "plan", "order_v1")
 
     assert unchanged.exit_code == 0
     (step,) = [s for s in json.loads(unchanged.stdout) if s["model"] == "Order"]
@@ -141,12 +141,12 @@ def test_plan_reports_each_outcome_and_writes_nothing(
 
 
 def test_diff_shows_field_changes_and_verdicts(
-    registry: ConfluentSchemaRegistry, evolution_registry_url: str, prefix: str
+    registry: ConfluentSchemaRegistry, session_registry_url: str, prefix: str
 ) -> None:
     register(registry, prefix, "order_v1")
 
-    text = schemas(evolution_registry_url, prefix, "diff", "order_retyped", "Order")
-    as_json = schemas(evolution_registry_url, prefix, "diff", "order_added", "Order", "--json")
+    text = schemas(session_registry_url, prefix, "diff", "order_retyped", "Order")
+    as_json = schemas(session_registry_url, prefix, "diff", "order_added", "Order", "--json")
 
     assert text.exit_code == 0, text.output
     assert f"Order ({prefix}-Order-value): local model vs v1" in text.stdout
@@ -164,12 +164,12 @@ def test_diff_shows_field_changes_and_verdicts(
 
 
 def test_download_all_versions_writes_stable_names(
-    registry: ConfluentSchemaRegistry, evolution_registry_url: str, prefix: str, tmp_path: Path
+    registry: ConfluentSchemaRegistry, session_registry_url: str, prefix: str, tmp_path: Path
 ) -> None:
     subject = register(registry, prefix, "order_v1", "order_compatible")
 
     result = run(
-        "schemas", "download", "--url", evolution_registry_url, "--out", str(tmp_path),
+        "schemas", "download", "--url", session_registry_url, "--out", str(tmp_path),
         "--subject", subject, "--all-versions",
     )  # fmt: skip
 
@@ -189,21 +189,21 @@ def test_download_all_versions_writes_stable_names(
 
 
 def test_set_compatibility_for_a_subject_and_a_model(
-    evolution_registry_url: str, prefix: str
+    session_registry_url: str, prefix: str
 ) -> None:
     subject = subject_name(prefix, order("order_v1"))
 
     by_subject = run(
         "schemas", "set-compatibility", "full_transitive", "--subject", subject,
-        "--url", evolution_registry_url,
+        "--url", session_registry_url,
     )  # fmt: skip
-    level = httpx.get(f"{evolution_registry_url}/config/{subject}").json()
+    level = httpx.get(f"{session_registry_url}/config/{subject}").json()
     by_model = run(
         "schemas", "set-compatibility", "FORWARD", "--model", "Order", "--topic-prefix", prefix,
-        "--models", f"{MODELS}.order_v1", "--url", evolution_registry_url,
+        "--models", f"{MODELS}.order_v1", "--url", session_registry_url,
     )  # fmt: skip
-    after = httpx.get(f"{evolution_registry_url}/config/{subject}").json()
-    invalid = run("schemas", "set-compatibility", "SIDEWAYS", "--url", evolution_registry_url)
+    after = httpx.get(f"{session_registry_url}/config/{subject}").json()
+    invalid = run("schemas", "set-compatibility", "SIDEWAYS", "--url", session_registry_url)
 
     assert by_subject.exit_code == 0, by_subject.output
     assert level["compatibilityLevel"] == "FULL_TRANSITIVE"

@@ -79,7 +79,7 @@ def test_valid_instance_and_json_form_pass(
 
 
 def test_validate_cli(
-    evolution_registry_url: str, process_subject: str, prefix: str, tmp_path: Path
+    session_registry_url: str, process_subject: str, prefix: str, tmp_path: Path
 ) -> None:
     good = tmp_path / "good.json"
     good.write_text(ProcessMessageCommand(agent_id="a", content="c").model_dump_json())
@@ -87,7 +87,7 @@ def test_validate_cli(
     bad.write_text(json.dumps(BAD_MESSAGE))
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    url = ("--url", evolution_registry_url)
+    url = ("--url", session_registry_url)
 
     ok = CliRunner().invoke(
         cli, ["validate", "--subject", process_subject, "--file", str(good), *url]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from clubhouse.cli.main import cli
 from clubhouse.registry.auth import hash_password
-from tests.integration.registration.conftest import RegistryFactory
+from tests.conftest import RegistryFactory
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -83,10 +83,10 @@ def test_dry_run_reports_without_writing(registry_url: str) -> None:
     assert httpx.get(f"{registry_url}/subjects").json() == []
 
 
-def test_registry_down_exits_2_within_the_wait_budget(start_registry: RegistryFactory) -> None:
-    url = start_registry()
-    port = int(url.rsplit(":", 1)[1])
-    dead = f"http://127.0.0.1:{port + 1 if port < 65000 else port - 1}"
+def test_registry_down_exits_2_within_the_wait_budget(registry_factory: RegistryFactory) -> None:
+    server = registry_factory()
+    dead = server.url
+    server.stop()
     start = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "clubhouse.cli.main", "register", "--schema-registry-url", dead,
@@ -99,11 +99,11 @@ def test_registry_down_exits_2_within_the_wait_budget(start_registry: RegistryFa
 
 
 def test_wrong_credentials_exit_2_with_unauthorized(
-    start_registry: RegistryFactory, tmp_path: Path
+    registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
     users = tmp_path / "users.txt"
     users.write_text(f"ci:{hash_password('right', log2_n=4)}\n")
-    url = start_registry("--basic-auth-file", str(users))
+    url = registry_factory(basic_auth_file=users).url
     code, out = register("--schema-registry-url", url, "--basic-auth", "ci:wrong")
     assert code == 2
     assert "unauthorized" in out
