@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
@@ -26,20 +26,20 @@ from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
 from clubhouse.registry.errors import ErrorCode, RegistryError
 from clubhouse.registry.records import CompatibilityLevel, Mode, StoredSchema
-from clubhouse.registry.service import SUPPORTED_TYPES, Registry, VersionView
+from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
 
 SR_V1 = "application/vnd.schemaregistry.v1+json"
 SR_ANY = "application/vnd.schemaregistry+json"
 JSON = "application/json"
 _BODY_TYPES = frozenset({SR_V1, SR_ANY, JSON, "application/octet-stream"})
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+_INLINE_PARSE_BYTES = 64 * 1024
 # A body above the limit is still read and discarded up to this size, so the client gets
 # a clean 413 instead of a reset connection; beyond it the connection is simply closed.
 _DRAIN_LIMIT = 64 * 1024 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _media_type(request: Request) -> str:
@@ -132,14 +132,20 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _write(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a registry write in a worker thread: it may wait for the database lock and fsync.
+async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run registry code in a worker thread.
 
-    Reads run on the event loop instead. They are short SQLite reads in WAL mode (which never
-    wait for writers) plus cached or CPU-bound Avro work that threads could not parallelise
-    under the GIL anyway; hopping threads for them cost more than the work itself.
+    Writes always go here: they may wait for the database lock and fsync. Reads normally run
+    on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
+    writers) plus cached or CPU-bound Avro work that threads could not parallelise under the
+    GIL anyway, so hopping threads would cost more than the work itself.
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
+
+
+async def _inline(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run short registry reads on the event loop (see ``_in_thread`` for why)."""
+    return func(*args, **kwargs)
 
 
 def _schema_body(schema: StoredSchema) -> dict[str, Any]:
@@ -164,6 +170,15 @@ class RegistryApi:
 
     async def _body(self, request: Request) -> dict[str, Any]:
         return params.json_body(await _read_body(request, self._max_body))
+
+    async def _schema_request(self, request: Request) -> tuple[SchemaRequest, bool]:
+        """The submitted schema, and whether it is small enough to parse on the event loop.
+
+        A cache miss parses the schema; a big one would stall every other request while it
+        did, so those go to a worker thread, where the GIL still lets the loop take turns.
+        """
+        raw = await _read_body(request, self._max_body)
+        return params.schema_request(params.json_body(raw)), len(raw) <= _INLINE_PARSE_BYTES
 
     # ---- root and schemas -----------------------------------------------------------------
 
@@ -226,8 +241,10 @@ class RegistryApi:
 
     async def lookup(self, request: Request) -> Response:
         q = request.query_params
-        schema_request = params.schema_request(await self._body(request))
-        view = self._registry.lookup(
+        schema_request, small = await self._schema_request(request)
+        run = _inline if small else _in_thread
+        view = await run(
+            self._registry.lookup,
             request.path_params["subject"],
             schema_request,
             normalize=params.flag(q, "normalize"),
@@ -236,7 +253,7 @@ class RegistryApi:
         return _json(request, _version_body(view))
 
     async def delete_subject(self, request: Request) -> Response:
-        deleted = await _write(
+        deleted = await _in_thread(
             self._registry.delete_subject,
             request.path_params["subject"],
             permanent=params.flag(request.query_params, "permanent"),
@@ -253,13 +270,17 @@ class RegistryApi:
         return _json(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
-        schema_request = params.schema_request(await self._body(request))
+        schema_request, small = await self._schema_request(request)
         subject = request.path_params["subject"]
         normalize = params.flag(request.query_params, "normalize")
         # Most registrations repeat an existing one; those need no write and no thread.
-        registered = self._registry.find_registered(subject, schema_request, normalize=normalize)
+        registered = None
+        if small:
+            registered = self._registry.find_registered(
+                subject, schema_request, normalize=normalize
+            )
         if registered is None:
-            registered = await _write(
+            registered = await _in_thread(
                 self._registry.register, subject, schema_request, normalize=normalize
             )
         return _json(request, {"id": registered.id})
@@ -288,7 +309,7 @@ class RegistryApi:
         return _json(request, params.page(ids, request.query_params))
 
     async def delete_version(self, request: Request) -> Response:
-        deleted = await _write(
+        deleted = await _in_thread(
             self._registry.delete_version,
             request.path_params["subject"],
             params.version(request.path_params["version"]),
@@ -300,8 +321,10 @@ class RegistryApi:
 
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
-        schema_request = params.schema_request(await self._body(request))
-        result = self._registry.test_compatibility(
+        schema_request, _ = await self._schema_request(request)
+        # Compatibility may parse every version of the subject: always off the loop.
+        result = await _in_thread(
+            self._registry.test_compatibility,
             request.path_params["subject"],
             schema_request,
             version,
@@ -328,11 +351,13 @@ class RegistryApi:
     async def put_config(self, request: Request) -> Response:
         body = await self._body(request)
         level = CompatibilityLevel.parse(body.get("compatibility"))
-        await _write(self._registry.set_compatibility, request.path_params.get("subject"), level)
+        await _in_thread(
+            self._registry.set_compatibility, request.path_params.get("subject"), level
+        )
         return _json(request, {"compatibility": level.value})
 
     async def delete_config(self, request: Request) -> Response:
-        previous = await _write(
+        previous = await _in_thread(
             self._registry.delete_compatibility, request.path_params.get("subject")
         )
         return _json(request, {"compatibilityLevel": previous.value})
@@ -349,7 +374,7 @@ class RegistryApi:
     async def put_mode(self, request: Request) -> Response:
         body = await self._body(request)
         mode = Mode.parse(body.get("mode"))
-        await _write(
+        await _in_thread(
             self._registry.set_mode,
             request.path_params.get("subject"),
             mode,
@@ -358,7 +383,7 @@ class RegistryApi:
         return _json(request, {"mode": mode.value})
 
     async def delete_mode(self, request: Request) -> Response:
-        previous = await _write(self._registry.delete_mode, request.path_params.get("subject"))
+        previous = await _in_thread(self._registry.delete_mode, request.path_params.get("subject"))
         return _json(request, {"mode": previous.value})
 
     def routes(self) -> list[Route]:

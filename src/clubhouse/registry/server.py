@@ -127,9 +127,18 @@ def _stop_signals_end_quietly() -> Iterator[list[int]]:
             signal.signal(sig, handler)
 
 
+class _DropColorMessage(logging.Filter):
+    """uvicorn attaches an ANSI-coloured copy of some messages; structured logs need only one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
 def serve(settings: ServerSettings) -> None:
     """Serve until SIGINT or SIGTERM; returns after a graceful shutdown."""
     check_bind(settings)
+    logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
     # The avro package warns on every schema with an unknown logical type; those schemas are
     # valid (readers fall back to the underlying type), so the warning is noise here.
     warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)

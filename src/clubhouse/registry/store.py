@@ -300,12 +300,14 @@ class Transaction:
 class Store:
     """The registry's SQLite database file, shared safely by threads and processes."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, max_idle: int = 16) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
+        # A small pool rather than one connection per thread: worker threads come and go,
+        # and a connection left behind by each would leak file handles.
+        self._idle: list[sqlite3.Connection] = []
+        self._max_idle = max_idle
+        self._pool_lock = threading.Lock()
         # Serialising writers inside the process first keeps them out of SQLite's busy-wait
         # loop, which polls with sleeps; other processes still meet at BEGIN IMMEDIATE.
         self._write_lock = threading.Lock()
@@ -326,16 +328,25 @@ class Store:
         conn.execute("PRAGMA foreign_keys = ON")
         return conn
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
             if self._closed:
                 raise StoreError(503, ErrorCode.STORE_ERROR, "The registry is shutting down.")
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
             conn = self._connect()
-            self._local.conn = conn
-            with self._connections_lock:
-                self._connections.append(conn)
-        return conn
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # a failed COMMIT must not leak into the next user
+                conn.execute("ROLLBACK")
+            with self._pool_lock:
+                keep = not self._closed and len(self._idle) < self._max_idle
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
 
     def _migrate(self) -> None:
         with self.write() as tx:
@@ -347,45 +358,50 @@ class Store:
                 )
             tx.create_layout()
 
+    def _busy_error(self, exc: sqlite3.OperationalError, waiting_for: str) -> StoreError:
+        return StoreError(
+            503,
+            ErrorCode.STORE_TIMEOUT,
+            f"Timed out after {self._busy_timeout_s:g}s waiting for {waiting_for} of the "
+            f"registry database ({exc}); another process holds it. Retry.",
+        )
+
     @contextmanager
     def read(self) -> Iterator[Transaction]:
         """A consistent snapshot for several queries; never blocks on writers."""
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN")
+        with self._connection() as conn:
             try:
-                yield Transaction(conn)
-            finally:
-                conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            if _busy(exc):
-                raise StoreError(
-                    503, ErrorCode.STORE_TIMEOUT, f"The registry database is busy: {exc}. Retry."
-                ) from exc
-            raise
+                conn.execute("BEGIN")
+                try:
+                    yield Transaction(conn)
+                finally:
+                    conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc):
+                    raise self._busy_error(exc, "a read snapshot") from exc
+                raise
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
         """One write transaction holding the database lock; commits on success, else rolls back."""
-        conn = self._connection()
-        with self._write_lock:
+        with self._connection() as conn, self._write_lock:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 if _busy(exc):
-                    raise StoreError(
-                        503,
-                        ErrorCode.STORE_TIMEOUT,
-                        f"Timed out after {self._busy_timeout_s:g}s waiting for the registry "
-                        "database write lock (another process holds it). Retry.",
-                    ) from exc
+                    raise self._busy_error(exc, "the write lock") from exc
                 raise
             try:
                 yield Transaction(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if _busy(exc):
+                    raise self._busy_error(exc, "the commit") from exc
+                raise
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: ``ok`` when it is sound."""
@@ -393,10 +409,9 @@ class Store:
             return tx.integrity_check()
 
     def close(self) -> None:
-        """Close every connection; the last one to close checkpoints the WAL into the file."""
-        self._closed = True
-        with self._connections_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
+        """Close the idle connections (the last one checkpoints the WAL into the file)."""
+        with self._pool_lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
             conn.close()
-        self._local = threading.local()

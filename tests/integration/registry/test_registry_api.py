@@ -547,3 +547,43 @@ def test_content_types(shared_registry: RegistryProcess, subject: Subject) -> No
         assert (wrong.status_code, wrong.json()["error_code"]) == (405, 405)
         assert http.get("/").json() == {}
         assert http.get("/contexts").json() == ["."]
+
+
+def test_listing_schemas_and_deleted_subjects(
+    shared_registry: RegistryProcess, subject: Subject
+) -> None:
+    live, gone = subject("live"), subject("gone")
+    c = shared_registry.client()
+    c.register_schema(live, avro(record("Listed", ("a", "int"))))
+    c.register_schema(live, avro(record("Listed", ("a", "int"), ("b", "int", 0))))
+    c.register_schema(gone, avro(record("Gone", ("g", "int"))))
+    c.delete_subject(gone)
+    fresh = shared_registry.client()
+    assert gone in fresh.get_subjects(deleted_only=True)
+    assert live not in fresh.get_subjects(deleted_only=True)
+    prefix = live.removesuffix("-live")
+    with shared_registry.http() as http:
+        listed = http.get("/schemas", params={"subjectPrefix": prefix}).json()
+        assert [(s["subject"], s["version"]) for s in listed] == [(live, 1), (live, 2)]
+        latest = http.get("/schemas", params={"subjectPrefix": prefix, "latestOnly": "true"})
+        assert [(s["subject"], s["version"]) for s in latest.json()] == [(live, 2)]
+        with_deleted = http.get("/schemas", params={"subjectPrefix": prefix, "deleted": "true"})
+        assert {s["subject"] for s in with_deleted.json()} == {live, gone}
+
+
+def test_big_schemas_are_parsed_off_the_event_loop_and_still_answered(
+    shared_registry: RegistryProcess, subject: Subject
+) -> None:
+    s = subject()
+    big = json.dumps(
+        {
+            "type": "record",
+            "name": "Big",
+            "doc": "x" * 200_000,
+            "fields": [{"name": f"f{i}", "type": "long"} for i in range(2000)],
+        }
+    )
+    schema_id = shared_registry.client().register_schema(s, avro(big))
+    assert shared_registry.client().lookup_schema(s, avro(big)).schema_id == schema_id
+    assert shared_registry.client().register_schema(s, avro(big)) == schema_id
+    assert shared_registry.client().test_compatibility(s, avro(big))

@@ -67,3 +67,34 @@ def test_two_stores_on_one_file_never_duplicate_ids(tmp_path: Path) -> None:
         assert versions == list(range(1, len(schemas) // 3 + 1))
     for s in stores:
         s.close()
+
+
+def test_connections_from_finished_threads_do_not_pile_up(tmp_path: Path) -> None:
+    """Worker threads come and go; the files they opened must not accumulate."""
+    import threading
+
+    import psutil
+
+    path = tmp_path / "pool.db"
+    store = Store(path, max_idle=2)
+    barrier = threading.Barrier(12)
+
+    def read() -> None:
+        with store.read() as tx:
+            barrier.wait()  # twelve connections open at once
+            tx.setting("", "mode")
+
+    def burst() -> int:
+        threads = [threading.Thread(target=read) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return len([f for f in psutil.Process().open_files() if f.path.startswith(str(path))])
+
+    # SQLite defers closing a file while other connections hold locks on it, then reuses
+    # those descriptors, so the count levels off after the first burst instead of growing.
+    first = burst()
+    assert [burst() for _ in range(3)] == [first] * 3
+    store.close()
+    assert [f for f in psutil.Process().open_files() if f.path.startswith(str(path))] == []
