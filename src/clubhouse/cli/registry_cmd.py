@@ -38,6 +38,9 @@ def registry() -> None:
       clubhouse registry serve --port 0 --db /tmp/r.db
       clubhouse registry export --url http://localhost:8081 > backup.json
       clubhouse registry import --url http://localhost:8081 < backup.json
+
+    Exit codes: 0 success, 1 the registry refused the operation, 2 bad configuration or
+    registry unreachable.
     """
 
 

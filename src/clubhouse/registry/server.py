@@ -142,22 +142,26 @@ def serve(settings: ServerSettings) -> None:
     # The avro package warns on every schema with an unknown logical type; those schemas are
     # valid (readers fall back to the underlying type), so the warning is noise here.
     warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)
-    store = Store(settings.db)
+    sock = bind(settings.host, settings.port)  # first, so a busy port creates no database
+    url = url_of(sock)
     try:
-        registry = Registry(store)
+        store = Store(settings.db)
+    except BaseException:
+        sock.close()
+        raise
+    try:
         auth = BasicAuth(settings.credentials) if settings.credentials else None
-        app = create_app(registry, auth=auth, max_body_bytes=settings.max_body_bytes)
-        sock = bind(settings.host, settings.port)
-        url = url_of(sock)
-        config = uvicorn.Config(
-            app,
-            log_config=None,
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=10,
-            server_header=False,
+        app = create_app(Registry(store), auth=auth, max_body_bytes=settings.max_body_bytes)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=10,
+                server_header=False,
+            )
         )
-        server = uvicorn.Server(config)
         log.info(
             "starting schema registry",
             extra={"db": str(settings.db), "auth": auth is not None, "url": url},
@@ -171,4 +175,5 @@ def serve(settings: ServerSettings) -> None:
             )
     finally:
         store.close()
+        sock.close()
     log.info("schema registry stopped", extra={"db": str(settings.db)})

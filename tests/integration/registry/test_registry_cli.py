@@ -207,3 +207,15 @@ def test_unready_server_failure_is_reported(tmp_path: Path) -> None:
     server = launch(db, tmp_path / "log")
     assert server.proc.wait(timeout=30) == 2
     assert "Cannot use the registry database" in server.output()
+
+
+def test_serve_on_a_busy_port_exits_2_without_creating_a_database(
+    start_registry: StartRegistry, tmp_path: Path
+) -> None:
+    running = start_registry()
+    port = running.url.rsplit(":", 1)[1]
+    db = tmp_path / "second.db"
+    result = cli("serve", "--port", port, "--db", str(db))
+    assert result.returncode == 2
+    assert "Address already in use" in result.stderr
+    assert not db.exists()
