@@ -43,6 +43,7 @@ LATEST = -1
 SUPPORTED_TYPES = ("AVRO",)
 _MAX_SUBJECT_LENGTH = 255
 _MAX_REFERENCE_DEPTH = 32
+_CACHED_SCHEMA_CHARS = 64 * 1024
 _COMPATIBILITY = "compatibility"
 _MODE = "mode"
 
@@ -100,6 +101,10 @@ def _check_type(schema_type: str) -> None:
         )
 
 
+def _text_size(references: Sequence[canonical.ResolvedReference]) -> int:
+    return sum(len(ref.schema) + _text_size(ref.dependencies) for ref in references)
+
+
 class Registry:
     """Confluent-compatible schema registry semantics on top of a store."""
 
@@ -107,7 +112,17 @@ class Registry:
         self._store = store
         # Parsing Avro dominates lookups and compatibility checks; results depend only on
         # the text and the content of the references, which together form the cache key.
-        self._parse = functools.lru_cache(maxsize=parse_cache_size)(canonical.parse)
+        self._parse_cached = functools.lru_cache(maxsize=parse_cache_size)(canonical.parse)
+
+    def _parse(
+        self, text: str, references: tuple[canonical.ResolvedReference, ...]
+    ) -> canonical.ParsedSchema:
+        # Only small schemas are cached, so the cache's memory stays bounded (entries times
+        # 64 KiB) whatever size of schemas clients send.
+        size = len(text) + _text_size(references)
+        if size > _CACHED_SCHEMA_CHARS:
+            return canonical.parse(text, references)
+        return self._parse_cached(text, references)
 
     # ---- helpers ---------------------------------------------------------------------------
 
