@@ -8,7 +8,6 @@ from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-
 MESSAGE_TYPE_DOC = "Dotted message type, e.g. command.create_agent; fixed per message class."
 
 

@@ -147,12 +147,21 @@ class SchemaRegistrator:
         stop = threading.Event()
         fatal: list[RegistryError] = []
         results: dict[str, ModelRegistration] = {}
+        try:
+            # One listing spares a lookup per model whose subject does not exist yet.
+            known: set[str] | None = set(self._registry.get_subjects())
+        except _FATAL as exc:
+            fatal.append(exc)
+            stop.set()
+            known = None
+        except RegistryError:
+            known = None
 
         def run(model: MessageModel, is_base: bool) -> None:
             if stop.is_set():
                 results[model.__name__] = self._skipped(model, is_base, fatal[0])
                 return
-            result, error = self._register_one(model, is_base)
+            result, error = self._register_one(model, is_base, known)
             if isinstance(error, _FATAL) and not stop.is_set():
                 fatal.append(error)
                 stop.set()
@@ -192,19 +201,20 @@ class SchemaRegistrator:
 
     def register_model(self, model: MessageModel) -> ModelRegistration:
         """Register one model; failures are in the result, not raised."""
-        return self._register_one(model, self._catalog.is_base(model))[0]
+        return self._register_one(model, self._catalog.is_base(model), None)[0]
 
     def _register_one(
-        self, model: MessageModel, is_base: bool
+        self, model: MessageModel, is_base: bool, known_subjects: set[str] | None
     ) -> tuple[ModelRegistration, BaseException | None]:
         subject = self.subject_for(model)
         base = {"model": model.__name__, "subject": subject, "is_base": is_base}
         try:
             schema = model_schema(model)
-            existing = self._registry.lookup(subject, schema)
+            subject_exists = known_subjects is None or subject in known_subjects
+            existing = self._registry.lookup(subject, schema) if subject_exists else None
             if existing is not None:
                 return self._done(base, Outcome.ALREADY_REGISTERED, existing), None
-            if self._check_compatibility:
+            if self._check_compatibility and subject_exists:
                 # "all" lets the registry apply its level, transitive ones included.
                 verdict = self._registry.test_compatibility(subject, schema, "all")
                 if not verdict.is_compatible:
@@ -214,10 +224,13 @@ class SchemaRegistrator:
                     return self._failed(base, reason, "IncompatibleSchemaError", verdict.messages)
             if self._dry_run:
                 return self._done(base, Outcome.WOULD_REGISTER, None), None
-            registered = self._registry.register(subject, schema)
+            registered = self._registry.register_full(subject, schema)
+            if registered.version:
+                return self._done(base, Outcome.REGISTERED, registered), None
+            # Registries that answer only the id (Confluent's, for one) need a lookup.
             found = self._registry.lookup(subject, schema)
             version = found.version if found is not None else None
-            return self._done(base, Outcome.REGISTERED, None, registered, version), None
+            return self._done(base, Outcome.REGISTERED, None, registered.schema_id, version), None
         except (RegistryError, SchemaConversionError) as exc:
             result, _ = self._failed(base, str(exc), type(exc).__name__, (), exc)
             return result, exc

@@ -196,7 +196,7 @@ class ConfluentSchemaRegistry:
             return []
 
     def get_subjects(self) -> list[str]:
-        return [str(s) for s in self._rest("GET", "subjects", what="list subjects")]
+        return [str(s) for s in self._call("list subjects", self._client.get_subjects)]
 
     def get_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
         path = "config" if subject is None else f"config/{_q(subject)}?defaultToGlobal=true"

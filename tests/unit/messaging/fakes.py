@@ -34,6 +34,11 @@ class FakeRegistry:
                 versions.append((schema_id, schema))
             return schema_id
 
+    def register_full(self, subject: str, schema: str) -> RegisteredSchema:
+        schema_id = self.register(subject, schema)
+        found = self.lookup(subject, schema)
+        return RegisteredSchema(subject, found.version if found else 0, schema_id, schema)
+
     def check_schema_exists(self, subject: str, schema: str) -> int | None:
         found = self.lookup(subject, schema)
         return None if found is None else found.schema_id

@@ -102,12 +102,22 @@ def test_conversion_errors_are_reported_per_model() -> None:
 
 def test_compatibility_precheck_reports_without_registering() -> None:
     fake = FakeRegistry()
+    fake.register("clubhouse-ProcessMessageCommand-value", '"an older schema"')
     fake.incompatible["clubhouse-ProcessMessageCommand-value"] = ("reader field missing default",)
+    fake.calls.clear()
     report = SchemaRegistrator(fake, check_compatibility=True).register_all_schemas()
     [failed] = report.failed
     assert failed.messages == ("reader field missing default",)
     assert "incompatible" in (failed.error or "")
     assert ("register", "clubhouse-ProcessMessageCommand-value") not in fake.calls
+
+
+def test_new_subjects_skip_the_lookup_and_the_precheck() -> None:
+    fake = FakeRegistry()
+    SchemaRegistrator(fake, check_compatibility=True).register_all_schemas()
+    assert {op for op, _ in fake.calls} == {"register", "lookup"}
+    # One lookup per model, made by the fake's register_full; none before registering.
+    assert len([c for c in fake.calls if c[0] == "lookup"]) == 14
 
 
 def test_dry_run_writes_nothing() -> None:
