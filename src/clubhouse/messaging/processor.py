@@ -111,19 +111,26 @@ class CommandProcessor:
             )
             outputs = [self._catalog.get(o.model).model_validate_json(o.payload) for o in stored]
             return Processed([self.outbound(m) for m in outputs], "duplicate", command.message_type)
-        result = self._route(command)
+        early: list[BaseMessage] = []
+        result = self._route(command, early)
         self._agents.store.apply(
             command.message_id,
             result.changes,
             [StoredOutput(type(o).__name__, o.model_dump_json()) for o in result.outputs],
         )
-        return Processed(
-            [self.outbound(m) for m in result.outputs], "command", command.message_type
-        )
+        # Messages already sent early are stored for replay but not sent a second time now.
+        sent = {id(m) for m in early}
+        records = [self.outbound(m) for m in result.outputs if id(m) not in sent]
+        return Processed(records, "command", command.message_type)
 
-    def _route(self, command: Command) -> HandlerResult:
+    def _route(self, command: Command, early: list[BaseMessage]) -> HandlerResult:
+        def emit(message: BaseMessage) -> None:
+            if self._emit is not None:
+                self._emit(self.outbound(message))
+                early.append(message)
+
         try:
-            return self._router.route(command, self._agents, self._emit_early)
+            return self._router.route(command, self._agents, emit)
         # A handler is application code: a bug in one must answer its command with an error
         # and leave the service serving everyone else.
         except Exception as exc:
@@ -140,10 +147,6 @@ class CommandProcessor:
                 error_response(command, "handler_failed", f"handling failed: {reason}"),
             ]  # fmt: skip
             return HandlerResult(outputs=list(outputs))
-
-    def _emit_early(self, message: BaseMessage) -> None:
-        if self._emit is not None:
-            self._emit(self.outbound(message))
 
     def _dead_letter(
         self, value: bytes, key: bytes | None, source: str, reason: str, error: str
