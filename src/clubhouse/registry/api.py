@@ -283,7 +283,11 @@ class RegistryApi:
             registered = await _in_thread(
                 self._registry.register, subject, schema_request, normalize=normalize
             )
-        return _json(request, {"id": registered.id})
+        # Newer Confluent registries answer version and subject too, and the client reads
+        # them; a caller then needs no second request to learn the version.
+        return _json(
+            request, {"id": registered.id, "version": registered.version, "subject": subject}
+        )
 
     async def get_version(self, request: Request) -> Response:
         view = self._registry.get_version(
