@@ -91,13 +91,16 @@ def test_new_version_is_the_highest_existing_one_plus_one_soft_deleted_included(
     assert fresh.get_latest_version(s).version == 3
 
 
-def test_register_response_is_just_the_id(
+def test_register_response_carries_id_version_and_subject(
     shared_registry: RegistryProcess, subject: Subject
 ) -> None:
+    name = subject()
     with shared_registry.http() as http:
-        answer = http.post(f"/subjects/{subject()}/versions", json={"schema": V1})
+        answer = http.post(f"/subjects/{name}/versions", json={"schema": V1})
+        again = http.post(f"/subjects/{name}/versions", json={"schema": V1})
     assert answer.status_code == 200
-    assert set(answer.json()) == {"id"}
+    assert answer.json() == {"id": answer.json()["id"], "version": 1, "subject": name}
+    assert again.json() == answer.json()
 
 
 def test_normalize_folds_equivalent_spellings_into_one_id(
@@ -478,7 +481,7 @@ def test_subject_modes(shared_registry: RegistryProcess, subject: Subject) -> No
             f"/subjects/{fresh}/versions",
             json={"schema": INCOMPATIBLE, "id": 5000, "version": 3},
         )
-        assert imported.json() == {"id": 5000}
+        assert imported.json() == {"id": 5000, "version": 3, "subject": fresh}
         clash = http.post(
             f"/subjects/{fresh}/versions", json={"schema": V1, "id": 5000, "version": 4}
         )
