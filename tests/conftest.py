@@ -7,6 +7,7 @@ tests can share one broker without seeing each other's topics and groups.
 * ``registry_factory`` / ``registry_url`` -- a fresh registry process on a tmp database.
 * ``session_registry_url`` -- one registry for the whole session; keep to your own subjects.
 * ``topic_prefix`` -- a prefix no other test uses, for topics, subjects and group ids.
+* ``kafka_settings`` -- KafkaSettings for ``kafka_broker`` with the dev tuning on.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 from clubhouse.devstack import BrokerConfig, RegistryConfig, RegistryServer, TansuBroker
+from clubhouse.services.kafka import KafkaSettings
 
 BrokerFactory = Callable[[], TansuBroker]
 RegistryFactory = Callable[..., RegistryServer]
@@ -107,3 +109,9 @@ def topic_prefix(request: pytest.FixtureRequest) -> str:
     """``t-<test name>-<random>``: unique per test, readable in broker and registry listings."""
     name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:40]
     return f"t-{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def kafka_settings(kafka_broker: str, topic_prefix: str) -> KafkaSettings:
+    """Settings for the session broker, dev-tuned (3 s group joins, ~7 ms round trips)."""
+    return KafkaSettings(bootstrap_servers=kafka_broker, client_id=topic_prefix, dev_tuning=True)

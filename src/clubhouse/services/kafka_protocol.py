@@ -6,6 +6,8 @@ Kafka section by the service and the client.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -60,6 +62,10 @@ class SchemaRegistryProtocol(Protocol):
         """Register ``schema`` under ``subject`` (idempotent); returns its global id."""
         ...
 
+    def register_full(self, subject: str, schema: str) -> RegisteredSchema:
+        """Register like ``register``; the version is 0 when the registry does not return it."""
+        ...
+
     def check_schema_exists(self, subject: str, schema: str) -> int | None:
         """The id of ``schema`` if it is a live version of ``subject``, else ``None``."""
         ...
@@ -101,3 +107,161 @@ class SchemaRegistryProtocol(Protocol):
     ) -> CompatibilityResult:
         """Whether ``schema`` may be registered under ``subject`` at its level."""
         ...
+
+
+# --- Kafka ----------------------------------------------------------------------------------
+# Records are plain bytes here: serialization belongs to ``messaging``. A commit offset is,
+# as in Kafka, the offset of the *next* record to read.
+
+Header = tuple[str, bytes]
+
+OFFSET_BEGINNING = -2  # librdkafka's logical offsets, for ``assign``
+OFFSET_END = -1
+OFFSET_STORED = -1000  # the group's committed offset, or ``auto.offset.reset`` without one
+
+
+@dataclass(frozen=True, slots=True)
+class TopicOffset:
+    """A position in one partition."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredRecord:
+    """Where the broker stored an acknowledged record."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedRecord:
+    """One record as read from a partition."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[Header, ...] = ()
+    timestamp_ms: int | None = None
+
+    @property
+    def source(self) -> str:
+        """``topic/partition/offset``, for logs and dead-letter headers."""
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+    def next_offset(self) -> TopicOffset:
+        """The offset to commit once this record is fully handled."""
+        return TopicOffset(self.topic, self.partition, self.offset + 1)
+
+
+class OutboundRecord(Protocol):
+    """Anything with these attributes can be produced (``messaging.processor.Outbound`` can)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+    @property
+    def headers(self) -> Sequence[Header]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerRecord:
+    """A ready-made ``OutboundRecord``."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[Header] = ()
+
+
+@runtime_checkable
+class KafkaProducerProtocol(Protocol):
+    """Produces records and reports when the broker has acknowledged them.
+
+    Delivery failures raise ``clubhouse.services.kafka_errors.DeliveryError`` (naming topic and
+    reason); only a fatal client error is beyond retrying.
+    """
+
+    def produce(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
+    ) -> Future[DeliveredRecord]:
+        """Queue one record; the future resolves when the broker acknowledges it."""
+        ...
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        timeout: float = ...,
+    ) -> DeliveredRecord:
+        """Produce one record and wait for its acknowledgement."""
+        ...
+
+    def produce_batch(
+        self, records: Iterable[OutboundRecord], *, timeout: float = ...
+    ) -> list[DeliveredRecord]:
+        """Produce every record and return once the broker has acknowledged all of them."""
+        ...
+
+    def flush(self, timeout: float = ...) -> None:
+        """Wait until every queued record is acknowledged."""
+        ...
+
+    def close(self, timeout: float = ...) -> None:
+        """Flush what can be flushed within ``timeout``, then release the client."""
+        ...
+
+
+@runtime_checkable
+class KafkaConsumerProtocol(Protocol):
+    """Reads records; offsets are committed only when the caller says so."""
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Join the consumer group for ``topics``; partitions arrive with the assignment."""
+        ...
+
+    def assign(self, partitions: Sequence[TopicOffset]) -> None:
+        """Read exactly these partitions from these offsets, without a group join."""
+        ...
+
+    def poll(self, timeout: float) -> ConsumedRecord | None:
+        """The next record, or None when none arrived within ``timeout`` seconds."""
+        ...
+
+    def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
+        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for the first."""
+        ...
+
+    def end_offsets(self, topic: str, timeout: float) -> list[TopicOffset]:
+        """Every partition of ``topic`` at the offset its next record will get."""
+        ...
+
+    def commit(self, offsets: Sequence[TopicOffset]) -> None:
+        """Commit these offsets synchronously."""
+        ...
+
+    def committed(self, partitions: Sequence[tuple[str, int]], timeout: float) -> list[TopicOffset]:
+        """The group's committed offsets (``OFFSET_STORED``-like negatives when none)."""
+        ...
+
+    def close(self) -> None:
+        """Leave the group and release the client; uncommitted work is redelivered later."""
+        ...
+
+
+class MessageHandlerProtocol(Protocol):
+    """Handles one consumed record; raising means the record was not handled."""
+
+    def __call__(self, record: ConsumedRecord, /) -> None: ...

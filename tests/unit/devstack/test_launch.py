@@ -36,7 +36,7 @@ def test_a_picked_port_is_free_and_closed() -> None:
 @pytest.mark.parametrize(
     "line",
     [
-        'ERROR tansu_broker::broker: err=Os { code: 98, kind: AddrInUse }',
+        "ERROR tansu_broker::broker: err=Os { code: 98, kind: AddrInUse }",
         "ERROR:    [Errno 98] error while attempting to bind on address: address already in use",
     ],
 )

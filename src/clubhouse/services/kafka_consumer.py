@@ -1,0 +1,272 @@
+"""``KafkaConsumer``: confluent-kafka's consumer with manual, synchronous commits.
+
+Two ways to read: ``subscribe`` joins a consumer group (partitions are assigned by the
+group, offsets committed to it), ``assign`` reads given partitions without any group join
+(for clients that only read, such as a response listener).
+
+Errors: a fatal client error raises FatalKafkaError; errors that retrying cannot fix
+(authorization, ``auto.offset.reset=error``) raise ConsumeError; everything else (a broker
+restarting, a topic not created yet) is logged, throttled, and polling carries on while
+librdkafka reconnects.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from clubhouse.services.kafka_errors import (
+    CommitError,
+    ConsumeError,
+    FatalKafkaError,
+    KafkaConfigError,
+)
+from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
+from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
+from clubhouse.services.kafka_settings import AutoOffsetReset, KafkaSettings
+
+log = logging.getLogger(__name__)
+
+ConsumerFactory = Callable[[dict[str, Any]], Any]  # confluent_kafka.Consumer or a stand-in
+
+# Errors that do not go away by themselves: someone has to change configuration or ACLs.
+_NOT_RETRIABLE = frozenset(
+    {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+        KafkaError.SASL_AUTHENTICATION_FAILED,
+        KafkaError._AUTHENTICATION,
+        KafkaError._AUTO_OFFSET_RESET,
+        KafkaError._INVALID_ARG,
+    }
+)
+
+
+class KafkaConsumer:
+    """Reads records; nothing is committed unless ``commit`` is called."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        group_id: str | None = None,
+        auto_offset_reset: AutoOffsetReset = "earliest",
+        consumer_factory: ConsumerFactory = Consumer,
+    ) -> None:
+        """``group_id=None`` makes a reader that can only ``assign``, never commit."""
+        self._settings = settings
+        self._in_group = group_id is not None
+        # librdkafka insists on a group id even for assign(); this one is never joined.
+        self._group_id = group_id or f"{settings.client_id}-reader-{uuid.uuid4().hex}"
+        self._errors = ClientErrorMonitor(f"consumer {settings.client_id!r}", log)
+        self._assignment: set[tuple[str, int]] = set()
+        self._buffer: deque[ConsumedRecord] = deque()
+        self._closed = False
+        conf: dict[str, Any] = {
+            **settings.consumer_config(
+                group_id=self._group_id, auto_offset_reset=auto_offset_reset
+            ),
+            "error_cb": self._errors,
+            "logger": LibrdkafkaLog(),
+        }
+        try:
+            self._consumer = consumer_factory(conf)
+        except (KafkaException, ValueError) as exc:
+            raise KafkaConfigError(f"invalid consumer configuration: {exc}") from exc
+
+    @property
+    def group_id(self) -> str | None:
+        return self._group_id if self._in_group else None
+
+    def subscribe(self, topics: Sequence[str]) -> None:
+        """Join the group for ``topics``; the assignment arrives during later polls."""
+        if not self._in_group:
+            raise KafkaConfigError("subscribe() needs a group_id; this consumer can only assign()")
+        self._consumer.subscribe(
+            list(topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
+        log.info("subscribed", extra={"group_id": self._group_id, "topics": list(topics)})
+
+    def assign(self, partitions: Sequence[TopicOffset]) -> None:
+        """Read exactly these partitions from these offsets (``OFFSET_*`` constants allowed)."""
+        self._consumer.assign([TopicPartition(p.topic, p.partition, p.offset) for p in partitions])
+        self._assignment = {(p.topic, p.partition) for p in partitions}
+
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this consumer currently reads, as (topic, partition)."""
+        return sorted(self._assignment)
+
+    def wait_for_assignment(self, timeout: float) -> list[tuple[str, int]]:
+        """Poll until the group has assigned partitions; records seen meanwhile are kept.
+
+        Returns the assignment, empty if none arrived within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while not self._assignment and time.monotonic() < deadline:
+            record = self._poll_once(min(0.1, max(0.0, deadline - time.monotonic())))
+            if record is not None:
+                self._buffer.append(record)
+        return self.assignment()
+
+    def poll(self, timeout: float) -> ConsumedRecord | None:
+        """The next record, or None if none arrived within ``timeout`` seconds."""
+        if self._buffer:
+            return self._buffer.popleft()
+        deadline = time.monotonic() + timeout
+        while True:
+            record = self._poll_once(max(0.0, deadline - time.monotonic()))
+            if record is not None or time.monotonic() >= deadline:
+                return record
+
+    def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
+        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for them."""
+        out: list[ConsumedRecord] = []
+        while self._buffer and len(out) < max_records:
+            out.append(self._buffer.popleft())
+        if len(out) == max_records:
+            return out
+        for msg in self._call(self._consumer.consume, max_records - len(out), timeout):
+            record = self._record_or_raise(msg)
+            if record is not None:
+                out.append(record)
+        self._errors.raise_if_fatal()
+        return out
+
+    def end_offsets(self, topic: str, timeout: float) -> list[TopicOffset]:
+        """Every partition of ``topic`` at its end: the offset its next record will get.
+
+        ``assign(end_offsets(...))`` reads what is produced from now on. Tansu 0.6 reports
+        the end of a partition as its last *batch's* base offset + 1 (measured), so on the
+        dev broker such a reader may first see the tail of the last batch again; it never
+        misses a newer record.
+        """
+        metadata = self._call(self._consumer.list_topics, topic, timeout)
+        found = metadata.topics.get(topic)
+        if found is None or found.error is not None:
+            code = found.error.name() if found is not None else "UNKNOWN_TOPIC_OR_PART"
+            raise ConsumeError("the topic does not exist", code, topic=topic)
+        ends = []
+        for partition in sorted(found.partitions):
+            _low, high = self._call(
+                self._consumer.get_watermark_offsets, TopicPartition(topic, partition), timeout
+            )
+            ends.append(TopicOffset(topic, partition, high))
+        return ends
+
+    def commit(self, offsets: Sequence[TopicOffset]) -> None:
+        """Commit these offsets (each the next offset to read) and wait for the broker."""
+        if not offsets:
+            return
+        if not self._in_group:
+            raise KafkaConfigError("this consumer has no group_id, so it cannot commit offsets")
+        topics = [o.topic for o in offsets]
+        try:
+            result = self._consumer.commit(
+                offsets=[TopicPartition(o.topic, o.partition, o.offset) for o in offsets],
+                asynchronous=False,
+            )
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError("consumer", err.str(), err.name()) from exc
+            raise CommitError(err.str(), err.name(), topics=topics) from exc
+        for tp in result or ():
+            if tp.error is not None:
+                raise CommitError(tp.error.str(), tp.error.name(), topics=[tp.topic])
+
+    def commit_records(self, records: Iterable[ConsumedRecord]) -> None:
+        """Commit past every record given: per partition, the highest offset plus one."""
+        highest: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            highest[key] = max(highest.get(key, -1), r.offset)
+        self.commit([TopicOffset(t, p, o + 1) for (t, p), o in sorted(highest.items())])
+
+    def committed(self, partitions: Sequence[tuple[str, int]], timeout: float) -> list[TopicOffset]:
+        """The group's committed offsets; a partition without one has a negative offset."""
+        try:
+            result = self._consumer.committed(
+                [TopicPartition(t, p) for t, p in partitions], timeout=timeout
+            )
+        except KafkaException as exc:
+            err = exc.args[0]
+            raise CommitError(
+                f"reading committed offsets: {err.str()}",
+                err.name(),
+                topics=[t for t, _ in partitions],
+            ) from exc
+        return [TopicOffset(tp.topic, tp.partition, tp.offset) for tp in result]
+
+    def close(self) -> None:
+        """Leave the group (so others take over at once) and release the client."""
+        if self._closed:
+            return
+        self._closed = True
+        self._consumer.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _poll_once(self, timeout: float) -> ConsumedRecord | None:
+        msg = self._call(self._consumer.poll, timeout)
+        self._errors.raise_if_fatal()
+        if msg is None:
+            return None
+        return self._record_or_raise(msg)
+
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a polling method with librdkafka's exceptions turned into ours."""
+        try:
+            return method(*args)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError("consumer", err.str(), err.name()) from exc
+            raise ConsumeError(err.str(), err.name()) from exc
+
+    def _record_or_raise(self, msg: Any) -> ConsumedRecord | None:
+        err = msg.error()
+        if err is None:
+            ts_type, ts = msg.timestamp()
+            return ConsumedRecord(
+                topic=msg.topic(),
+                partition=msg.partition(),
+                offset=msg.offset(),
+                key=msg.key(),
+                value=msg.value(),
+                headers=tuple(msg.headers() or ()),
+                timestamp_ms=ts if ts_type != 0 else None,  # 0: TIMESTAMP_NOT_AVAILABLE
+            )
+        if err.fatal():
+            raise FatalKafkaError("consumer", err.str(), err.name())
+        if err.code() in _NOT_RETRIABLE:
+            raise ConsumeError(err.str(), err.name(), topic=msg.topic())
+        if err.code() != KafkaError._PARTITION_EOF:
+            self._errors.transient(err.name(), err.str(), topic=msg.topic())
+        return None
+
+    def _on_assign(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._assignment |= {(p.topic, p.partition) for p in partitions}
+        log.info(
+            "partitions assigned",
+            extra={"group_id": self._group_id, "partitions": sorted(self._assignment)},
+        )
+
+    def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._assignment -= {(p.topic, p.partition) for p in partitions}
+        log.info(
+            "partitions revoked",
+            extra={
+                "group_id": self._group_id,
+                "partitions": [(p.topic, p.partition) for p in partitions],
+            },
+        )

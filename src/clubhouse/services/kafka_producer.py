@@ -1,0 +1,319 @@
+"""``KafkaProducer``: confluent-kafka's producer with idempotence on and acknowledgements
+surfaced as futures, typed errors, and a bounded wait.
+
+Delivery callbacks run inside ``poll``/``flush``; every method here that waits serves them,
+so a caller that only uses ``send``/``produce_batch``/``flush`` never has to poll itself.
+
+When a wait for acknowledgements times out, every record still queued is withdrawn: its
+future fails with ``DeliveryTimeoutError`` and it will not be delivered later behind the
+caller's back (a record already in flight may still have been written). An idempotent
+producer is then rebuilt, because of what was measured on Tansu: after a broker restart
+the broker no longer knows the producer id, and librdkafka answers UNKNOWN_PRODUCER_ID by
+bumping the epoch of that same id forever, never delivering again. A fresh instance asks
+for a new id and works at once. On real Kafka the rebuild only costs a new producer id.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, InvalidStateError
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer
+
+from clubhouse.services.kafka_errors import (
+    BatchDeliveryError,
+    DeliveryError,
+    DeliveryTimeoutError,
+    FatalKafkaError,
+    KafkaClientError,
+    KafkaConfigError,
+    ProduceError,
+)
+from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
+from clubhouse.services.kafka_protocol import DeliveredRecord, Header, OutboundRecord
+from clubhouse.services.kafka_settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+ProducerFactory = Callable[[dict[str, Any]], Any]  # confluent_kafka.Producer or a stand-in
+
+DEFAULT_TIMEOUT = 30.0
+_WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
+
+
+class KafkaProducer:
+    """Produces records and waits for the broker's acknowledgements.
+
+    Thread-safe as far as confluent-kafka is; the futures resolve in whichever thread is
+    waiting (``send``, ``produce_batch``, ``flush`` or ``poll``).
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        idempotence: bool = True,
+        rebuild_after_timeout: bool = True,
+        enqueue_timeout: float = 5.0,
+        producer_factory: ProducerFactory = Producer,
+    ) -> None:
+        self._settings = settings
+        self._idempotent = idempotence
+        self._rebuild_after_timeout = rebuild_after_timeout
+        self._enqueue_timeout = enqueue_timeout
+        self._factory = producer_factory
+        self._errors = ClientErrorMonitor(f"producer {settings.client_id!r}", log)
+        self._lock = threading.Lock()
+        self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
+        self._closed = False
+        self._producer = self._create()
+        where = {"client_id": settings.client_id, "bootstrap": settings.bootstrap_servers}
+        if idempotence:
+            log.info("Kafka producer ready, idempotence on", extra=where)
+        else:
+            log.warning(
+                "Kafka producer ready with idempotence OFF: a retried send can write a "
+                "record twice or out of order",
+                extra=where,
+            )
+
+    @property
+    def idempotent(self) -> bool:
+        return self._idempotent
+
+    def produce(
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
+    ) -> Future[DeliveredRecord]:
+        """Queue one record; the future resolves when the broker acknowledges it.
+
+        Raises ProduceError when the record cannot be queued, FatalKafkaError when the
+        client is beyond use (see ``rebuild``).
+        """
+        self._check_usable(topic)
+        future: Future[DeliveredRecord] = Future()
+
+        def on_delivery(err: Any, msg: Any) -> None:
+            self._resolve(future, topic, err, msg)
+
+        with self._lock:
+            self._pending[future] = topic
+        try:
+            self._enqueue(topic, key, value, headers, on_delivery)
+        except BaseException:
+            with self._lock:
+                self._pending.pop(future, None)
+            raise
+        self._serve(0)  # acknowledgements of earlier records
+        return future
+
+    def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> DeliveredRecord:
+        """Produce one record and wait for its acknowledgement; DeliveryError if none."""
+        future = self.produce(topic, key, value, headers)
+        self._wait([future], timeout)
+        return future.result()
+
+    def produce_batch(
+        self, records: Iterable[OutboundRecord], *, timeout: float = DEFAULT_TIMEOUT
+    ) -> list[DeliveredRecord]:
+        """Produce every record, return once all are acknowledged, in the order given.
+
+        If any record fails, BatchDeliveryError lists every failure; the others may have
+        been written. Records are queued in order, so same-partition order is kept. If one
+        cannot even be queued (ProduceError), the records before it stay queued.
+        """
+        futures = [self.produce(r.topic, r.key, r.value, r.headers) for r in records]
+        self._wait(futures, timeout)
+        _raise_failures(futures)
+        return [f.result() for f in futures]
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery callbacks; returns how many were served."""
+        return self._serve(timeout)
+
+    def flush(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Wait until every queued record is acknowledged; failures raise BatchDeliveryError."""
+        with self._lock:
+            futures = list(self._pending)
+        self._wait(futures, timeout)
+        _raise_failures(futures)
+
+    def rebuild(self, reason: str) -> None:
+        """Withdraw everything queued and replace the client instance (after a fatal error)."""
+        self._replace_client(
+            lambda topic: DeliveryError(
+                topic,
+                f"withdrawn: the producer was rebuilt ({reason})",
+                code="WITHDRAWN",
+                retriable=True,
+            )
+        )
+        log.warning(
+            "Kafka producer rebuilt",
+            extra={"client_id": self._settings.client_id, "reason": reason},
+        )
+
+    def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Flush for up to ``timeout`` seconds, then release the client.
+
+        Records not acknowledged by then are withdrawn and reported as BatchDeliveryError,
+        after the client has been released.
+        """
+        if self._closed:
+            return
+        try:
+            self.flush(timeout)
+        finally:
+            self._closed = True
+            self._producer.close()
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _create(self) -> Any:
+        conf: dict[str, Any] = {
+            **self._settings.producer_config(idempotence=self._idempotent),
+            "error_cb": self._errors,
+            # librdkafka's own log lines go through logging instead of straight to stderr.
+            "logger": LibrdkafkaLog(),
+        }
+        try:
+            return self._factory(conf)
+        except KafkaException as exc:
+            raise KafkaConfigError(f"invalid producer configuration: {exc.args[0].str()}") from exc
+
+    def _check_usable(self, topic: str) -> None:
+        if self._closed:
+            raise ProduceError(topic, "the producer is closed")
+        self._errors.raise_if_fatal()
+
+    def _enqueue(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header],
+        on_delivery: Callable[[Any, Any], None],
+    ) -> None:
+        deadline = time.monotonic() + self._enqueue_timeout
+        while True:
+            try:
+                self._producer.produce(
+                    topic,
+                    value=value,
+                    key=key,
+                    headers=list(headers) or None,
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                # The local queue is full: serving acknowledgements is what frees it.
+                if time.monotonic() >= deadline:
+                    raise ProduceError(
+                        topic,
+                        f"the local queue stayed full for {self._enqueue_timeout:g} s; "
+                        "the broker is not acknowledging fast enough (or is unreachable)",
+                        "QUEUE_FULL",
+                    ) from None
+                self._producer.poll(0.05)
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.fatal():
+                    raise FatalKafkaError("producer", err.str(), err.name()) from exc
+                raise ProduceError(topic, err.str(), err.name()) from exc
+
+    def _resolve(self, future: Future[DeliveredRecord], topic: str, err: Any, msg: Any) -> None:
+        with self._lock:
+            self._pending.pop(future, None)
+        if future.done():
+            return  # withdrawn after a timeout or a rebuild: that outcome stands
+        with contextlib.suppress(InvalidStateError):  # withdrawn by another thread meanwhile
+            if err is None:
+                future.set_result(DeliveredRecord(msg.topic(), msg.partition(), msg.offset()))
+                return
+            partition = msg.partition() if msg is not None else None
+            if partition is not None and partition < 0:
+                partition = None  # never assigned to a partition (e.g. purged while queued)
+            future.set_exception(
+                DeliveryError(
+                    topic,
+                    err.str(),
+                    code=err.name(),
+                    partition=partition,
+                    retriable=err.retriable(),
+                )
+            )
+
+    def _wait(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(f.done() for f in futures):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._on_timeout(timeout)
+                return
+            self._serve(min(remaining, _WAIT_SLICE), flush=True)
+
+    def _serve(self, timeout: float, *, flush: bool = False) -> int:
+        """poll() or flush() the client, with its errors turned into ours.
+
+        Measured: once librdkafka has raised a fatal error (e.g. UNKNOWN_PRODUCER_ID after
+        in-flight records were purged), poll and flush raise it as a KafkaException.
+        """
+        try:
+            served = self._producer.flush(timeout) if flush else self._producer.poll(timeout)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError("producer", err.str(), err.name()) from exc
+            raise KafkaClientError(
+                f"the producer failed while serving acknowledgements: {err.str()} [{err.name()}]"
+            ) from exc
+        self._errors.raise_if_fatal()
+        return int(served)
+
+    def _on_timeout(self, timeout: float) -> None:
+        with self._lock:
+            topics = sorted(set(self._pending.values()))
+        log.warning(
+            "no acknowledgement in time; withdrawing queued records",
+            extra={"timeout_s": timeout, "topics": topics, "idempotent": self._idempotent},
+        )
+        if self._idempotent and self._rebuild_after_timeout:
+            self._replace_client(lambda topic: DeliveryTimeoutError(topic, timeout))
+            log.info("idempotent producer rebuilt after a delivery timeout")
+        else:
+            self._withdraw(self._producer, lambda topic: DeliveryTimeoutError(topic, timeout))
+
+    def _replace_client(self, error: Callable[[str], DeliveryError]) -> None:
+        old = self._producer
+        self._withdraw(old, error)
+        self._producer = self._create()
+        self._errors.reset()
+        old.close()  # its queue is purged: nothing is left to flush
+
+    def _withdraw(self, producer: Any, error: Callable[[str], DeliveryError]) -> None:
+        with self._lock:
+            pending = list(self._pending.items())
+            self._pending.clear()
+        for future, topic in pending:
+            with contextlib.suppress(InvalidStateError):  # resolved in the meantime
+                future.set_exception(error(topic))
+        producer.purge(in_queue=True, in_flight=True, blocking=False)
+        producer.poll(0)  # the purged records' callbacks find their futures already failed
+
+
+def _raise_failures(futures: Sequence[Future[DeliveredRecord]]) -> None:
+    errors = [e for f in futures if f.done() and isinstance(e := f.exception(), DeliveryError)]
+    if errors:
+        raise BatchDeliveryError(errors, len(futures))
