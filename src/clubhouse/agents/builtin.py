@@ -30,12 +30,12 @@ class EchoAgent:
         return AgentReply(content=content, metadata={"agent": "echo"})
 
 
-_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(hi|hello|hey)\b", re.I), "Hello! How can I help you today?"),
-    (re.compile(r"\bhelp\b", re.I), "I can answer simple questions, echo text with 'repeat:', "
-     "and count words with 'count:'."),
-    (re.compile(r"\b(thanks|thank you)\b", re.I), "You're welcome."),
-    (re.compile(r"\b(bye|goodbye)\b", re.I), "Goodbye!"),
+_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("greeting", re.compile(r"\b(hi|hello|hey)\b", re.I), "Hello! How can I help you today?"),
+    ("help", re.compile(r"\bhelp\b", re.I), "I can answer simple questions, echo text with "
+     "'repeat:', and count words with 'count:'."),
+    ("thanks", re.compile(r"\b(thanks|thank you)\b", re.I), "You're welcome."),
+    ("farewell", re.compile(r"\b(bye|goodbye)\b", re.I), "Goodbye!"),
 )  # fmt: skip
 
 
@@ -62,9 +62,9 @@ class AssistantAgent:
         if text.lower().startswith("count:"):
             words = len(text[len("count:") :].split())
             return AgentReply(f"{words} words", {"rule": "count", "words": words})
-        for pattern, answer in _RULES:
+        for rule, pattern, answer in _RULES:
             if pattern.search(text):
-                return AgentReply(answer, {"rule": pattern.pattern})
+                return AgentReply(answer, {"rule": rule})
         return AgentReply(
             f"I don't know how to answer {text!r} yet. Say 'help' to see what I can do.",
             {"rule": "fallback"},

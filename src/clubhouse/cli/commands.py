@@ -14,6 +14,12 @@ def all_commands() -> list[click.Command]:
     from clubhouse.cli.run_cmd import run  # noqa: PLC0415
 
     found.append(run)
+    from clubhouse.cli.dev_cmd import dev  # noqa: PLC0415
+
+    found.append(dev)
+    from clubhouse.cli.client_cmd import events, send  # noqa: PLC0415
+
+    found += [send, events]
     from clubhouse.cli.registry_cmd import registry  # noqa: PLC0415
 
     found.append(registry)

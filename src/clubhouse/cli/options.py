@@ -149,28 +149,34 @@ json_option = click.option(
 )
 
 
-def logging_options(fn: F) -> F:
-    """``--debug`` and ``--log-format``; configures logging before the command runs."""
+def _logging_options(default_level: int) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        def configure(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+            ctx.meta.setdefault("clubhouse_logging", {})[param.name] = value
+            opts = ctx.meta["clubhouse_logging"]
+            if "debug" in opts and "log_format" in opts:
+                level = logging.DEBUG if opts["debug"] else default_level
+                configure_logging(level, opts["log_format"])
+            return value
 
-    def configure(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
-        ctx.meta.setdefault("clubhouse_logging", {})[_param.name] = value
-        opts = ctx.meta["clubhouse_logging"]
-        if "debug" in opts and "log_format" in opts:
-            level = logging.DEBUG if opts["debug"] else logging.INFO
-            configure_logging(level, opts["log_format"])
-        return value
+        return _stack(
+            click.option(
+                "--debug", is_flag=True, callback=configure, expose_value=False, is_eager=True,
+                help="Log at DEBUG level.",
+            ),
+            click.option(
+                "--log-format", type=click.Choice(["text", "json"]), default="text",
+                envvar="CLUBHOUSE_LOG_FORMAT", show_default=True, callback=configure,
+                expose_value=False, is_eager=True, help="Log lines as text or as JSON objects.",
+            ),
+        )(fn)  # fmt: skip
 
-    return _stack(
-        click.option(
-            "--debug", is_flag=True, callback=configure, expose_value=False, is_eager=True,
-            help="Log at DEBUG level.",
-        ),
-        click.option(
-            "--log-format", type=click.Choice(["text", "json"]), default="text",
-            envvar="CLUBHOUSE_LOG_FORMAT", show_default=True, callback=configure,
-            expose_value=False, is_eager=True, help="Log lines as text or as JSON objects.",
-        ),
-    )(fn)  # fmt: skip
+    return decorate
+
+
+# Servers and pipelines log their progress at INFO; interactive client commands only warn.
+logging_options = _logging_options(logging.INFO)
+quiet_logging_options = _logging_options(logging.WARNING)
 
 
 def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
 
 from clubhouse.cli.options import (
-    EXIT_CONFIG,
     build_catalog,
     json_option,
     logging_options,
     models_option,
     registry_options,
     registry_settings,
+    registry_url,
     topic_prefix_option,
 )
 from clubhouse.cli.register_cmd import register_or_exit, registration_options, report_and_exit
+from clubhouse.cli.serving import (
+    serve_until_stopped,
+    service_config,
+    service_options,
+    start_service,
+)
+from clubhouse.devstack import shutdown_signals
 
 # With none of these set, `run` has nothing to connect to and starts the embedded stack.
 CONNECTION_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")
@@ -44,6 +52,7 @@ def wants_embedded_stack(params: dict[str, Any]) -> bool:
 @models_option
 @topic_prefix_option
 @registration_options
+@service_options
 @json_option
 @logging_options
 @click.pass_context
@@ -72,8 +81,22 @@ def run(ctx: click.Context, /, **params: Any) -> None:
         catalog = build_catalog(params["model_modules"])
         report = register_or_exit(params, catalog)
         ctx.exit(report_and_exit(report, registry_settings(params), params["as_json"]))
-    click.echo(
-        "error: the service is not available in this build; use --register-schemas-only",
-        err=True,
+    if wants_embedded_stack(params):
+        from clubhouse.cli.dev_cmd import run_dev  # noqa: PLC0415 - only for the embedded stack
+
+        run_dev({**params, "data_dir": Path(".clubhouse")}, no_service=False, print_env=False)
+        return
+    if not params["bootstrap_servers"] or not registry_url(params):
+        raise click.UsageError(
+            "give both --bootstrap-servers and --schema-registry-url (or neither, for the "
+            "embedded dev stack)"
+        )
+    config = service_config(
+        params,
+        bootstrap_servers=params["bootstrap_servers"],
+        registry=registry_settings(params),
+        dev_tuning=False,
+        default_state_db=Path(".clubhouse") / "agents.db",
     )
-    ctx.exit(EXIT_CONFIG)
+    with shutdown_signals() as stop:
+        serve_until_stopped(start_service(config), stop)

@@ -1,0 +1,182 @@
+"""Assembles the Clubhouse service from its parts and runs it until asked to stop.
+
+Start-up order: reach the registry, register every schema (bases first), load the schema ids,
+create missing topics, open the agent store, then consume. Shutdown: stop consuming, finish
+and commit the batch in flight, flush, close, all within ``shutdown_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clubhouse.agents import AgentFactory, builtin_agent_factory
+from clubhouse.agents.manager import AgentManager
+from clubhouse.agents.store import SqliteAgentStore
+from clubhouse.contracts import MessageCatalog
+from clubhouse.errors import ClubhouseError
+from clubhouse.messaging.processor import CommandProcessor, Outbound
+from clubhouse.messaging.router import CommandRouter
+from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
+from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.service_loop import ServiceLoop
+from clubhouse.messaging.subjects import all_topics
+from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
+from clubhouse.services.kafka import KafkaAdmin, KafkaConsumer, KafkaProducer, KafkaSettings
+from clubhouse.services.kafka_admin import TopicSpec
+from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
+from clubhouse.services.schema_registry import (
+    ConfluentSchemaRegistry,
+    RegistrySettings,
+    wait_for_registry,
+)
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(ClubhouseError):
+    """The service cannot start; the message says which step failed and why."""
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything the service needs; the CLI builds one from flags and environment."""
+
+    kafka: KafkaSettings
+    registry: RegistrySettings
+    catalog: MessageCatalog = field(default_factory=MessageCatalog.default)
+    topic_prefix: str = "clubhouse"
+    state_db: Path = Path(".clubhouse/agents.db")
+    agent_factory: AgentFactory = builtin_agent_factory
+    group_id: str | None = None  # default: "{topic_prefix}-service"
+    partitions: int = 3
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    registry_wait_s: float = 0.0
+    register_workers: int = 8
+    batch_size: int = 200
+    shutdown_timeout_s: float = 30.0
+
+    @property
+    def consumer_group(self) -> str:
+        return self.group_id or f"{self.topic_prefix}-service"
+
+
+class ClubhouseService:
+    """One running service. ``start()`` prepares everything, ``run(stop)`` serves."""
+
+    def __init__(
+        self,
+        config: ServiceConfig,
+        *,
+        registry: SchemaRegistryProtocol | None = None,
+        router: CommandRouter | None = None,
+    ) -> None:
+        self.config = config
+        self._registry = registry
+        self._owns_registry = registry is None
+        self.router = router if router is not None else CommandRouter.with_builtin_handlers()
+        self.metrics = ServiceMetrics()
+        self.health = Health()
+        self._loop: ServiceLoop | None = None
+        self._producer: KafkaProducer | None = None
+        self._consumer: KafkaConsumer | None = None
+        self._store: SqliteAgentStore | None = None
+        self._http: ObservabilityServer | None = None
+        self.registration: RegistrationReport | None = None
+
+    def start(self) -> RegistrationReport:
+        """Register schemas, load ids, create topics, open the store and the clients."""
+        cfg = self.config
+        registry = self._registry
+        if registry is None:
+            registry = ConfluentSchemaRegistry.from_settings(cfg.registry)
+            self._registry = registry
+        wait_for_registry(registry, cfg.registry_wait_s)
+        report = SchemaRegistrator(
+            registry, cfg.catalog, cfg.topic_prefix, max_workers=cfg.register_workers
+        ).register_all_schemas()
+        self.registration = report
+        log.info(
+            "schemas registered",
+            extra={"registered_count": report.registered_count, "failed": len(report.failed)},
+        )
+        serde = MessageSerde(registry, cfg.catalog, cfg.topic_prefix)
+        serde.prepare()  # every schema must be there, whatever registration managed
+
+        admin = KafkaAdmin(cfg.kafka)
+        topics = [TopicSpec(t, partitions=cfg.partitions) for t in all_topics(cfg.topic_prefix)]
+
+        def ensure_topics() -> None:
+            admin.ensure_topics(topics)
+
+        ensure_topics()
+        self._store = SqliteAgentStore(cfg.state_db)
+        self._producer = KafkaProducer(cfg.kafka)
+        self._consumer = KafkaConsumer(cfg.kafka, group_id=cfg.consumer_group)
+        producer = self._producer
+
+        def emit(record: Outbound) -> None:
+            producer.produce(record.topic, record.key, record.value, record.headers)
+
+        processor = CommandProcessor(
+            serde,
+            self.router,
+            AgentManager(self._store, cfg.agent_factory),
+            cfg.catalog,
+            cfg.topic_prefix,
+            emit=emit,
+        )
+        self._loop = ServiceLoop(
+            consumer=self._consumer,
+            producer=self._producer,
+            processor=processor,
+            commands_topic=all_topics(cfg.topic_prefix)[0],
+            metrics=self.metrics,
+            health=self.health,
+            ensure_topics=ensure_topics,
+            batch_size=cfg.batch_size,
+            publish_timeout_s=cfg.shutdown_timeout_s,
+        )
+        if cfg.metrics_port is not None:
+            self._http = ObservabilityServer(
+                self.metrics, self.health, cfg.metrics_host, cfg.metrics_port
+            )
+            self._http.start()
+        self.health.detail.update(
+            {"topic_prefix": cfg.topic_prefix, "schemas": report.registered_count}
+        )
+        return report
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until ``stop`` is set, then shut down cleanly."""
+        if self._loop is None:
+            raise StartupError("start() must succeed before run()")
+        try:
+            self._loop.run(stop)
+        finally:
+            self.close()
+
+    @property
+    def metrics_port(self) -> int | None:
+        return None if self._http is None else self._http.port
+
+    def close(self) -> None:
+        """Release everything; safe to call more than once."""
+        if self._consumer is not None:
+            self._consumer.close()  # leaves the group: partitions move on at once
+            self._consumer = None
+        if self._producer is not None:
+            self._producer.close(self.config.shutdown_timeout_s)
+            self._producer = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
+        if self._owns_registry and isinstance(self._registry, ConfluentSchemaRegistry):
+            self._registry.close()
+        log.info("service stopped")

@@ -1,0 +1,181 @@
+"""ClubhouseClient: send commands, wait for the responses that answer them, follow events.
+
+The client only looks schemas up; it never registers them, and it fails with a message saying
+to run the registration when one is missing. Responses are matched to commands by
+``in_response_to``; the client reads the responses topic from its current end (no consumer
+group, so there is no join delay), positioned before the first command is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from uuid import UUID
+
+from clubhouse.contracts import Command, Event, MessageCatalog, Response
+from clubhouse.errors import ClubhouseError
+from clubhouse.messaging.serde import MessageSerde, UndecodableMessageError
+from clubhouse.messaging.subjects import topic_for
+from clubhouse.services.kafka import KafkaConsumer, KafkaProducer, KafkaSettings
+from clubhouse.services.kafka_protocol import (
+    OFFSET_BEGINNING,
+    ConsumedRecord,
+    KafkaProducerProtocol,
+    SchemaRegistryProtocol,
+    TopicOffset,
+)
+
+log = logging.getLogger(__name__)
+
+ConsumerFactory = Callable[[], KafkaConsumer]
+
+
+class RequestTimeoutError(ClubhouseError):
+    """No response arrived in time for some commands; ``pending`` lists their message ids."""
+
+    def __init__(self, pending: Sequence[UUID], timeout: float) -> None:
+        self.pending = list(pending)
+        super().__init__(
+            f"no response within {timeout:g} s to {len(self.pending)} command(s) "
+            f"({', '.join(str(p) for p in self.pending[:3])}{'...' if len(pending) > 3 else ''})."
+            " Is the Clubhouse service running and consuming this topic prefix?"
+        )
+
+
+class ClubhouseClient:
+    """Request/response and event subscription over Kafka."""
+
+    def __init__(
+        self,
+        *,
+        producer: KafkaProducerProtocol,
+        consumer_factory: ConsumerFactory,
+        serde: MessageSerde,
+        topic_prefix: str = "clubhouse",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._producer = producer
+        self._new_consumer = consumer_factory
+        self._serde = serde
+        self._prefix = topic_prefix
+        self._clock = clock
+        self._responses: KafkaConsumer | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        kafka: KafkaSettings,
+        registry: SchemaRegistryProtocol,
+        *,
+        catalog: MessageCatalog | None = None,
+        topic_prefix: str = "clubhouse",
+    ) -> ClubhouseClient:
+        """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once)."""
+        serde = MessageSerde(registry, catalog or MessageCatalog.default(), topic_prefix)
+        serde.prepare()
+        return cls(
+            producer=KafkaProducer(kafka),
+            consumer_factory=lambda: KafkaConsumer(kafka),
+            serde=serde,
+            topic_prefix=topic_prefix,
+        )
+
+    def send(self, command: Command) -> None:
+        """Publish ``command`` and wait for the broker's acknowledgement, not for a response."""
+        self._publish([command])
+
+    def request(self, command: Command, timeout: float = 10.0) -> Response:
+        """Publish ``command`` and return the response that answers it."""
+        return self.request_many([command], timeout)[command.message_id]
+
+    def request_many(
+        self, commands: Sequence[Command], timeout: float = 30.0
+    ) -> dict[UUID, Response]:
+        """Publish all ``commands`` at once and collect every answer, keyed by command id."""
+        responses = self._response_reader()
+        pending = {c.message_id for c in commands}
+        self._publish(commands)
+        answers: dict[UUID, Response] = {}
+        deadline = self._clock() + timeout
+        while pending:
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise RequestTimeoutError(sorted(pending, key=str), timeout)
+            for record in responses.poll_batch(500, min(remaining, 0.5)):
+                message = self._decode(record)
+                if isinstance(message, Response) and message.in_response_to in pending:
+                    pending.discard(message.in_response_to)
+                    answers[message.in_response_to] = message
+        return answers
+
+    def events(
+        self, *, from_beginning: bool = False, idle_timeout: float | None = None
+    ) -> Iterator[Event]:
+        """Events as they are published; stops after ``idle_timeout`` seconds without one."""
+        consumer = self._new_consumer()
+        try:
+            topic = topic_for(self._prefix, Event)
+            start = None if not from_beginning else OFFSET_BEGINNING
+            consumer.assign(_positions(consumer, topic, start))
+            last = self._clock()
+            while idle_timeout is None or self._clock() - last < idle_timeout:
+                for record in consumer.poll_batch(500, 0.5):
+                    message = self._decode(record)
+                    if isinstance(message, Event):
+                        last = self._clock()
+                        yield message
+        finally:
+            consumer.close()
+
+    def close(self) -> None:
+        if self._responses is not None:
+            self._responses.close()
+            self._responses = None
+        self._producer.close(10.0)
+
+    def __enter__(self) -> ClubhouseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _publish(self, commands: Sequence[Command]) -> None:
+        records = []
+        for command in commands:
+            agent_id = getattr(command, "agent_id", None)
+            records.append((
+                topic_for(self._prefix, type(command)),
+                agent_id.encode() if isinstance(agent_id, str) else None,
+                self._serde.serialize(command),
+                [("message_type", command.message_type.encode()),
+                 ("message_id", str(command.message_id).encode())],
+            ))  # fmt: skip
+        for topic, key, value, headers in records:
+            self._producer.produce(topic, key, value, headers)
+        self._producer.flush(30.0)
+
+    def _response_reader(self) -> KafkaConsumer:
+        if self._responses is None:
+            consumer = self._new_consumer()
+            consumer.assign(_positions(consumer, topic_for(self._prefix, Response), None))
+            self._responses = consumer
+        return self._responses
+
+    def _decode(self, record: ConsumedRecord) -> object:
+        if record.value is None:
+            return None
+        try:
+            return self._serde.deserialize(record.value)
+        except UndecodableMessageError as exc:
+            log.warning("skipping an undecodable record", extra={"source": record.source,
+                                                                  "error": str(exc)})  # fmt: skip
+            return None
+
+
+def _positions(consumer: KafkaConsumer, topic: str, start: int | None) -> list[TopicOffset]:
+    """Every partition of ``topic`` at its current end (``start=None``) or at ``start``."""
+    ends = consumer.end_offsets(topic, timeout=10.0)
+    if start is None:
+        return ends
+    return [TopicOffset(p.topic, p.partition, start) for p in ends]

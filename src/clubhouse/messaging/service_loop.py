@@ -1,0 +1,138 @@
+"""The consume -> process -> publish -> commit loop, with at-least-once delivery.
+
+A batch's offsets are committed only after the broker has acknowledged every record the
+batch produced. If publishing fails (a broker restart, say) the loop keeps retrying the same
+records with backoff instead of moving on, so nothing acknowledged is ever skipped; commands
+already handled are deduplicated by the processor, so a retry never repeats an effect.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from clubhouse.messaging.processor import CommandProcessor, Outbound
+from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.services.kafka_errors import KafkaClientError
+from clubhouse.services.kafka_protocol import (
+    ConsumedRecord,
+    KafkaConsumerProtocol,
+    KafkaProducerProtocol,
+    TopicOffset,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ServiceLoop:
+    """Runs until ``stop`` is set; each batch is published and committed before the next."""
+
+    def __init__(
+        self,
+        *,
+        consumer: KafkaConsumerProtocol,
+        producer: KafkaProducerProtocol,
+        processor: CommandProcessor,
+        commands_topic: str,
+        metrics: ServiceMetrics,
+        health: Health,
+        ensure_topics: Callable[[], None] = lambda: None,
+        batch_size: int = 200,
+        poll_timeout_s: float = 0.1,
+        publish_timeout_s: float = 30.0,
+        max_backoff_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._consumer = consumer
+        self._producer = producer
+        self._processor = processor
+        self._topic = commands_topic
+        self._metrics = metrics
+        self._health = health
+        self._ensure_topics = ensure_topics
+        self._batch_size = batch_size
+        self._poll_timeout = poll_timeout_s
+        self._publish_timeout = publish_timeout_s
+        self._max_backoff = max_backoff_s
+        self._clock = clock
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set, then leave the group; the caller closes the clients."""
+        self._consumer.subscribe([self._topic])
+        self._health.set_ready(True)
+        log.info("consuming commands", extra={"topic": self._topic})
+        backoff = 0.0
+        try:
+            while not stop.is_set():
+                self._health.beat()
+                try:
+                    records = self._consumer.poll_batch(self._batch_size, self._poll_timeout)
+                except KafkaClientError as exc:
+                    backoff = self._recover(exc, backoff, stop)
+                    continue
+                backoff = 0.0
+                if records:
+                    self._handle(records, stop)
+        finally:
+            self._health.set_ready(False)
+
+    def _handle(self, records: Sequence[ConsumedRecord], stop: threading.Event) -> None:
+        started = self._clock()
+        outbound: list[Outbound] = []
+        kinds: list[str] = []
+        for record in records:
+            processed = self._processor.process(record.value, key=record.key, source=record.source)
+            outbound.extend(processed.records)
+            kinds.append(processed.message_type)
+            self._metrics.messages.labels(processed.message_type, processed.kind).inc()
+        if not self._publish(outbound, stop):
+            return  # stopping: leave the batch uncommitted; it is redelivered on restart
+        self._commit(records)
+        elapsed = self._clock() - started
+        for kind in kinds:
+            self._metrics.latency.labels(kind).observe(elapsed)
+        for out in outbound:
+            self._metrics.published.labels(out.topic).inc()
+
+    def _publish(self, outbound: Sequence[Outbound], stop: threading.Event) -> bool:
+        """Publish until acknowledged; False only when asked to stop first."""
+        backoff = 0.0
+        while True:
+            try:
+                self._producer.produce_batch(outbound, timeout=self._publish_timeout)
+                # Early messages (AgentThinking) were queued outside the batch: wait for them too.
+                self._producer.flush(self._publish_timeout)
+                return True
+            except KafkaClientError as exc:
+                if stop.is_set():
+                    log.warning("stopping with an unpublished batch; it will be redelivered")
+                    return False
+                backoff = self._recover(exc, backoff, stop)
+
+    def _commit(self, records: Sequence[ConsumedRecord]) -> None:
+        latest: dict[tuple[str, int], TopicOffset] = {}
+        for record in records:
+            latest[(record.topic, record.partition)] = record.next_offset()
+        try:
+            self._consumer.commit(list(latest.values()))
+        except KafkaClientError as exc:
+            # The records were answered; a lost commit only means they may be redelivered,
+            # and then deduplicated, so this is not worth stopping for.
+            log.warning(
+                "offset commit failed; records may be redelivered", extra={"error": str(exc)}
+            )
+
+    def _recover(self, exc: Exception, backoff: float, stop: threading.Event) -> float:
+        backoff = min(self._max_backoff, max(0.2, backoff * 2))
+        log.warning(
+            "kafka error; retrying", extra={"error": str(exc), "retry_in_s": round(backoff, 2)}
+        )
+        try:
+            # A broker that lost its topics (a dev broker restarted, say) gets them back.
+            self._ensure_topics()
+        except KafkaClientError as topic_exc:
+            log.warning("could not ensure topics", extra={"error": str(topic_exc)})
+        stop.wait(backoff)
+        return backoff
