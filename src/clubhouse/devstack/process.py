@@ -45,6 +45,7 @@ class ManagedProcess:
     def __init__(self, spec: ProcessSpec) -> None:
         self.spec = spec
         self._proc: subprocess.Popen[bytes] | None = None
+        self._stop_lock = threading.Lock()
 
     @property
     def component(self) -> str:
@@ -127,9 +128,15 @@ class ManagedProcess:
             delay = min(delay * 2, 0.1)
 
     def check_alive(self) -> None:
-        """Raise ProcessExitedError if the child has exited."""
-        if self._has_exited():
-            raise self._exited_error()
+        """Raise ProcessExitedError if the child has exited.
+
+        Safe from a watcher thread: it neither reaps nor signals anything; ``stop`` cleans up.
+        """
+        code = self._exit_status()
+        if code is not None:
+            raise ProcessExitedError(
+                self.component, code, self.output_tail(), str(self.spec.log_path)
+            )
 
     def is_running(self) -> bool:
         return self._proc is not None and not self._has_exited()
@@ -154,6 +161,11 @@ class ManagedProcess:
         proc = self._proc
         if proc is None:
             return None
+        with self._stop_lock:  # a watcher thread and the main thread may both stop us
+            self._stop_locked(proc, grace)
+        return proc.returncode
+
+    def _stop_locked(self, proc: subprocess.Popen[bytes], grace: float) -> None:
         if proc.returncode is None:
             if not self._has_exited():
                 self._signal_group(self.spec.stop_signal)
@@ -166,7 +178,6 @@ class ManagedProcess:
                 "stopped",
                 extra={"component": self.component, "pid": proc.pid, "returncode": proc.returncode},
             )
-        return proc.returncode
 
     # -- internals ------------------------------------------------------------------------
 
@@ -176,17 +187,27 @@ class ManagedProcess:
         return self._proc
 
     def _has_exited(self) -> bool:
-        """Whether the child exited, *without* reaping it where the platform allows that."""
+        return self._exit_status() is not None
+
+    def _exit_status(self) -> int | None:
+        """The exit code once the child exited (negative: killed by that signal), else None.
+
+        Where the platform allows, the child is *not* reaped (WNOWAIT): while it is an
+        unreaped zombie its pid, which is also its process group id, cannot be reused, so
+        signalling the group later can only reach what this child left behind.
+        """
         proc = self._popen()
         if proc.returncode is not None:
-            return True
+            return proc.returncode
         if not hasattr(os, "waitid"):
-            return proc.poll() is not None
+            return proc.poll()
         try:
             info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-        except ChildProcessError:
-            return proc.poll() is not None
-        return info is not None
+        except ChildProcessError:  # reaped elsewhere
+            return proc.poll()
+        if info is None:
+            return None
+        return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
     def _wait_exited(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

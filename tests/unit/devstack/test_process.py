@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import psutil
@@ -146,3 +147,34 @@ def test_child_is_set_to_die_with_its_parent(tmp_path: Path) -> None:
     with pytest.raises(ProcessExitedError) as info:
         proc.wait_ready(lambda: False, "never", timeout=20)
     assert info.value.tail == (f"pdeathsig={int(signal.SIGKILL)}",)
+
+
+def test_check_alive_reports_a_dead_child_without_reaping_it(tmp_path: Path) -> None:
+    proc = _child(
+        tmp_path, "import sys, time; print('up', flush=True); time.sleep(0.2); sys.exit(4)"
+    )
+    proc.start()
+    proc.wait_ready(lambda: "up" in proc.output_tail(), "banner", timeout=20)
+    proc.check_alive()
+    deadline = time.monotonic() + 20
+    while proc.is_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(ProcessExitedError, match="exited with code 4") as info:
+        proc.check_alive()
+    assert "up" in info.value.tail
+    # Still a zombie, so its pid (= its process group id) cannot have been reused yet.
+    assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+    assert proc.stop() == 4
+
+
+def test_a_child_killed_by_a_signal_reports_a_negative_code(tmp_path: Path) -> None:
+    proc = _child(tmp_path, "import time; print('up', flush=True); time.sleep(60)")
+    proc.start()
+    proc.wait_ready(lambda: "up" in proc.output_tail(), "banner", timeout=20)
+    os.kill(proc.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while proc.is_running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(ProcessExitedError, match="exited with code -9"):
+        proc.check_alive()
+    assert proc.stop() == -signal.SIGKILL
