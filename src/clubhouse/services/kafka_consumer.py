@@ -61,7 +61,6 @@ class KafkaConsumer:
         consumer_factory: ConsumerFactory = Consumer,
     ) -> None:
         """``group_id=None`` makes a reader that can only ``assign``, never commit."""
-        self._settings = settings
         self._in_group = group_id is not None
         # librdkafka insists on a group id even for assign(); this one is never joined.
         self._group_id = group_id or f"{settings.client_id}-reader-{uuid.uuid4().hex}"
