@@ -24,7 +24,13 @@ from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.service_loop import ServiceLoop
 from clubhouse.messaging.subjects import all_topics
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
-from clubhouse.services.kafka import KafkaAdmin, KafkaConsumer, KafkaProducer, KafkaSettings
+from clubhouse.services.kafka import (
+    KafkaAdmin,
+    KafkaClientError,
+    KafkaConsumer,
+    KafkaProducer,
+    KafkaSettings,
+)
 from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
 from clubhouse.services.schema_registry import (
@@ -119,7 +125,12 @@ class ClubhouseService:
         producer = self._producer
 
         def emit(record: Outbound) -> None:
-            producer.produce(record.topic, record.key, record.value, record.headers)
+            try:
+                producer.produce(record.topic, record.key, record.value, record.headers)
+            except KafkaClientError as exc:
+                # Early events are a courtesy; the command's outcome is stored and published
+                # with the batch, so a failure here must not stop the command.
+                log.warning("could not send an early event", extra={"error": str(exc)})
 
         processor = CommandProcessor(
             serde,

@@ -50,6 +50,20 @@ def service_options(fn: Any) -> Any:
                 help="Partitions of topics the service creates (existing topics are kept).",
             ),
             click.option(
+                "--kafka-dev-tuning",
+                is_flag=True,
+                envvar="CLUBHOUSE_KAFKA_DEV_TUNING",
+                help="Short group-join and fetch-wait settings for a dev broker such as Tansu "
+                "(3 s instead of 23 s to join). Production keeps librdkafka's defaults.",
+            ),
+            click.option(
+                "--batch-size",
+                type=click.IntRange(1, 10_000),
+                default=200,
+                show_default=True,
+                help="Commands handled, published and committed together.",
+            ),
+            click.option(
                 "--group-id",
                 envvar="CLUBHOUSE_GROUP_ID",
                 help="Consumer group of the service. Default: {topic-prefix}-service.",
@@ -75,7 +89,10 @@ def service_config(
             if params.get("agent_factory")
             else builtin_agent_factory
         )
-        kafka = KafkaSettings.from_env(bootstrap_servers=bootstrap_servers, dev_tuning=dev_tuning)
+        kafka = KafkaSettings.from_env(
+            bootstrap_servers=bootstrap_servers,
+            dev_tuning=dev_tuning or bool(params.get("kafka_dev_tuning")),
+        )
     except (AgentFactoryError, ClubhouseError) as exc:
         raise click.UsageError(str(exc)) from exc
     return ServiceConfig(
@@ -87,6 +104,7 @@ def service_config(
         agent_factory=factory,
         group_id=params.get("group_id"),
         partitions=params.get("partitions") or 3,
+        batch_size=params.get("batch_size") or 200,
         metrics_port=params.get("metrics_port"),
         registry_wait_s=params.get("registry_wait") or 0.0,
     )

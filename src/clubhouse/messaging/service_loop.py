@@ -109,6 +109,10 @@ class ServiceLoop:
                 if stop.is_set():
                     log.warning("stopping with an unpublished batch; it will be redelivered")
                     return False
+                # A broker that forgot this producer's id (a restart, say) leaves an idempotent
+                # producer failed for good; a fresh one gets a new id. Re-sending the batch can
+                # duplicate a record, never lose one, and consumers dedupe by message id.
+                self._producer.rebuild(f"publish failed: {exc}")
                 backoff = self._recover(exc, backoff, stop)
 
     def _commit(self, records: Sequence[ConsumedRecord]) -> None:

@@ -219,6 +219,10 @@ class KafkaProducerProtocol(Protocol):
         """Wait until every queued record is acknowledged."""
         ...
 
+    def rebuild(self, reason: str) -> None:
+        """Withdraw what is queued and start a fresh client (a new idempotent producer id)."""
+        ...
+
     def close(self, timeout: float = ...) -> None:
         """Flush what can be flushed within ``timeout``, then release the client."""
         ...

@@ -1,0 +1,107 @@
+"""A real service (in a thread, or as a process) on the shared broker and a fresh registry."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from clubhouse.app import ClubhouseService, ServiceConfig
+from clubhouse.client import ClubhouseClient
+from clubhouse.services.kafka import KafkaSettings
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
+
+
+@dataclass
+class Env:
+    bootstrap: str
+    registry_url: str
+    prefix: str
+    state_db: Path
+    threads: list[tuple[ClubhouseService, threading.Event, threading.Thread]] = field(
+        default_factory=list
+    )
+
+    @property
+    def kafka(self) -> KafkaSettings:
+        return KafkaSettings(self.bootstrap, dev_tuning=True)
+
+    def config(self, **overrides: Any) -> ServiceConfig:
+        base: dict[str, Any] = {
+            "kafka": self.kafka,
+            "registry": RegistrySettings(urls=[self.registry_url]),
+            "topic_prefix": self.prefix,
+            "state_db": self.state_db,
+            "partitions": 2,
+        }
+        return ServiceConfig(**(base | overrides))
+
+    def start_service(self, **overrides: Any) -> ClubhouseService:
+        """A service running in a thread; stopped at teardown."""
+        service = ClubhouseService(self.config(**overrides))
+        service.start()
+        stop = threading.Event()
+        thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+        thread.start()
+        self.threads.append((service, stop, thread))
+        return service
+
+    def stop_services(self) -> None:
+        for _, stop, thread in self.threads:
+            stop.set()
+            thread.join(30)
+        self.threads.clear()
+
+    def client(self) -> ClubhouseClient:
+        registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[self.registry_url]))
+        return ClubhouseClient.connect(self.kafka, registry, topic_prefix=self.prefix)
+
+    def service_process(self, *extra: str) -> subprocess.Popen[bytes]:
+        """``clubhouse run`` as a child process, its output in the tmp dir."""
+        log = open(self.state_db.parent / "service.log", "ab")  # noqa: SIM115 - the child owns it
+        return subprocess.Popen(
+            [sys.executable, "-m", "clubhouse.cli.main", "run", "--bootstrap-servers",
+             self.bootstrap, "--schema-registry-url", self.registry_url, "--topic-prefix",
+             self.prefix, "--state-db", str(self.state_db), "--kafka-dev-tuning",
+             "--partitions", "2", *extra],
+            stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+
+
+@pytest.fixture
+def env(kafka_broker: str, registry_url: str, topic_prefix: str, tmp_path: Path) -> Iterator[Env]:
+    environment = Env(kafka_broker, registry_url, topic_prefix, tmp_path / "agents.db")
+    yield environment
+    environment.stop_services()
+
+
+def wait_for_schemas(env: Env, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Until the service process has registered its schemas (clients need them)."""
+    last = f"{env.prefix}-AgentStateChangedEvent-value"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log = (env.state_db.parent / "service.log").read_text()
+            raise AssertionError(f"the service exited with {proc.returncode}:\n{log[-3000:]}")
+        if last in httpx.get(f"{env.registry_url}/subjects").json():
+            return
+        time.sleep(0.1)
+    raise AssertionError("the service did not register its schemas in time")
+
+
+def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
+    proc.send_signal(sig)
+    return proc.wait(60)
+
+
+ProcessFactory = Callable[..., subprocess.Popen[bytes]]
