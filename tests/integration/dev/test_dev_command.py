@@ -1,0 +1,115 @@
+"""`clubhouse dev` (and `run_clubhouse.py` with no flags) as a newcomer would use it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[3]
+CLI = [sys.executable, "-m", "clubhouse.cli.main"]
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")}  # fmt: skip
+    return env | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
+
+
+def start(command: list[str], cwd: Path) -> tuple[subprocess.Popen[str], Path]:
+    out = cwd / "dev.out"
+    proc = subprocess.Popen(
+        command, cwd=cwd, env=clean_env(), text=True,
+        stdout=out.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while "Serving commands" not in out.read_text():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the dev stack did not come up:\n{out.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return proc, out
+
+
+def children(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    kids = psutil.Process(proc.pid).children(recursive=True)
+    assert len(kids) >= 2, [k.cmdline() for k in kids]  # the broker and the registry
+    return kids
+
+
+def assert_gone(kids: list[psutil.Process]) -> None:
+    _, alive = psutil.wait_procs(kids, timeout=20)
+    assert not alive, [p.cmdline() for p in alive]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[*CLI, "dev"], [sys.executable, str(ROOT / "scripts" / "run_clubhouse.py")]],
+    ids=["clubhouse-dev", "run_clubhouse.py"],
+)
+def test_start_send_and_ctrl_c_leave_nothing_behind(command: list[str], tmp_path: Path) -> None:
+    proc, out = start(command, tmp_path)
+    kids = children(proc)
+    printed = out.read_text()
+    assert "Kafka broker (Tansu)" in printed
+    assert "clubhouse send create-agent --agent-id a1" in printed
+    assert (tmp_path / ".clubhouse" / "dev.env").exists()
+    try:
+        sent = subprocess.run(
+            [*CLI, "send", "create-agent", "--agent-id", "a1", "--timeout", "60"],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert "AgentCreatedResponse" in sent.stdout
+        asked = subprocess.run(
+            [*CLI, "send", "process-message", "--agent-id", "a1", "--content", "hello", "--json"],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert '"content": "Hello! How can I help you today?"' in asked.stdout, asked.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    assert code == 0, out.read_text()[-3000:]
+    assert_gone(kids)
+    assert not (tmp_path / ".clubhouse" / "dev.env").exists()
+
+
+def test_killing_the_dev_process_kills_its_children(tmp_path: Path) -> None:
+    proc, _ = start([*CLI, "dev"], tmp_path)
+    kids = children(proc)
+    proc.kill()
+    proc.wait(30)
+    assert_gone(kids)
+
+
+def test_no_service_and_print_env(tmp_path: Path) -> None:
+    out = tmp_path / "stack.out"
+    proc = subprocess.Popen(
+        [*CLI, "dev", "--no-service"], cwd=tmp_path, env=clean_env(), text=True,
+        stdout=out.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in out.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()
+            time.sleep(0.2)
+        printed = subprocess.run(
+            [*CLI, "dev", "--print-env"], cwd=tmp_path, env=clean_env(),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert printed.returncode == 0
+        lines = printed.stdout.splitlines()
+        assert [line.split("=")[0] for line in lines] == [
+            "export KAFKA_BOOTSTRAP_SERVERS", "export SCHEMA_REGISTRY_URL",
+        ]  # fmt: skip
+        assert lines[0].split("=")[1] in out.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 0
