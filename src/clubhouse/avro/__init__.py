@@ -1,4 +1,7 @@
-"""Avro for Clubhouse contracts: the Pydantic -> Avro converter, the codec and wire framing."""
+"""Avro for Clubhouse contracts: the Pydantic -> Avro converter, the codec and wire framing.
+
+Reader/writer compatibility checks live in ``clubhouse.avro.compatibility``.
+"""
 
 from clubhouse.avro.codec import AvroCodec
 from clubhouse.avro.converter import CompiledModel, canonical_json, compile_model, model_to_avro

@@ -1,7 +1,7 @@
 """Schema evolution tools: compatibility checks, diffs, registration plans and schema files.
 
-Every check goes through ``clubhouse.registry.compat`` (the embedded registry's own checker),
-so offline checks against files and the registry's verdicts agree.
+Every check goes through ``clubhouse.avro.compatibility``, the checker the embedded registry
+runs too, so offline checks against files and the registry's verdicts agree.
 """
 
 from clubhouse.evolution.check import CheckReport, ModelCheck, check_model, check_models

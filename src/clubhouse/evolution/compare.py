@@ -1,6 +1,6 @@
 """Compare one candidate schema with earlier versions at one compatibility level.
 
-The verdict comes from ``clubhouse.registry.compat.check``, the function the embedded registry
+The verdict comes from ``clubhouse.avro.compatibility.check``, the function the embedded registry
 runs on every register and compatibility test, so an offline check and the registry cannot
 disagree. The reasons come from the same module's ``check_pair`` and are phrased as
 ``Model.field.path: rule``, e.g. ``ProcessMessageCommand.priority: reader field missing
@@ -15,8 +15,8 @@ from typing import Literal
 
 import avro.schema
 
-from clubhouse.registry import compat
-from clubhouse.registry.records import CompatibilityLevel as LevelRules
+from clubhouse.avro import compatibility
+from clubhouse.avro.compatibility import CompatibilityLevel as LevelRules
 from clubhouse.services.kafka_protocol import CompatibilityLevel
 
 Direction = Literal["backward", "forward"]
@@ -76,13 +76,13 @@ def compare(
 ) -> Comparison:
     """Whether ``candidate`` may follow ``previous`` (live versions, oldest first) at ``level``."""
     rules = LevelRules(level)
-    messages = tuple(compat.check(rules, candidate, previous))
+    messages = tuple(compatibility.check(rules, candidate, previous))
     if rules is LevelRules.NONE or not previous:
         return Comparison(level, (), (), messages)
     targets = list(previous) if rules.transitive else list(previous[-1:])
     reasons: list[Reason] = []
     if messages:
-        # The same level semantics as compat.check, pair by pair, to learn where and why.
+        # The same level semantics as compatibility.check, pair by pair, to learn where and why.
         for version, old in targets:
             if rules.checks_backward:
                 reasons += _reasons(model, candidate, old, version, "backward")
@@ -110,5 +110,5 @@ def _reasons(
             version=version,
             direction=direction,
         )
-        for problem in compat.check_pair(reader, writer)
+        for problem in compatibility.check_pair(reader, writer)
     ]

@@ -4,9 +4,10 @@ Run it with ``clubhouse registry serve``; embed it with :func:`create_app` over 
 :class:`Registry` on a :class:`Store`.
 """
 
+from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry.api import create_app
 from clubhouse.registry.errors import ErrorCode, RegistryError
-from clubhouse.registry.records import CompatibilityLevel, Mode, Reference
+from clubhouse.registry.records import Mode, Reference
 from clubhouse.registry.service import Registry, SchemaRequest
 from clubhouse.registry.store import Store
 

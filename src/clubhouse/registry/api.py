@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
 from clubhouse.registry.errors import ErrorCode, RegistryError
-from clubhouse.registry.records import CompatibilityLevel, Mode, StoredSchema
+from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
 
 SR_V1 = "application/vnd.schemaregistry.v1+json"
@@ -354,7 +354,7 @@ class RegistryApi:
 
     async def put_config(self, request: Request) -> Response:
         body = await self._body(request)
-        level = CompatibilityLevel.parse(body.get("compatibility"))
+        level = parse_compatibility(body.get("compatibility"))
         await _in_thread(
             self._registry.set_compatibility, request.path_params.get("subject"), level
         )

@@ -1,4 +1,4 @@
-"""The registry's value types: compatibility levels, modes, references and stored versions.
+"""The registry's value types: modes, references and stored versions; request parsing of levels.
 
 They are plain frozen dataclasses and enums so the store, the service and the API can pass
 them around without knowing about SQL or HTTP.
@@ -8,51 +8,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
+from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry.errors import ErrorCode, RegistryError
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
 
 GLOBAL_SCOPE = ""
 """The settings scope of the registry-wide config and mode (subjects are never empty)."""
 
 
-class CompatibilityLevel(StrEnum):
-    """Confluent's seven compatibility levels; BACKWARD is the default."""
+def _parse_choice(choices: type[_Choice], value: object, code: ErrorCode, problem: str) -> _Choice:
+    """``value`` as a member of ``choices`` (case-insensitive), else a 422 naming the choices."""
+    if isinstance(value, str):
+        try:
+            return choices(value.strip().upper())
+        except ValueError:
+            pass
+    expected = ", ".join(choice.value for choice in choices)
+    raise RegistryError(422, code, problem.format(value=value, expected=expected))
 
-    BACKWARD = "BACKWARD"
-    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
-    FORWARD = "FORWARD"
-    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
-    FULL = "FULL"
-    FULL_TRANSITIVE = "FULL_TRANSITIVE"
-    NONE = "NONE"
 
-    @property
-    def transitive(self) -> bool:
-        return self.value.endswith("_TRANSITIVE")
-
-    @property
-    def checks_backward(self) -> bool:
-        """The new schema must read data written with earlier ones."""
-        return self.value.startswith(("BACKWARD", "FULL"))
-
-    @property
-    def checks_forward(self) -> bool:
-        """Earlier schemas must read data written with the new one."""
-        return self.value.startswith(("FORWARD", "FULL"))
-
-    @classmethod
-    def parse(cls, value: object) -> CompatibilityLevel:
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().upper())
-            except ValueError:
-                pass
-        raise RegistryError(
-            422,
-            ErrorCode.INVALID_COMPATIBILITY_LEVEL,
-            f"Invalid compatibility level {value!r}: expected one of "
-            f"{', '.join(level.value for level in cls)} (case-insensitive).",
-        )
+def parse_compatibility(value: object) -> CompatibilityLevel:
+    """A compatibility level from a request body; 42203 names the valid levels."""
+    return _parse_choice(
+        CompatibilityLevel,
+        value,
+        ErrorCode.INVALID_COMPATIBILITY_LEVEL,
+        "Invalid compatibility level {value!r}: expected one of {expected} (case-insensitive).",
+    )
 
 
 class Mode(StrEnum):
@@ -64,15 +49,11 @@ class Mode(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Mode:
-        if isinstance(value, str):
-            try:
-                return cls(value.strip().upper())
-            except ValueError:
-                pass
-        raise RegistryError(
-            422,
+        return _parse_choice(
+            cls,
+            value,
             ErrorCode.INVALID_MODE,
-            f"Invalid mode {value!r}: expected one of {', '.join(m.value for m in cls)}.",
+            "Invalid mode {value!r}: expected one of {expected}.",
         )
 
 

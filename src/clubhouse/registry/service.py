@@ -13,7 +13,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clubhouse.registry import canonical, compat
+from clubhouse.avro import compatibility
+from clubhouse.avro.compatibility import CompatibilityLevel
+from clubhouse.registry import canonical
 from clubhouse.registry.errors import (
     ErrorCode,
     RegistryError,
@@ -27,7 +29,6 @@ from clubhouse.registry.records import (
     DEFAULT_COMPATIBILITY,
     DEFAULT_MODE,
     GLOBAL_SCOPE,
-    CompatibilityLevel,
     Mode,
     Reference,
     StoredSchema,
@@ -353,7 +354,7 @@ class Registry:
                 (sv.version, self._parse_stored(tx, self._schema(tx, sv.schema_id)).avro)
                 for sv in live
             ]
-            problems = compat.check(level, parsed.avro, previous)
+            problems = compatibility.check(level, parsed.avro, previous)
             if problems:
                 raise RegistryError(
                     409,
@@ -543,7 +544,7 @@ class Registry:
                 (sv.version, self._parse_stored(tx, self._schema(tx, sv.schema_id)).avro)
                 for sv in targets
             ]
-        problems = compat.check(level, parsed.avro, previous)
+        problems = compatibility.check(level, parsed.avro, previous)
         return CompatibilityResult(is_compatible=not problems, messages=tuple(problems))
 
     def get_compatibility(

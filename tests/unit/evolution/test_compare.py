@@ -8,11 +8,11 @@ import avro.schema
 import pytest
 from pydantic import BaseModel, Field, create_model
 
+from clubhouse.avro import compatibility
+from clubhouse.avro.compatibility import CompatibilityLevel as LevelRules
 from clubhouse.contracts import Command
 from clubhouse.evolution import compare, parse_schema
 from clubhouse.messaging.subjects import model_schema
-from clubhouse.registry import compat
-from clubhouse.registry.records import CompatibilityLevel as LevelRules
 from clubhouse.services.kafka_protocol import COMPATIBILITY_LEVELS
 
 
@@ -70,7 +70,7 @@ def test_verdict_is_the_registry_checkers_verdict(
 
     result = compare("Order", candidate, previous, level)
 
-    assert result.messages == tuple(compat.check(LevelRules(level), candidate, previous))
+    assert result.messages == tuple(compatibility.check(LevelRules(level), candidate, previous))
     assert result.compatible == (not result.messages)
     assert bool(result.reasons) == (not result.compatible)
 

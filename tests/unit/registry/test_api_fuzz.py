@@ -17,8 +17,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from clubhouse.registry import Registry, Store, create_app
-
-from .conftest import record
+from tests.avro_records import record
 
 ROUTES = {
     "/": ["GET"],

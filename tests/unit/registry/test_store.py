@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry import Registry, SchemaRequest, Store
-from clubhouse.registry.records import CompatibilityLevel
-
-from .conftest import record
+from tests.avro_records import record
 
 
 def test_database_is_in_wal_mode_with_full_sync(store: Store) -> None:

@@ -1,15 +1,20 @@
-"""Compatibility checks for all seven levels, on ``avro.compatibility``'s reader/writer checker.
+"""Reader/writer compatibility checks for all seven levels, on ``avro.compatibility``.
 
 BACKWARD means the new schema (reader) can read data written with an earlier one (writer);
 FORWARD the reverse; FULL both. Non-transitive levels compare with the latest live version,
 transitive ones with every live version. Each problem becomes one readable message naming
 the version, the direction, the field path and the reason.
+
+Schemas in, messages out: the embedded registry runs ``check`` on every register and
+compatibility test, and the offline evolution tools run the same function, so the two can
+never disagree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import avro.schema
 from avro.compatibility import (
@@ -22,7 +27,31 @@ from avro.compatibility import (
     check_schema_names,
 )
 
-from clubhouse.registry.records import CompatibilityLevel
+
+class CompatibilityLevel(StrEnum):
+    """Confluent's seven compatibility levels; BACKWARD is the default."""
+
+    BACKWARD = "BACKWARD"
+    BACKWARD_TRANSITIVE = "BACKWARD_TRANSITIVE"
+    FORWARD = "FORWARD"
+    FORWARD_TRANSITIVE = "FORWARD_TRANSITIVE"
+    FULL = "FULL"
+    FULL_TRANSITIVE = "FULL_TRANSITIVE"
+    NONE = "NONE"
+
+    @property
+    def transitive(self) -> bool:
+        return self.value.endswith("_TRANSITIVE")
+
+    @property
+    def checks_backward(self) -> bool:
+        """The new schema must read data written with earlier ones."""
+        return self.value.startswith(("BACKWARD", "FULL"))
+
+    @property
+    def checks_forward(self) -> bool:
+        """Earlier schemas must read data written with the new one."""
+        return self.value.startswith(("FORWARD", "FULL"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,15 +212,16 @@ def check_pair(reader: avro.schema.Schema, writer: avro.schema.Schema) -> list[I
 
 
 def check(
-    level: CompatibilityLevel,
+    level: CompatibilityLevel | str,
     candidate: avro.schema.Schema,
     previous: Sequence[tuple[int, avro.schema.Schema]],
 ) -> list[str]:
     """Messages explaining why ``candidate`` breaks ``level`` against ``previous``.
 
     ``previous`` holds the live versions, oldest first, as (version, schema). An empty
-    answer means compatible.
+    answer means compatible. ``level`` may be given by name (``"FULL"``).
     """
+    level = CompatibilityLevel(level)
     if level is CompatibilityLevel.NONE or not previous:
         return []
     targets = previous if level.transitive else previous[-1:]

@@ -1,18 +1,20 @@
-"""Compatibility levels on top of avro.compatibility, and the messages they produce."""
+"""Compatibility levels on top of the avro package's checker, and the messages they produce."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import avro.schema
 import pytest
 
-from clubhouse.registry import canonical, compat
-from clubhouse.registry.records import CompatibilityLevel as Level
-
-from .conftest import record
+from clubhouse.avro import compatibility as compat
+from clubhouse.avro.compatibility import CompatibilityLevel as Level
+from tests.avro_records import record
 
 
 def schema(text: str) -> avro.schema.Schema:
-    return canonical.parse(text).avro
+    return avro.schema.parse(text)
 
 
 V1 = schema(record("U", ("a", "int")))
@@ -132,3 +134,26 @@ def test_enum_symbol_removal_and_record_rename_are_reported() -> None:
 
 def test_no_previous_versions_is_always_compatible() -> None:
     assert compat.check(Level.FULL_TRANSITIVE, CHANGE_TYPE, []) == []
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    [
+        (
+            "clubhouse.avro.compatibility",
+            ("clubhouse.registry", "clubhouse.services", "clubhouse.messaging"),
+        ),
+        ("clubhouse.evolution", ("clubhouse.registry", "starlette", "uvicorn")),
+    ],
+)
+def test_the_checker_comes_without_the_registry_server(
+    module: str, forbidden: tuple[str, ...]
+) -> None:
+    code = (
+        f"import sys, {module}\n"
+        f"print('\\n'.join(m for m in sys.modules if m.startswith({forbidden!r})))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert loaded == []
