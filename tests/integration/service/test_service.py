@@ -257,7 +257,7 @@ def test_the_service_survives_a_broker_restart(
                     reply = client.request(
                         ProcessMessageCommand(agent_id="r", content="back?"), timeout=15
                     )
-                except Exception:  # noqa: BLE001 - retried until the deadline, then asserted
+                except Exception:  # retried until the deadline, then asserted
                     time.sleep(1)
         assert isinstance(reply, MessageProcessedResponse)
         assert (
