@@ -1,33 +1,40 @@
-"""The list of top-level command groups the ``clubhouse`` CLI exposes."""
+"""The top-level commands of the ``clubhouse`` CLI, imported only when used.
+
+Each command lives in its own module; loading them lazily keeps ``clubhouse send`` from
+importing the docs generator or the registry server just to start.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
+COMMANDS: dict[str, str] = {
+    "dev": "clubhouse.cli.dev_cmd:dev",
+    "run": "clubhouse.cli.run_cmd:run",
+    "register": "clubhouse.cli.register_cmd:register",
+    "send": "clubhouse.cli.client_cmd:send",
+    "events": "clubhouse.cli.client_cmd:events",
+    "schemas": "clubhouse.cli.schemas_cmd:schemas",
+    "validate": "clubhouse.cli.validate_cmd:validate",
+    "docs": "clubhouse.cli.docs_cmd:docs",
+    "registry": "clubhouse.cli.registry_cmd:registry",
+}
 
-def all_commands() -> list[click.Command]:
-    """Every top-level command, in the order ``--help`` lists them."""
-    found: list[click.Command] = []
-    from clubhouse.cli.register_cmd import register  # noqa: PLC0415
 
-    found.append(register)
-    from clubhouse.cli.run_cmd import run  # noqa: PLC0415
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported the first time they are asked for."""
 
-    found.append(run)
-    from clubhouse.cli.dev_cmd import dev  # noqa: PLC0415
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
 
-    found.append(dev)
-    from clubhouse.cli.client_cmd import events, send  # noqa: PLC0415
-
-    found += [send, events]
-    from clubhouse.cli.registry_cmd import registry  # noqa: PLC0415
-
-    found.append(registry)
-    from clubhouse.cli.schemas_cmd import schemas  # noqa: PLC0415
-    from clubhouse.cli.validate_cmd import validate  # noqa: PLC0415
-
-    found += [schemas, validate]
-    from clubhouse.cli.docs_cmd import docs  # noqa: PLC0415
-
-    found.append(docs)
-    return found
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command

@@ -5,9 +5,13 @@ from __future__ import annotations
 import click
 
 from clubhouse import __version__
+from clubhouse.cli.commands import LazyGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="clubhouse")
 def cli() -> None:
     """Clubhouse: typed Kafka commands, responses and events on registered Avro contracts.
@@ -18,17 +22,6 @@ def cli() -> None:
       clubhouse register --schema-registry-url http://localhost:8081
       clubhouse registry serve --port 8081
     """
-
-
-def _add_commands() -> None:
-    # Command modules are imported here, not at the top, so each group stays independent.
-    from clubhouse.cli import commands  # noqa: PLC0415
-
-    for command in commands.all_commands():
-        cli.add_command(command)
-
-
-_add_commands()
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ CONNECTION_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")
 
 def wants_embedded_stack(params: dict[str, Any]) -> bool:
     """True when neither flags nor environment name a broker or a registry."""
-    given = params.get("bootstrap_servers") or params.get("schema_registry_url")
+    given = params.get("bootstrap_servers") or registry_url(params)
     return not given and not any(os.environ.get(v) for v in CONNECTION_ENV)
 
 
