@@ -28,6 +28,7 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.processor import DLQ_REASON
 from clubhouse.services.kafka import KafkaConsumer, KafkaProducer
 from tests.integration.service.conftest import Env, stop_process, wait_for_schemas
