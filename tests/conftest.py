@@ -5,7 +5,8 @@ tests can share one broker without seeing each other's topics and groups.
 * ``kafka_broker`` -- bootstrap servers of one Tansu broker for the whole session.
 * ``broker_factory`` -- private brokers for a test that stops or restarts its broker.
 * ``registry_factory`` / ``registry_url`` -- a fresh registry process on a tmp database.
-* ``session_registry_url`` -- one registry for the whole session; keep to your own subjects.
+* ``session_registry`` / ``session_registry_url`` -- one registry for the whole session;
+  keep to your own subjects.
 * ``topic_prefix`` -- a prefix no other test uses, for topics, subjects and group ids.
 * ``kafka_settings`` -- KafkaSettings for ``kafka_broker`` with the dev tuning on.
 """
@@ -91,17 +92,23 @@ def registry_url(registry_factory: RegistryFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def session_registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One registry for the session; tests must keep to subjects under their ``topic_prefix``."""
+def session_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """The session's registry object (for its log); most tests want ``session_registry_url``."""
     directory = tmp_path_factory.mktemp("registry")
     server = RegistryServer(
         RegistryConfig(db_path=directory / "registry.db", log_path=directory / "registry.log")
     )
     server.start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_registry_url(session_registry: RegistryServer) -> str:
+    """One registry for the session; tests must keep to subjects under their ``topic_prefix``."""
+    return session_registry.url
 
 
 @pytest.fixture

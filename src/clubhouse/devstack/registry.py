@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +35,11 @@ class RegistryConfig:
     host: str = "127.0.0.1"
     port: int | None = None
     basic_auth_file: Path | None = None
+    env: Mapping[str, str] | None = None  # set for the child on top of our own environment
     python: str = sys.executable
     startup_timeout: float = 30.0
     stop_timeout: float = 10.0
+    stop_signal: signal.Signals = signal.SIGTERM  # SIGINT stops it just as cleanly
 
 
 class RegistryServer:
@@ -71,9 +76,11 @@ class RegistryServer:
             timeout=self.config.startup_timeout,
         )
 
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(self.config.stop_timeout)
+    def stop(self) -> int | None:
+        """Stop the registry; returns its exit code (None if it never started)."""
+        if self._process is None:
+            return None
+        return self._process.stop(self.config.stop_timeout)
 
     def _readiness(self, port: int) -> Readiness:
         url = f"http://{self.config.host}:{port}/subjects"
@@ -88,4 +95,11 @@ class RegistryServer:
         ]  # fmt: skip
         if self.config.basic_auth_file is not None:
             argv += ["--basic-auth-file", str(self.config.basic_auth_file)]
-        return ProcessSpec(component=COMPONENT, argv=tuple(argv), log_path=self.config.log_path)
+        env = {**os.environ, **self.config.env} if self.config.env else None
+        return ProcessSpec(
+            component=COMPONENT,
+            argv=tuple(argv),
+            log_path=self.config.log_path,
+            env=env,
+            stop_signal=self.config.stop_signal,
+        )

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from confluent_kafka.schema_registry import Schema, SchemaReference
@@ -15,21 +14,13 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from .conftest import RegistryProcess, StartRegistry
+from clubhouse.devstack import RegistryServer
+from tests.avro_records import record
+from tests.conftest import RegistryFactory
+
+from .conftest import Subject, http_client, sr_client
 
 pytestmark = pytest.mark.integration
-
-Subject = Callable[..., str]
-
-
-def record(name: str, *fields: tuple[str, Any] | tuple[str, Any, Any]) -> str:
-    out = []
-    for f in fields:
-        item: dict[str, Any] = {"name": f[0], "type": f[1]}
-        if len(f) == 3:
-            item["default"] = f[2]
-        out.append(item)
-    return json.dumps({"type": "record", "name": name, "fields": out})
 
 
 def avro(text: str, references: list[SchemaReference] | None = None) -> Schema:
@@ -51,51 +42,51 @@ INCOMPATIBLE = record("User", ("id", "string"))
 
 
 def test_same_schema_in_two_subjects_gets_the_same_id(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
-    a = shared_registry.client().register_schema(subject("a"), avro(V1))
-    b = shared_registry.client().register_schema(subject("b"), avro(V1))
+    a = sr_client(session_registry).register_schema(subject("a"), avro(V1))
+    b = sr_client(session_registry).register_schema(subject("b"), avro(V1))
     assert a == b
-    other = shared_registry.client().register_schema(
+    other = sr_client(session_registry).register_schema(
         subject("c"), avro(record("Other", ("x", "int")))
     )
     assert other != a
 
 
 def test_registering_again_returns_the_same_id_and_version_and_adds_none(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     s = subject()
-    first = shared_registry.client().register_schema_full_response(s, avro(V1))
+    first = sr_client(session_registry).register_schema_full_response(s, avro(V1))
     # Reformatted and with keys reordered, it is still the same schema.
     respelled = json.dumps(json.loads(V1), indent=3, sort_keys=True)
-    again = shared_registry.client().register_schema_full_response(s, avro(respelled))
+    again = sr_client(session_registry).register_schema_full_response(s, avro(respelled))
     assert again.schema_id == first.schema_id
-    fresh = shared_registry.client()
+    fresh = sr_client(session_registry)
     assert fresh.get_versions(s) == [1]
     assert fresh.lookup_schema(s, avro(respelled)).version == 1
 
 
 def test_new_version_is_the_highest_existing_one_plus_one_soft_deleted_included(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
     c.register_schema(s, avro(V2))
     assert c.delete_version(s, 2) == 2
     v3 = record("User", ("id", "long"), ("name", "string", ""))
-    shared_registry.client().register_schema(s, avro(v3))
-    fresh = shared_registry.client()
+    sr_client(session_registry).register_schema(s, avro(v3))
+    fresh = sr_client(session_registry)
     assert fresh.get_versions(s) == [1, 3]
     assert fresh.get_latest_version(s).version == 3
 
 
 def test_register_response_carries_id_version_and_subject(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     name = subject()
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         answer = http.post(f"/subjects/{name}/versions", json={"schema": V1})
         again = http.post(f"/subjects/{name}/versions", json={"schema": V1})
     assert answer.status_code == 200
@@ -104,21 +95,21 @@ def test_register_response_carries_id_version_and_subject(
 
 
 def test_normalize_folds_equivalent_spellings_into_one_id(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     short = '{"type":"record","name":"ns.N","fields":[{"name":"a","type":"string"}]}'
     long = (
         '{"type":"record","name":"N","namespace":"ns",'
         '"fields":[{"name":"a","type":{"type":"string"}}]}'
     )
-    plain_short = shared_registry.client().register_schema(subject("p1"), avro(short))
-    plain_long = shared_registry.client().register_schema(subject("p2"), avro(long))
+    plain_short = sr_client(session_registry).register_schema(subject("p1"), avro(short))
+    plain_long = sr_client(session_registry).register_schema(subject("p2"), avro(long))
     assert plain_short != plain_long
-    norm_short = shared_registry.client().register_schema(subject("n1"), avro(short), True)
-    norm_long = shared_registry.client().register_schema(subject("n2"), avro(long), True)
+    norm_short = sr_client(session_registry).register_schema(subject("n1"), avro(short), True)
+    norm_long = sr_client(session_registry).register_schema(subject("n2"), avro(long), True)
     assert norm_short == norm_long
     # Lookup matches by meaning too: the long spelling finds the short one's version.
-    found = shared_registry.client().lookup_schema(subject("p1"), avro(long))
+    found = sr_client(session_registry).lookup_schema(subject("p1"), avro(long))
     assert found.schema_id == plain_short
 
 
@@ -126,20 +117,20 @@ def test_normalize_folds_equivalent_spellings_into_one_id(
 
 
 def test_incompatible_evolution_is_409_under_backward_and_accepted_under_none(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
-    err = sr_error(lambda: shared_registry.client().register_schema(s, avro(INCOMPATIBLE)))
+    err = sr_error(lambda: sr_client(session_registry).register_schema(s, avro(INCOMPATIBLE)))
     assert err.http_status_code == 409
     assert err.error_code in (409, 40901)
     assert "'id'" in err.error_message
     assert "string not compatible with writer type: long" in err.error_message
-    assert shared_registry.client().get_versions(s) == [1]
+    assert sr_client(session_registry).get_versions(s) == [1]
     c.set_compatibility(s, "NONE")
-    shared_registry.client().register_schema(s, avro(INCOMPATIBLE))
-    assert shared_registry.client().get_versions(s) == [1, 2]
+    sr_client(session_registry).register_schema(s, avro(INCOMPATIBLE))
+    assert sr_client(session_registry).get_versions(s) == [1, 2]
 
 
 # v1 has `a`; v2 drops it; v3 brings `a` back as a string with a default. v3 can read
@@ -152,10 +143,10 @@ V3 = record("H", ("k", "string"), ("a", "string", "none"))
 
 
 def test_transitive_and_non_transitive_levels_differ_on_a_three_version_history(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     transitive, plain = subject("transitive"), subject("plain")
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     for s, level in ((transitive, "BACKWARD_TRANSITIVE"), (plain, "BACKWARD")):
         for text in HISTORY:
             c.register_schema(s, avro(text))
@@ -163,24 +154,24 @@ def test_transitive_and_non_transitive_levels_differ_on_a_three_version_history(
         assert c.get_compatibility(s) == level
     assert not c.test_compatibility_all_versions(transitive, avro(V3))
     assert c.test_compatibility_all_versions(plain, avro(V3))
-    err = sr_error(lambda: shared_registry.client().register_schema(transitive, avro(V3)))
+    err = sr_error(lambda: sr_client(session_registry).register_schema(transitive, avro(V3)))
     assert err.http_status_code == 409
     assert "version 1" in err.error_message
-    assert shared_registry.client().register_schema(plain, avro(V3)) > 0
-    assert shared_registry.client().get_versions(plain) == [1, 2, 3]
-    assert shared_registry.client().get_versions(transitive) == [1, 2]
+    assert sr_client(session_registry).register_schema(plain, avro(V3)) > 0
+    assert sr_client(session_registry).get_versions(plain) == [1, 2, 3]
+    assert sr_client(session_registry).get_versions(transitive) == [1, 2]
 
 
 def test_compatibility_endpoints_answer_200_with_is_compatible_and_verbose_messages(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
     c.register_schema(s, avro(V2))
     assert c.test_compatibility(s, avro(V2), version=1)
     assert not c.test_compatibility(s, avro(INCOMPATIBLE), version="latest")
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         answer = http.post(
             f"/compatibility/subjects/{s}/versions/latest",
             params={"verbose": "true"},
@@ -204,67 +195,67 @@ def test_compatibility_endpoints_answer_200_with_is_compatible_and_verbose_messa
 # ---- lookup and reads --------------------------------------------------------------------
 
 
-def test_lookup(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_lookup(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     schema_id = c.register_schema(s, avro(V1))
     c.register_schema(s, avro(V2))
-    found = shared_registry.client().lookup_schema(s, avro(V1))
+    found = sr_client(session_registry).lookup_schema(s, avro(V1))
     assert (found.subject, found.version, found.schema_id) == (s, 1, schema_id)
-    err = sr_error(lambda: shared_registry.client().lookup_schema(subject("none"), avro(V1)))
+    err = sr_error(lambda: sr_client(session_registry).lookup_schema(subject("none"), avro(V1)))
     assert (err.http_status_code, err.error_code) == (404, 40401)
     other = avro(record("Other", ("x", "int")))
-    err = sr_error(lambda: shared_registry.client().lookup_schema(s, other))
+    err = sr_error(lambda: sr_client(session_registry).lookup_schema(s, other))
     assert (err.http_status_code, err.error_code) == (404, 40403)
     # Soft-deleted versions are skipped unless deleted=true.
     c.delete_version(s, 1)
-    err = sr_error(lambda: shared_registry.client().lookup_schema(s, avro(V1)))
+    err = sr_error(lambda: sr_client(session_registry).lookup_schema(s, avro(V1)))
     assert err.error_code == 40403
-    assert shared_registry.client().lookup_schema(s, avro(V1), deleted=True).version == 1
+    assert sr_client(session_registry).lookup_schema(s, avro(V1), deleted=True).version == 1
 
 
-def test_reading_schemas_by_id(shared_registry: RegistryProcess, subject: Subject) -> None:
-    c = shared_registry.client()
+def test_reading_schemas_by_id(session_registry: RegistryServer, subject: Subject) -> None:
+    c = sr_client(session_registry)
     mine = record("ById", ("only_here", "long"))
     schema_id = c.register_schema(subject("a"), avro(mine))
     c.register_schema(subject("b"), avro(mine))
-    fetched = shared_registry.client().get_schema(schema_id)
+    fetched = sr_client(session_registry).get_schema(schema_id)
     assert json.loads(fetched.schema_str) == json.loads(mine)
-    assert shared_registry.client().get_subjects_by_schema_id(schema_id) == [
+    assert sr_client(session_registry).get_subjects_by_schema_id(schema_id) == [
         subject("a"),
         subject("b"),
     ]
-    pairs = shared_registry.client().get_schema_versions(schema_id)
+    pairs = sr_client(session_registry).get_schema_versions(schema_id)
     assert [(p.subject, p.version) for p in pairs] == [(subject("a"), 1), (subject("b"), 1)]
-    assert shared_registry.client().get_schema_types() == ["AVRO"]
-    err = sr_error(lambda: shared_registry.client().get_schema(999_999))
+    assert sr_client(session_registry).get_schema_types() == ["AVRO"]
+    err = sr_error(lambda: sr_client(session_registry).get_schema(999_999))
     assert (err.http_status_code, err.error_code) == (404, 40403)
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         raw = http.get(f"/schemas/ids/{schema_id}/schema")
         assert json.loads(raw.text) == json.loads(mine)
         assert http.get("/schemas/ids/abc").json()["error_code"] == 40403
 
 
-def test_subjects_and_versions(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_subjects_and_versions(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
     c.register_schema(s, avro(V2))
-    fresh = shared_registry.client()
+    fresh = sr_client(session_registry)
     assert s in fresh.get_subjects()
     assert fresh.get_subjects(subject_prefix=s) == [s]
     assert fresh.get_versions(s) == [1, 2]
     assert fresh.get_version(s, 1).schema_id == fresh.lookup_schema(s, avro(V1)).schema_id
     assert fresh.get_version(s, "latest").version == 2
     assert fresh.get_latest_version(s).version == 2
-    err = sr_error(lambda: shared_registry.client().get_version(s, 7))
+    err = sr_error(lambda: sr_client(session_registry).get_version(s, 7))
     assert (err.http_status_code, err.error_code) == (404, 40402)
-    err = sr_error(lambda: shared_registry.client().get_versions(subject("none")))
+    err = sr_error(lambda: sr_client(session_registry).get_versions(subject("none")))
     assert (err.http_status_code, err.error_code) == (404, 40401)
     for bad in ("abc", "0", "-7", "99999999999"):
-        err = sr_error(lambda bad=bad: shared_registry.client().get_version(s, bad))  # type: ignore[misc]
+        err = sr_error(lambda bad=bad: sr_client(session_registry).get_version(s, bad))  # type: ignore[misc]
         assert (err.http_status_code, err.error_code) == (422, 42202)
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         assert http.get(f"/subjects/{s}/versions/-1").json()["version"] == 2
         assert http.get(f"/subjects/{s}/versions", params={"limit": 1}).json() == [1]
         raw = http.get(f"/subjects/{s}/versions/1/schema")
@@ -274,56 +265,56 @@ def test_subjects_and_versions(shared_registry: RegistryProcess, subject: Subjec
 # ---- deleting ----------------------------------------------------------------------------
 
 
-def test_version_delete_rules(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_version_delete_rules(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
     id2 = c.register_schema(s, avro(V2))
     # A hard delete needs a soft delete first.
-    err = sr_error(lambda: shared_registry.client().delete_version(s, 2, permanent=True))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(s, 2, permanent=True))
     assert (err.http_status_code, err.error_code) == (404, 40407)
-    assert shared_registry.client().delete_version(s, 2) == 2
+    assert sr_client(session_registry).delete_version(s, 2) == 2
     # Soft-deleted: hidden, still readable with deleted=true, id still resolves.
-    fresh = shared_registry.client()
+    fresh = sr_client(session_registry)
     assert fresh.get_versions(s) == [1]
     assert fresh.get_versions(s, deleted=True) == [1, 2]
     assert fresh.get_versions(s, deleted_only=True) == [2]
     assert fresh.get_version(s, 2, deleted=True).schema_id == id2
     assert fresh.get_schema(id2) is not None
-    err = sr_error(lambda: shared_registry.client().get_version(s, 2))
+    err = sr_error(lambda: sr_client(session_registry).get_version(s, 2))
     assert err.error_code == 40402
-    err = sr_error(lambda: shared_registry.client().delete_version(s, 2))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(s, 2))
     assert (err.http_status_code, err.error_code) == (404, 40406)
-    assert shared_registry.client().delete_version(s, 2, permanent=True) == 2
-    err = sr_error(lambda: shared_registry.client().get_version(s, 2, deleted=True))
+    assert sr_client(session_registry).delete_version(s, 2, permanent=True) == 2
+    err = sr_error(lambda: sr_client(session_registry).get_version(s, 2, deleted=True))
     assert err.error_code == 40402
-    err = sr_error(lambda: shared_registry.client().delete_version(s, 5))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(s, 5))
     assert err.error_code == 40402
-    err = sr_error(lambda: shared_registry.client().delete_version(subject("none"), 1))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(subject("none"), 1))
     assert err.error_code == 40401
 
 
-def test_subject_delete_rules(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_subject_delete_rules(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     schema_id = c.register_schema(s, avro(V1))
     c.register_schema(s, avro(V2))
-    err = sr_error(lambda: shared_registry.client().delete_subject(s, permanent=True))
+    err = sr_error(lambda: sr_client(session_registry).delete_subject(s, permanent=True))
     assert (err.http_status_code, err.error_code) == (404, 40405)
-    assert shared_registry.client().delete_subject(s) == [1, 2]
-    fresh = shared_registry.client()
+    assert sr_client(session_registry).delete_subject(s) == [1, 2]
+    fresh = sr_client(session_registry)
     assert s not in fresh.get_subjects()
     assert s in fresh.get_subjects(deleted=True)
     assert fresh.get_schema(schema_id) is not None
-    err = sr_error(lambda: shared_registry.client().delete_subject(s))
+    err = sr_error(lambda: sr_client(session_registry).delete_subject(s))
     assert (err.http_status_code, err.error_code) == (404, 40404)
-    assert shared_registry.client().delete_subject(s, permanent=True) == [1, 2]
-    assert s not in shared_registry.client().get_subjects(deleted=True)
-    err = sr_error(lambda: shared_registry.client().delete_subject(s))
+    assert sr_client(session_registry).delete_subject(s, permanent=True) == [1, 2]
+    assert s not in sr_client(session_registry).get_subjects(deleted=True)
+    err = sr_error(lambda: sr_client(session_registry).delete_subject(s))
     assert (err.http_status_code, err.error_code) == (404, 40401)
     # Ids are never reused: the same schema registered again gets its old id back.
-    assert shared_registry.client().register_schema(s, avro(V1)) == schema_id
-    assert shared_registry.client().get_versions(s) == [1]
+    assert sr_client(session_registry).register_schema(s, avro(V1)) == schema_id
+    assert sr_client(session_registry).get_versions(s) == [1]
 
 
 # ---- references --------------------------------------------------------------------------
@@ -339,35 +330,35 @@ ADDRESS = json.dumps(
 ORDER = record("Order", ("id", "long"), ("ship_to", "geo.Address"))
 
 
-def test_references(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_references(session_registry: RegistryServer, subject: Subject) -> None:
     addr, order = subject("address"), subject("order-value")
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(addr, avro(ADDRESS))
     ref = SchemaReference("geo.Address", addr, 1)
     order_id = c.register_schema(order, avro(ORDER, [ref]))
-    fetched = shared_registry.client().get_schema(order_id)
+    fetched = sr_client(session_registry).get_schema(order_id)
     assert [(r.name, r.subject, r.version) for r in fetched.references] == [
         ("geo.Address", addr, 1)
     ]
-    assert shared_registry.client().get_referenced_by(addr, 1) == [order_id]
+    assert sr_client(session_registry).get_referenced_by(addr, 1) == [order_id]
     # Without its reference the schema does not parse; a reference to nothing is 42201.
-    err = sr_error(lambda: shared_registry.client().register_schema(subject("x"), avro(ORDER)))
+    err = sr_error(lambda: sr_client(session_registry).register_schema(subject("x"), avro(ORDER)))
     assert (err.http_status_code, err.error_code) == (422, 42201)
     dangling = SchemaReference("geo.Address", addr, 9)
     err = sr_error(
-        lambda: shared_registry.client().register_schema(subject("y"), avro(ORDER, [dangling]))
+        lambda: sr_client(session_registry).register_schema(subject("y"), avro(ORDER, [dangling]))
     )
     assert (err.http_status_code, err.error_code) == (422, 42201)
     assert "does not exist" in err.error_message
     # A referenced version cannot be deleted while a schema uses it.
-    err = sr_error(lambda: shared_registry.client().delete_version(addr, 1))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(addr, 1))
     assert (err.http_status_code, err.error_code) == (422, 42206)
-    err = sr_error(lambda: shared_registry.client().delete_subject(addr))
+    err = sr_error(lambda: sr_client(session_registry).delete_subject(addr))
     assert err.error_code == 42206
 
     # The serializer resolves the reference through the registry, and so does the reader.
     ser = AvroSerializer(
-        shared_registry.client(),
+        sr_client(session_registry),
         avro(ORDER, [ref]),
         conf={"auto.register.schemas": False, "use.latest.version": True},
     )
@@ -376,18 +367,18 @@ def test_references(shared_registry: RegistryProcess, subject: Subject) -> None:
     payload = ser(value, ser_ctx)
     assert payload is not None
     assert int.from_bytes(payload[1:5], "big") == order_id
-    assert AvroDeserializer(shared_registry.client())(payload, ser_ctx) == value
+    assert AvroDeserializer(sr_client(session_registry))(payload, ser_ctx) == value
 
     # Delete the user first, then the referenced version may go.
-    shared_registry.client().delete_subject(order)
-    assert shared_registry.client().delete_version(addr, 1) == 1
+    sr_client(session_registry).delete_subject(order)
+    assert sr_client(session_registry).delete_version(addr, 1) == 1
 
 
 # ---- serializer round trip ---------------------------------------------------------------
 
 
 def test_avro_serializer_to_deserializer_round_trip(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     topic = subject("topic")
     schema = json.dumps(
@@ -405,7 +396,7 @@ def test_avro_serializer_to_deserializer_round_trip(
         }
     )
     ctx = SerializationContext(topic, MessageField.VALUE)
-    serializer = AvroSerializer(shared_registry.client(), schema)
+    serializer = AvroSerializer(sr_client(session_registry), schema)
     import datetime
     import uuid
 
@@ -419,8 +410,8 @@ def test_avro_serializer_to_deserializer_round_trip(
     payload = serializer(value, ctx)
     assert payload is not None and payload[0] == 0
     schema_id = int.from_bytes(payload[1:5], "big")
-    assert shared_registry.client().get_latest_version(f"{topic}-value").schema_id == schema_id
-    decoded = AvroDeserializer(shared_registry.client())(payload, ctx)
+    assert sr_client(session_registry).get_latest_version(f"{topic}-value").schema_id == schema_id
+    decoded = AvroDeserializer(sr_client(session_registry))(payload, ctx)
     assert decoded["value"] == 3.5 and decoded["tags"] == ["a", "b"]
     assert decoded["at"] == value["at"]
     assert str(decoded["id"]) == value["id"]
@@ -429,10 +420,10 @@ def test_avro_serializer_to_deserializer_round_trip(
 # ---- config and mode ---------------------------------------------------------------------
 
 
-def test_subject_config(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_subject_config(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
-    with shared_registry.http() as http:
+    c = sr_client(session_registry)
+    with http_client(session_registry) as http:
         missing = http.get(f"/config/{s}")
         assert (missing.status_code, missing.json()["error_code"]) == (404, 40408)
         effective = http.get(f"/config/{s}", params={"defaultToGlobal": "true"})
@@ -440,18 +431,20 @@ def test_subject_config(shared_registry: RegistryProcess, subject: Subject) -> N
         lower = http.put(f"/config/{s}", json={"compatibility": "full_transitive"})
         assert lower.json() == {"compatibility": "FULL_TRANSITIVE"}
     assert c.get_compatibility(s) == "FULL_TRANSITIVE"
-    err = sr_error(lambda: shared_registry.client().set_compatibility(s, "SIDEWAYS"))
+    err = sr_error(lambda: sr_client(session_registry).set_compatibility(s, "SIDEWAYS"))
     assert (err.http_status_code, err.error_code) == (422, 42203)
-    assert shared_registry.client().delete_config(s).compatibility_level.value == "FULL_TRANSITIVE"
-    err = sr_error(lambda: shared_registry.client().delete_config(s))
+    assert (
+        sr_client(session_registry).delete_config(s).compatibility_level.value == "FULL_TRANSITIVE"
+    )
+    err = sr_error(lambda: sr_client(session_registry).delete_config(s))
     assert err.error_code == 40408
 
 
-def test_subject_modes(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_subject_modes(session_registry: RegistryServer, subject: Subject) -> None:
     s = subject()
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(s, avro(V1))
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         missing = http.get(f"/mode/{s}")
         assert (missing.status_code, missing.json()["error_code"]) == (404, 40409)
         assert http.get(f"/mode/{s}", params={"defaultToGlobal": "true"}).json() == {
@@ -459,24 +452,24 @@ def test_subject_modes(shared_registry: RegistryProcess, subject: Subject) -> No
         }
     assert c.update_mode(s, "READONLY") == "READONLY"
     assert c.get_mode(s) == "READONLY"
-    err = sr_error(lambda: shared_registry.client().register_schema(s, avro(V2)))
+    err = sr_error(lambda: sr_client(session_registry).register_schema(s, avro(V2)))
     assert (err.http_status_code, err.error_code) == (422, 42205)
-    err = sr_error(lambda: shared_registry.client().delete_version(s, 1))
+    err = sr_error(lambda: sr_client(session_registry).delete_version(s, 1))
     assert err.error_code == 42205
-    err = sr_error(lambda: shared_registry.client().update_mode(s, "SOMETIMES"))
+    err = sr_error(lambda: sr_client(session_registry).update_mode(s, "SOMETIMES"))
     assert (err.http_status_code, err.error_code) == (422, 42204)
-    assert shared_registry.client().delete_mode(s) == "READONLY"
-    shared_registry.client().register_schema(s, avro(V2))
+    assert sr_client(session_registry).delete_mode(s) == "READONLY"
+    sr_client(session_registry).register_schema(s, avro(V2))
     # Explicit ids and versions belong to IMPORT mode only.
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         refused = http.post(f"/subjects/{s}/versions", json={"schema": V1, "id": 5000})
         assert (refused.status_code, refused.json()["error_code"]) == (422, 42205)
         # IMPORT on a subject that already has schemas needs force=true.
         refused = http.put(f"/mode/{s}", json={"mode": "IMPORT"})
         assert refused.json()["error_code"] == 42205
     fresh = subject("import")
-    assert shared_registry.client().update_mode(fresh, "IMPORT") == "IMPORT"
-    with shared_registry.http() as http:
+    assert sr_client(session_registry).update_mode(fresh, "IMPORT") == "IMPORT"
+    with http_client(session_registry) as http:
         imported = http.post(
             f"/subjects/{fresh}/versions",
             json={"schema": INCOMPATIBLE, "id": 5000, "version": 3},
@@ -486,47 +479,47 @@ def test_subject_modes(shared_registry: RegistryProcess, subject: Subject) -> No
             f"/subjects/{fresh}/versions", json={"schema": V1, "id": 5000, "version": 4}
         )
         assert (clash.status_code, clash.json()["error_code"]) == (422, 42207)
-    assert shared_registry.client().get_versions(fresh) == [3]
-    assert shared_registry.client().get_version(fresh, 3).schema_id == 5000
+    assert sr_client(session_registry).get_versions(fresh) == [3]
+    assert sr_client(session_registry).get_version(fresh, 3).schema_id == 5000
 
 
-def test_global_config_and_mode(start_registry: StartRegistry) -> None:
-    server = start_registry()
-    c = server.client()
+def test_global_config_and_mode(registry_factory: RegistryFactory) -> None:
+    server = registry_factory()
+    c = sr_client(server)
     assert c.get_compatibility() == "BACKWARD"
     assert c.set_compatibility(level="forward") == {"compatibility": "FORWARD"}
-    assert server.client().get_config().compatibility_level.value == "FORWARD"
-    assert server.client().delete_config().compatibility_level.value == "FORWARD"
-    assert server.client().get_compatibility() == "BACKWARD"
-    err = sr_error(lambda: server.client().set_compatibility(level="nope"))
+    assert sr_client(server).get_config().compatibility_level.value == "FORWARD"
+    assert sr_client(server).delete_config().compatibility_level.value == "FORWARD"
+    assert sr_client(server).get_compatibility() == "BACKWARD"
+    err = sr_error(lambda: sr_client(server).set_compatibility(level="nope"))
     assert err.error_code == 42203
 
     assert c.get_global_mode() == "READWRITE"
     c.register_schema("s", avro(V1))
-    err = sr_error(lambda: server.client().update_global_mode("IMPORT"))
+    err = sr_error(lambda: sr_client(server).update_global_mode("IMPORT"))
     assert (err.http_status_code, err.error_code) == (422, 42205)
-    assert server.client().update_global_mode("IMPORT", force=True) == "IMPORT"
-    assert server.client().update_global_mode("READONLY") == "READONLY"
-    err = sr_error(lambda: server.client().register_schema("t", avro(V1)))
+    assert sr_client(server).update_global_mode("IMPORT", force=True) == "IMPORT"
+    assert sr_client(server).update_global_mode("READONLY") == "READONLY"
+    err = sr_error(lambda: sr_client(server).register_schema("t", avro(V1)))
     assert err.error_code == 42205
-    with server.http() as http:
+    with http_client(server) as http:
         assert http.delete("/mode").json() == {"mode": "READONLY"}
-    assert server.client().get_global_mode() == "READWRITE"
+    assert sr_client(server).get_global_mode() == "READWRITE"
 
 
 # ---- protocol details --------------------------------------------------------------------
 
 
-def test_only_avro_is_supported(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_only_avro_is_supported(session_registry: RegistryServer, subject: Subject) -> None:
     schema = Schema('{"type": "object"}', "JSON")
-    err = sr_error(lambda: shared_registry.client().register_schema(subject(), schema))
+    err = sr_error(lambda: sr_client(session_registry).register_schema(subject(), schema))
     assert (err.http_status_code, err.error_code) == (422, 42201)
     assert "only AVRO" in err.error_message
 
 
-def test_content_types(shared_registry: RegistryProcess, subject: Subject) -> None:
+def test_content_types(session_registry: RegistryServer, subject: Subject) -> None:
     sr_v1 = "application/vnd.schemaregistry.v1+json"
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         assert http.get("/subjects").headers["content-type"] == sr_v1
         plain = http.get("/subjects", headers={"Accept": "application/json"})
         assert plain.headers["content-type"] == "application/json"
@@ -553,19 +546,19 @@ def test_content_types(shared_registry: RegistryProcess, subject: Subject) -> No
 
 
 def test_listing_schemas_and_deleted_subjects(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     live, gone = subject("live"), subject("gone")
-    c = shared_registry.client()
+    c = sr_client(session_registry)
     c.register_schema(live, avro(record("Listed", ("a", "int"))))
     c.register_schema(live, avro(record("Listed", ("a", "int"), ("b", "int", 0))))
     c.register_schema(gone, avro(record("Gone", ("g", "int"))))
     c.delete_subject(gone)
-    fresh = shared_registry.client()
+    fresh = sr_client(session_registry)
     assert gone in fresh.get_subjects(deleted_only=True)
     assert live not in fresh.get_subjects(deleted_only=True)
     prefix = live.removesuffix("-live")
-    with shared_registry.http() as http:
+    with http_client(session_registry) as http:
         listed = http.get("/schemas", params={"subjectPrefix": prefix}).json()
         assert [(s["subject"], s["version"]) for s in listed] == [(live, 1), (live, 2)]
         latest = http.get("/schemas", params={"subjectPrefix": prefix, "latestOnly": "true"})
@@ -575,7 +568,7 @@ def test_listing_schemas_and_deleted_subjects(
 
 
 def test_big_schemas_are_parsed_off_the_event_loop_and_still_answered(
-    shared_registry: RegistryProcess, subject: Subject
+    session_registry: RegistryServer, subject: Subject
 ) -> None:
     s = subject()
     big = json.dumps(
@@ -586,7 +579,7 @@ def test_big_schemas_are_parsed_off_the_event_loop_and_still_answered(
             "fields": [{"name": f"f{i}", "type": "long"} for i in range(2000)],
         }
     )
-    schema_id = shared_registry.client().register_schema(s, avro(big))
-    assert shared_registry.client().lookup_schema(s, avro(big)).schema_id == schema_id
-    assert shared_registry.client().register_schema(s, avro(big)) == schema_id
-    assert shared_registry.client().test_compatibility(s, avro(big))
+    schema_id = sr_client(session_registry).register_schema(s, avro(big))
+    assert sr_client(session_registry).lookup_schema(s, avro(big)).schema_id == schema_id
+    assert sr_client(session_registry).register_schema(s, avro(big)) == schema_id
+    assert sr_client(session_registry).test_compatibility(s, avro(big))

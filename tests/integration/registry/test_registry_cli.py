@@ -14,9 +14,12 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
+from clubhouse.devstack import ProcessExitedError, RegistryServer
 from clubhouse.registry.auth import ENV_VAR, hash_password
+from tests.avro_records import record
+from tests.conftest import RegistryFactory
 
-from .conftest import RegistryProcess, StartRegistry, launch
+from .conftest import log_text, sr_client
 
 pytestmark = pytest.mark.integration
 
@@ -35,20 +38,15 @@ def cli(
     )
 
 
-def rec(name: str, *fields: tuple[str, str]) -> str:
-    return json.dumps(
-        {"type": "record", "name": name, "fields": [{"name": f, "type": t} for f, t in fields]}
-    )
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_logs_its_url_and_stops_cleanly_on_signals(
-    start_registry: StartRegistry, sig: int
+    registry_factory: RegistryFactory, sig: signal.Signals
 ) -> None:
-    server = start_registry()
+    server = registry_factory(stop_signal=sig)
     assert server.url.startswith("http://127.0.0.1:")
-    assert server.stop(sig) == 0
-    log = server.output()
+    assert server.stop() == 0
+    log = log_text(server)
+    assert f"schema registry listening url={server.url}" in log
     assert "schema registry stopped" in log
     assert "Traceback" not in log
 
@@ -72,23 +70,23 @@ def test_serve_reports_a_bad_auth_file_as_a_config_error(tmp_path: Path) -> None
 
 
 def test_basic_auth_from_a_file_and_from_the_environment(
-    start_registry: StartRegistry, tmp_path: Path
+    registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
     entry = f"alice:{hash_password('wonderland', log2_n=10)}"
     users = tmp_path / "users"
     users.write_text(entry + "\n")
     for server in (
-        start_registry(None, "--basic-auth-file", str(users)),
-        start_registry(None, env={ENV_VAR: entry}),
+        registry_factory(basic_auth_file=users),
+        registry_factory(env={ENV_VAR: entry}),
     ):
         with pytest.raises(SchemaRegistryError) as info:
-            server.client().get_subjects()
+            sr_client(server).get_subjects()
         assert info.value.http_status_code == 401
         with pytest.raises(SchemaRegistryError):
-            server.client(**{"basic.auth.user.info": "alice:wrong"}).get_subjects()
-        authed = server.client(**{"basic.auth.user.info": "alice:wonderland"})
-        assert authed.register_schema("s", Schema(rec("A", ("a", "int")), "AVRO")) == 1
-        assert "wonderland" not in server.output()
+            sr_client(server, **{"basic.auth.user.info": "alice:wrong"}).get_subjects()
+        authed = sr_client(server, **{"basic.auth.user.info": "alice:wonderland"})
+        assert authed.register_schema("s", Schema(record("A", ("a", "int")), "AVRO")) == 1
+        assert "wonderland" not in log_text(server)
 
 
 def test_hash_password_prints_a_usable_entry() -> None:
@@ -98,8 +96,8 @@ def test_hash_password_prints_a_usable_entry() -> None:
     assert user == "bob" and hashed.startswith("$scrypt$")
 
 
-def _populate(server: RegistryProcess) -> dict[str, int]:
-    c = server.client()
+def _populate(server: RegistryServer) -> dict[str, int]:
+    c = sr_client(server)
     ids = {}
     c.set_compatibility(level="FULL")
     addr = json.dumps(
@@ -112,31 +110,31 @@ def _populate(server: RegistryProcess) -> dict[str, int]:
     )
     ids["addr"] = c.register_schema("addr", Schema(addr, "AVRO"))
     ref = SchemaReference("geo.Address", "addr", 1)
-    order = rec("Order", ("id", "long"), ("ship_to", "geo.Address"))
+    order = record("Order", ("id", "long"), ("ship_to", "geo.Address"))
     ids["order"] = c.register_schema("orders-value", Schema(order, "AVRO", [ref]))
     c.set_compatibility("users-value", "NONE")
-    ids["u1"] = c.register_schema("users-value", Schema(rec("User", ("id", "long")), "AVRO"))
-    ids["u2"] = c.register_schema("users-value", Schema(rec("User", ("id", "string")), "AVRO"))
-    ids["u3"] = c.register_schema("users-value", Schema(rec("User", ("n", "int")), "AVRO"))
+    ids["u1"] = c.register_schema("users-value", Schema(record("User", ("id", "long")), "AVRO"))
+    ids["u2"] = c.register_schema("users-value", Schema(record("User", ("id", "string")), "AVRO"))
+    ids["u3"] = c.register_schema("users-value", Schema(record("User", ("n", "int")), "AVRO"))
     c.delete_version("users-value", 2)  # soft-deleted version travels too
-    c.register_schema("gone", Schema(rec("Gone", ("g", "int")), "AVRO"))
+    c.register_schema("gone", Schema(record("Gone", ("g", "int")), "AVRO"))
     c.delete_subject("gone")
     c.delete_subject("gone", permanent=True)  # a hard-deleted subject does not
-    ids["same"] = c.register_schema("copy-value", Schema(rec("User", ("id", "long")), "AVRO"))
+    ids["same"] = c.register_schema("copy-value", Schema(record("User", ("id", "long")), "AVRO"))
     c.update_mode("orders-value", "READONLY")
     return ids
 
 
 def test_export_then_import_into_a_fresh_server_preserves_everything(
-    start_registry: StartRegistry,
+    registry_factory: RegistryFactory,
 ) -> None:
-    source = start_registry()
+    source = registry_factory()
     ids = _populate(source)
     assert ids["same"] == ids["u1"]
     ctx = SerializationContext("users", MessageField.VALUE)
     payload = AvroSerializer(
-        source.client(),
-        rec("User", ("n", "int")),
+        sr_client(source),
+        record("User", ("n", "int")),
         conf={"auto.register.schemas": False, "use.latest.version": True},
     )({"n": 5}, ctx)
 
@@ -151,17 +149,17 @@ def test_export_then_import_into_a_fresh_server_preserves_everything(
         "users-value",
     ]
 
-    target = start_registry()
+    target = registry_factory()
     imported = cli("import", "--url", target.url, stdin=exported.stdout)
     assert imported.returncode == 0, imported.stderr
     assert "1 soft-deleted" in imported.stderr
 
     again = cli("export", "--url", target.url)
     assert json.loads(again.stdout) == backup
-    c = target.client()
+    c = sr_client(target)
     for key, schema_id in ids.items():
         assert json.loads(c.get_schema(schema_id).schema_str) == json.loads(
-            source.client().get_schema(schema_id).schema_str
+            sr_client(source).get_schema(schema_id).schema_str
         ), key
     assert c.get_versions("users-value") == [1, 3]
     assert c.get_versions("users-value", deleted=True) == [1, 2, 3]
@@ -169,21 +167,21 @@ def test_export_then_import_into_a_fresh_server_preserves_everything(
     assert c.get_compatibility("users-value") == "NONE"
     assert c.get_mode("orders-value") == "READONLY"
     assert c.get_global_mode() == "READWRITE"
-    assert AvroDeserializer(target.client())(payload, ctx) == {"n": 5}
+    assert AvroDeserializer(sr_client(target))(payload, ctx) == {"n": 5}
     # New registrations continue after the imported ids.
-    assert c.register_schema("new", Schema(rec("New", ("x", "int")), "AVRO")) > max(ids.values())
+    assert c.register_schema("new", Schema(record("New", ("x", "int")), "AVRO")) > max(ids.values())
 
 
 def test_import_refuses_a_non_empty_target_unless_forced_and_is_idempotent(
-    start_registry: StartRegistry,
+    registry_factory: RegistryFactory,
 ) -> None:
-    source = start_registry()
+    source = registry_factory()
     _populate(source)
     backup = cli("export", "--url", source.url).stdout
     refused = cli("import", "--url", source.url, stdin=backup)
     assert refused.returncode == 1
     assert "--force" in refused.stderr
-    assert source.client().get_global_mode() == "READWRITE"  # left as it was
+    assert sr_client(source).get_global_mode() == "READWRITE"  # left as it was
     forced = cli("import", "--url", source.url, "--force", stdin=backup)
     assert forced.returncode == 0, forced.stderr
     assert json.loads(cli("export", "--url", source.url).stdout) == json.loads(backup)
@@ -201,21 +199,23 @@ def test_export_and_import_exit_2_when_the_registry_is_unreachable(tmp_path: Pat
     assert not_json.returncode == 2
 
 
-def test_unready_server_failure_is_reported(tmp_path: Path) -> None:
+def test_unready_server_failure_is_reported(
+    registry_factory: RegistryFactory, tmp_path: Path
+) -> None:
     db = tmp_path / "not-a-db"
     db.write_bytes(b"this is not sqlite" * 100)
-    server = launch(db, tmp_path / "log")
-    assert server.proc.wait(timeout=30) == 2
-    assert "Cannot use the registry database" in server.output()
+    with pytest.raises(ProcessExitedError) as failed:
+        registry_factory(db_path=db)
+    assert failed.value.returncode == 2
+    assert "Cannot use the registry database" in Path(failed.value.log_path).read_text()
 
 
 def test_serve_on_a_busy_port_exits_2_without_creating_a_database(
-    start_registry: StartRegistry, tmp_path: Path
+    registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
-    running = start_registry()
-    port = running.url.rsplit(":", 1)[1]
+    running = registry_factory()
     db = tmp_path / "second.db"
-    result = cli("serve", "--port", port, "--db", str(db))
+    result = cli("serve", "--port", str(running.port), "--db", str(db))
     assert result.returncode == 2
     assert "Address already in use" in result.stderr
     assert not db.exists()

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.conftest import RegistryFactory
 from tests.unit.registry.test_api_fuzz import requests
 
-from .conftest import StartRegistry
+from .conftest import http_client, log_text
 
 pytestmark = pytest.mark.integration
 
 
-def test_generated_requests_over_http_never_get_a_500(start_registry: StartRegistry) -> None:
-    server = start_registry()
-    with httpx.Client(base_url=server.url, timeout=30.0) as http:
+def test_generated_requests_over_http_never_get_a_500(registry_factory: RegistryFactory) -> None:
+    server = registry_factory()
+    with http_client(server) as http:
         http.post(
             "/subjects/fz-addr/versions",
             json={
@@ -39,4 +39,4 @@ def test_generated_requests_over_http_never_get_a_500(start_registry: StartRegis
                 assert isinstance(response.json()["error_code"], int)
 
         check()
-    assert "Traceback" not in server.output()
+    assert "Traceback" not in log_text(server)

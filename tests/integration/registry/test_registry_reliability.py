@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import StartRegistry
+from tests.conftest import RegistryFactory
+
+from .conftest import http_client, log_text
 from .register_worker import SCHEMAS, SUBJECTS, schema
 
 pytestmark = pytest.mark.integration
@@ -23,11 +26,11 @@ WORKER = Path(__file__).with_name("register_worker.py")
 
 
 def test_four_processes_of_fifty_concurrent_registrations_share_ids_without_duplicates(
-    start_registry: StartRegistry, tmp_path: Path
+    registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
     db = tmp_path / "shared.db"
-    servers = [start_registry(db), start_registry(db)]  # two servers, one database file
-    with servers[0].http() as http:
+    servers = [registry_factory(db_path=db), registry_factory(db_path=db)]  # one database file
+    with http_client(servers[0]) as http:
         assert http.put("/config", json={"compatibility": "NONE"}).status_code == 200
     urls = ",".join(s.url for s in servers)
     workers = [
@@ -53,7 +56,7 @@ def test_four_processes_of_fifty_concurrent_registrations_share_ids_without_dupl
     distinct_ids = {next(iter(ids)) for ids in ids_by_schema.values()}
     assert len(distinct_ids) == len(ids_by_schema)  # different schemas never share an id
 
-    with servers[1].http() as http:
+    with http_client(servers[1]) as http:
         for n in range(SUBJECTS):
             subject = f"conc-{n}"
             expected = {i for i in ids_by_schema if i % SUBJECTS == n}
@@ -69,11 +72,11 @@ def test_four_processes_of_fifty_concurrent_registrations_share_ids_without_dupl
 
 
 def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_registration(
-    start_registry: StartRegistry, tmp_path: Path
+    registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
     db = tmp_path / "crash.db"
-    server = start_registry(db)
-    with server.http() as http:
+    server = registry_factory(db_path=db)
+    with http_client(server) as http:
         http.put("/config", json={"compatibility": "NONE"})
     acknowledged: list[tuple[str, int, int]] = []
     lock = threading.Lock()
@@ -98,9 +101,10 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_registration(
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(register, n) for n in range(2000)]
         assert enough.wait(60), "the burst never got going"
-        server.proc.send_signal(signal.SIGKILL)
+        assert server.process is not None
+        os.kill(server.process.pid, signal.SIGKILL)
         killed.set()
-        server.proc.wait(timeout=10)
+        assert server.stop() == -signal.SIGKILL
         for f in futures:
             f.result()
     client.close()
@@ -109,8 +113,8 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_registration(
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
-    restarted = start_registry(db)
-    with restarted.http() as http:
+    restarted = registry_factory(db_path=db)
+    with http_client(restarted) as http:
         for subject, n, schema_id in acknowledged:
             found = http.post(f"/subjects/{subject}", json={"schema": schema(n)})
             assert found.status_code == 200, (subject, n, found.text)
@@ -121,10 +125,10 @@ def test_kill_9_during_a_burst_of_writes_loses_no_acknowledged_registration(
     conn.close()
 
 
-def test_hostile_input_gets_a_clear_4xx_never_a_500(start_registry: StartRegistry) -> None:
-    server = start_registry()
+def test_hostile_input_gets_a_clear_4xx_never_a_500(registry_factory: RegistryFactory) -> None:
+    server = registry_factory()
     good = json.dumps({"type": "record", "name": "R", "fields": [{"name": "a", "type": "int"}]})
-    with server.http() as http:
+    with http_client(server) as http:
         assert http.post("/subjects/s/versions", json={"schema": good}).status_code == 200
 
         malformed = http.post(
@@ -166,4 +170,4 @@ def test_hostile_input_gets_a_clear_4xx_never_a_500(start_registry: StartRegistr
         assert empty.status_code == 422
         bad_flag = http.get("/subjects", params={"deleted": "perhaps"})
         assert (bad_flag.status_code, bad_flag.json()["error_code"]) == (400, 400)
-    assert "Traceback" not in server.output()
+    assert "Traceback" not in log_text(server)
