@@ -2,8 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/registry.py [--seconds S] [--clients N]``
 
-It starts its own registry (``python -m clubhouse.registry serve``) on a temporary database,
-and, as the baseline in the same run, a trivial Starlette app on the same uvicorn settings
+It starts its own registry on a temporary database through the dev-stack supervisor, and,
+as the baseline in the same run, a trivial Starlette app on the same uvicorn settings
 whose endpoints only read the request and answer a small JSON body. The ratio column is
 registry requests/s divided by the baseline's for the same kind of request, so it shows what
 the registry itself costs on top of HTTP + ASGI.
@@ -19,9 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,15 +29,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import percentile, table
+from clubhouse.devstack import ManagedProcess, ProcessSpec, RegistryConfig, RegistryServer
+from clubhouse.devstack.launch import Readiness, start_on_port
+from clubhouse.devstack.registry import answers_http
 
-_URL = re.compile(r"schema registry listening url=http://([\d.]+):(\d+)")
-_BASELINE_READY = re.compile(r"baseline listening port=(\d+)")
+BASELINE = "baseline server"
 
 
 # ---- the baseline server ------------------------------------------------------------------
 
 
-def serve_baseline() -> None:
+def serve_baseline(port: int) -> None:
     """A Starlette app as thin as an endpoint gets, on the registry's uvicorn settings."""
     import uvicorn
     from starlette.applications import Starlette
@@ -55,8 +54,7 @@ def serve_baseline() -> None:
         return Response(b'{"id":1}', media_type="application/vnd.schemaregistry.v1+json")
 
     app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
-    sock = bind("127.0.0.1", 0)  # the registry's own socket set-up, TCP_NODELAY included
-    print(f"baseline listening port={sock.getsockname()[1]}", flush=True)
+    sock = bind("127.0.0.1", port)  # the registry's own socket set-up, TCP_NODELAY included
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -150,26 +148,19 @@ def measure(
 # ---- processes ----------------------------------------------------------------------------
 
 
-def _start(
-    args: list[str], pattern: re.Pattern[str], log: Path
-) -> tuple[subprocess.Popen[bytes], int]:
-    out = log.open("wb")
-    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        match = pattern.search(log.read_text(errors="replace"))
-        if match:
-            return proc, int(match.groups()[-1])
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{args[1:4]} did not start:\n{log.read_text(errors='replace')}")
+def start_baseline(log: Path) -> tuple[ManagedProcess, int]:
+    """The baseline app as a supervised child on a free port, ready to answer."""
 
+    def spec(port: int) -> ProcessSpec:
+        return ProcessSpec(BASELINE, (sys.executable, __file__, "--serve-baseline", str(port)), log)
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=20)
+    def readiness(port: int) -> Readiness:
+        url = f"http://127.0.0.1:{port}/"
+        return Readiness(lambda: answers_http(url), f"GET {url}")
+
+    return start_on_port(
+        BASELINE, host="127.0.0.1", port=None, make_spec=spec, make_readiness=readiness, timeout=30
+    )
 
 
 def schema(name: str) -> str:
@@ -198,10 +189,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per row")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each row keeps its best")
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_baseline:
-        serve_baseline()
+    if args.serve_baseline is not None:
+        serve_baseline(args.serve_baseline)
         return
 
     import httpx
@@ -210,24 +201,13 @@ def main() -> None:
     run = os.getpid()
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
         directory = Path(tmp)
-        baseline, base_port = _start(
-            [sys.executable, __file__, "--serve-baseline"], _BASELINE_READY, directory / "b.log"
-        )
-        registry, port = _start(
-            [
-                sys.executable,
-                "-m",
-                "clubhouse.registry",
-                "serve",
-                "--port",
-                "0",
-                "--db",
-                str(directory / "registry.db"),
-            ],
-            _URL,
-            directory / "r.log",
+        baseline, base_port = start_baseline(directory / "b.log")
+        registry = RegistryServer(
+            RegistryConfig(db_path=directory / "registry.db", log_path=directory / "r.log")
         )
         try:
+            registry.start()
+            port = registry.port
             with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
                 http.put("/config", json={"compatibility": "NONE"})
                 known_id = http.post(
@@ -286,8 +266,8 @@ def main() -> None:
                     if name not in best or result.rate > best[name].rate:
                         best[name] = result
         finally:
-            _stop(registry)
-            _stop(baseline)
+            registry.stop()
+            baseline.stop()
 
     table_rows = []
     for name, _, _, base_name in rows:
