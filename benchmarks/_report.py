@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from clubhouse.cli.tables import table_lines
+
 
 def best_rate(run: Callable[[], int], *, repeats: int = 3) -> float:
     """Operations per second of the fastest of ``repeats`` runs; ``run`` returns its op count."""
@@ -26,9 +28,5 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """Left-aligned columns, wide enough for their longest cell."""
-    cells = [list(map(str, headers)), *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """Left-aligned columns, wide enough for their longest cell, the header underlined."""
+    return "\n".join(table_lines([headers, *rows], rule=True))

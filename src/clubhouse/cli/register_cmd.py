@@ -19,6 +19,7 @@ from clubhouse.cli.options import (
     registry_settings,
     topic_prefix_option,
 )
+from clubhouse.cli.tables import table_lines
 from clubhouse.contracts import MessageCatalog
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.services.registry_errors import (
@@ -101,8 +102,7 @@ def render_report(report: RegistrationReport, settings: RegistrySettings) -> str
     for r in report.results:
         rows.append((r.model, r.subject, r.outcome.value, str(r.schema_id or "-"),
                      str(r.version or "-")))  # fmt: skip
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines = table_lines(rows)
     for r in report.failed:
         lines.append(f"FAILED {r.subject}: {r.error}")
     counts = ", ".join(f"{n} {o}" for o, n in report.counts().items() if n)
