@@ -8,12 +8,14 @@ tests can share one broker without seeing each other's topics and groups.
 * ``session_registry`` / ``session_registry_url`` -- one registry for the whole session;
   keep to your own subjects.
 * ``topic_prefix`` -- a prefix no other test uses, for topics, subjects and group ids.
+* ``taken_port`` -- a loopback port with a live listener, for "port in use" tests.
 * ``kafka_settings`` -- KafkaSettings for ``kafka_broker`` with the dev tuning on.
 """
 
 from __future__ import annotations
 
 import re
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -116,6 +118,15 @@ def topic_prefix(request: pytest.FixtureRequest) -> str:
     """``t-<test name>-<random>``: unique per test, readable in broker and registry listings."""
     name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-")[:40]
     return f"t-{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port with a live listener on it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,15 +19,6 @@ from clubhouse.registry.auth import hash_password
 from tests.conftest import BrokerFactory, RegistryFactory
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A loopback port with a live listener on it."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
 
 
 def _broker_ids(bootstrap: str) -> list[int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import httpx
@@ -11,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from clubhouse.cli.main import cli
+from clubhouse.devstack import pick_free_port
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 from tests.integration.evolution.helpers import MODELS, order, register
@@ -99,9 +99,7 @@ def test_offline_check_against_exported_files_matches_the_registry(
 
 
 def test_config_errors_exit_2(prefix: str) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{pick_free_port()}"
     unreachable = run("schemas", "check", "--url", dead)
     no_url = run("schemas", "plan", env={"SCHEMA_REGISTRY_URL": None})
     bad_models = run("schemas", "check", "--against", ".", "--models", "no.such.module")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,17 +12,9 @@ from clubhouse.devstack.launch import Readiness, mentions_address_in_use, start_
 from clubhouse.devstack.ports import accepts_connections
 
 
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        yield int(sock.getsockname()[1])
-
-
-def test_a_listening_port_is_not_free(listener: int) -> None:
-    assert not port_is_free("127.0.0.1", listener)
-    assert accepts_connections("127.0.0.1", listener)
+def test_a_listening_port_is_not_free(taken_port: int) -> None:
+    assert not port_is_free("127.0.0.1", taken_port)
+    assert accepts_connections("127.0.0.1", taken_port)
 
 
 def test_a_picked_port_is_free_and_closed() -> None:
@@ -95,7 +85,7 @@ def test_a_configured_port_is_never_swapped(tmp_path: Path) -> None:
 
 
 def test_a_configured_port_with_a_listener_fails_before_spawning(
-    tmp_path: Path, listener: int
+    tmp_path: Path, taken_port: int
 ) -> None:
     spawned: list[int] = []
 
@@ -105,6 +95,11 @@ def test_a_configured_port_with_a_listener_fails_before_spawning(
 
     with pytest.raises(PortInUseError):
         start_on_port(
-            "fake", host="127.0.0.1", port=listener, make_spec=spec, make_readiness=_tcp, timeout=5
+            "fake",
+            host="127.0.0.1",
+            port=taken_port,
+            make_spec=spec,
+            make_readiness=_tcp,
+            timeout=5,
         )
     assert spawned == []

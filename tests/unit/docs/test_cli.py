@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from clubhouse.cli.main import cli
+from clubhouse.devstack import pick_free_port
 from clubhouse.docs import DocsError, DocsModel, build_site
 from clubhouse.docs.serve import docs_app, listen
 from tests.unit.docs.conftest import SAMPLE_MODULE
@@ -58,9 +58,7 @@ def test_an_unwritable_output_directory_fails_with_its_path(tmp_path: Path) -> N
 
 
 def test_an_unreachable_registry_is_a_configuration_error(tmp_path: Path) -> None:
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = pick_free_port()  # nothing listens on it
     url = f"http://127.0.0.1:{port}"
     code, _, stderr = _run("docs", "build", "--out", str(tmp_path / "site"), "--url", url)
     assert code == 2
@@ -86,10 +84,6 @@ def test_the_app_serves_every_page_with_its_type(docs: DocsModel) -> None:
     assert missing.status_code == 404 and "/index.html" in missing.text
 
 
-def test_listen_names_the_address_it_could_not_take() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen(1)
-        port = taken.getsockname()[1]
-        with pytest.raises(DocsError, match=f"cannot listen on 127.0.0.1:{port}"):
-            listen("127.0.0.1", port)
+def test_listen_names_the_address_it_could_not_take(taken_port: int) -> None:
+    with pytest.raises(DocsError, match=f"cannot listen on 127.0.0.1:{taken_port}"):
+        listen("127.0.0.1", taken_port)
