@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clubhouse.devstack.errors import BrokerBinaryNotFoundError
-from clubhouse.devstack.launch import Readiness, start_on_port
+from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.ports import accepts_connections
-from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.process import ProcessSpec
 
 log = logging.getLogger(__name__)
 
@@ -77,27 +77,14 @@ class BrokerConfig:
     stop_timeout: float = 5.0
 
 
-class TansuBroker:
+class TansuBroker(LoopbackServer[BrokerConfig]):
     """A Tansu broker process; ``bootstrap_servers`` is valid once ``start`` has returned."""
 
-    def __init__(self, config: BrokerConfig) -> None:
-        self.config = config
-        self._process: ManagedProcess | None = None
-        self._port: int | None = config.port
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the broker has no port before it is started")
-        return self._port
+    component = COMPONENT
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.config.host}:{self.port}"
-
-    @property
-    def process(self) -> ManagedProcess | None:
-        return self._process
 
     def start(self) -> None:
         """Start the broker and wait until it accepts connections.
@@ -105,18 +92,7 @@ class TansuBroker:
         After ``stop`` it starts again on the same port, with empty storage (memory only).
         """
         binary = resolve_tansu_binary(self.config.binary)
-        self._process, self._port = start_on_port(
-            COMPONENT,
-            host=self.config.host,
-            port=self._port,
-            make_spec=lambda port: self._spec(binary, port),
-            make_readiness=self._readiness,
-            timeout=self.config.startup_timeout,
-        )
-
-    def stop(self) -> None:
-        if self._process is not None:
-            self._process.stop(self.config.stop_timeout)
+        self._launch(lambda port: self._spec(binary, port))
 
     def restart(self) -> None:
         """Stop and start again on the same port: a broker restart as clients see it."""

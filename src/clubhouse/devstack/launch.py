@@ -2,7 +2,8 @@
 
 A port we picked ourselves can be taken by someone else before the child binds it; then the
 child fails with "address in use" and we try again on a fresh port. A port the user chose is
-never swapped behind their back: that case is a PortInUseError.
+never swapped behind their back: that case is a PortInUseError. ``LoopbackServer`` is what
+the broker and the registry share: the port, the process and stopping it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from clubhouse.devstack.errors import PortInUseError, ProcessExitedError
 from clubhouse.devstack.ports import pick_free_port, port_is_free
@@ -69,3 +71,66 @@ def start_on_port(
             continue
         return process, candidate
     raise PortInUseError(component, host, candidate)
+
+
+class ServerConfig(Protocol):
+    """What every server config says: where to listen and how long to wait for the child."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int | None: ...
+
+    @property
+    def startup_timeout(self) -> float: ...
+
+    @property
+    def stop_timeout(self) -> float: ...
+
+
+C = TypeVar("C", bound=ServerConfig)
+
+
+class LoopbackServer(Generic[C]):
+    """A supervised child serving on one loopback port; ``port`` is valid once started.
+
+    The port is the configured one, or the one picked at the first start; a start after
+    ``stop`` reuses it, so clients see a restart on the same address.
+    """
+
+    component: ClassVar[str]
+
+    def __init__(self, config: C) -> None:
+        self.config = config
+        self._process: ManagedProcess | None = None
+        self._port: int | None = config.port
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError(f"the {self.component} has no port before it is started")
+        return self._port
+
+    @property
+    def process(self) -> ManagedProcess | None:
+        return self._process
+
+    def stop(self) -> int | None:
+        """Stop the child; returns its exit code (None if it never started)."""
+        if self._process is None:
+            return None
+        return self._process.stop(self.config.stop_timeout)
+
+    def _launch(self, make_spec: Callable[[int], ProcessSpec]) -> None:
+        self._process, self._port = start_on_port(
+            self.component,
+            host=self.config.host,
+            port=self._port,
+            make_spec=make_spec,
+            make_readiness=self._readiness,
+            timeout=self.config.startup_timeout,
+        )
+
+    def _readiness(self, port: int) -> Readiness:
+        raise NotImplementedError

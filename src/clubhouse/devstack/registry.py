@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from clubhouse.devstack.launch import Readiness, start_on_port
-from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.launch import LoopbackServer, Readiness
+from clubhouse.devstack.process import ProcessSpec
 
 COMPONENT = "schema registry"
 
@@ -42,45 +42,19 @@ class RegistryConfig:
     stop_signal: signal.Signals = signal.SIGTERM  # SIGINT stops it just as cleanly
 
 
-class RegistryServer:
+class RegistryServer(LoopbackServer[RegistryConfig]):
     """A registry process on a SQLite file; ``url`` is valid once ``start`` has returned."""
 
-    def __init__(self, config: RegistryConfig) -> None:
-        self.config = config
-        self._process: ManagedProcess | None = None
-        self._port: int | None = config.port
-
-    @property
-    def port(self) -> int:
-        if self._port is None:
-            raise RuntimeError("the registry has no port before it is started")
-        return self._port
+    component = COMPONENT
 
     @property
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    @property
-    def process(self) -> ManagedProcess | None:
-        return self._process
-
     def start(self) -> None:
         """Start the registry and wait until ``GET /subjects`` answers."""
         self.config.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._process, self._port = start_on_port(
-            COMPONENT,
-            host=self.config.host,
-            port=self._port,
-            make_spec=self._spec,
-            make_readiness=self._readiness,
-            timeout=self.config.startup_timeout,
-        )
-
-    def stop(self) -> int | None:
-        """Stop the registry; returns its exit code (None if it never started)."""
-        if self._process is None:
-            return None
-        return self._process.stop(self.config.stop_timeout)
+        self._launch(self._spec)
 
     def _readiness(self, port: int) -> Readiness:
         url = f"http://{self.config.host}:{port}/subjects"
