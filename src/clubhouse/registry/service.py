@@ -45,8 +45,6 @@ SUPPORTED_TYPES = ("AVRO",)
 _MAX_SUBJECT_LENGTH = 255
 _MAX_REFERENCE_DEPTH = 32
 _CACHED_SCHEMA_CHARS = 64 * 1024
-_COMPATIBILITY = "compatibility"
-_MODE = "mode"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +80,30 @@ class VersionView:
 class CompatibilityResult:
     is_compatible: bool
     messages: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Setting:
+    """A per-subject setting with a registry-wide fallback, and how error messages name it."""
+
+    key: str
+    missing: ErrorCode  # the error code when a subject has no value of its own
+    name: str  # "compatibility level"
+    short: str  # "level"
+
+    def effective(self, tx: Transaction, subject: str) -> str | None:
+        """The subject's own value, else the registry-wide one; None when neither is set."""
+        return tx.setting(subject, self.key) or tx.setting(GLOBAL_SCOPE, self.key)
+
+    def not_configured(self, subject: str, rest: str) -> RegistryError:
+        message = f"Subject '{subject}' has no {self.name} of its own{rest}"
+        return RegistryError(404, self.missing, message)
+
+
+_COMPATIBILITY = _Setting(
+    "compatibility", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility level", "level"
+)
+_MODE = _Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode", "mode")
 
 
 def validate_subject(subject: str) -> None:
@@ -174,12 +196,12 @@ class Registry:
 
     @staticmethod
     def _level(tx: Transaction, subject: str) -> CompatibilityLevel:
-        value = tx.setting(subject, _COMPATIBILITY) or tx.setting(GLOBAL_SCOPE, _COMPATIBILITY)
+        value = _COMPATIBILITY.effective(tx, subject)
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
 
     @staticmethod
     def _mode(tx: Transaction, subject: str) -> Mode:
-        value = tx.setting(subject, _MODE) or tx.setting(GLOBAL_SCOPE, _MODE)
+        value = _MODE.effective(tx, subject)
         return Mode(value) if value else DEFAULT_MODE
 
     @staticmethod
@@ -454,8 +476,8 @@ class Registry:
                     tx, subject, doomed, include_deleted=True, whole_subject=True
                 )
                 tx.hard_delete(subject, doomed)
-                tx.delete_setting(subject, _COMPATIBILITY)
-                tx.delete_setting(subject, _MODE)
+                tx.delete_setting(subject, _COMPATIBILITY.key)
+                tx.delete_setting(subject, _MODE.key)
             else:
                 if not live:
                     raise RegistryError(
@@ -550,58 +572,25 @@ class Registry:
     def get_compatibility(
         self, subject: str | None, *, default_to_global: bool
     ) -> CompatibilityLevel:
-        with self._store.read() as tx:
-            if subject is not None:
-                value = tx.setting(subject, _COMPATIBILITY)
-                if value is not None:
-                    return CompatibilityLevel(value)
-                if not default_to_global:
-                    raise RegistryError(
-                        404,
-                        ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED,
-                        f"Subject '{subject}' has no compatibility level of its own; pass "
-                        "defaultToGlobal=true for the effective level.",
-                    )
-            value = tx.setting(GLOBAL_SCOPE, _COMPATIBILITY)
+        value = self._get_setting(subject, _COMPATIBILITY, default_to_global=default_to_global)
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
 
     def set_compatibility(self, subject: str | None, level: CompatibilityLevel) -> None:
         if subject is not None:
             validate_subject(subject)
         with self._store.write() as tx:
-            tx.set_setting(subject or GLOBAL_SCOPE, _COMPATIBILITY, level.value)
+            tx.set_setting(subject or GLOBAL_SCOPE, _COMPATIBILITY.key, level.value)
         log.info("compatibility set", extra={"subject": subject, "level": level.value})
 
     def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
-        with self._store.write() as tx:
-            scope = subject or GLOBAL_SCOPE
-            value = tx.setting(scope, _COMPATIBILITY)
-            if value is None and subject is not None:
-                raise RegistryError(
-                    404,
-                    ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED,
-                    f"Subject '{subject}' has no compatibility level of its own to delete.",
-                )
-            tx.delete_setting(scope, _COMPATIBILITY)
+        value = self._delete_setting(subject, _COMPATIBILITY)
         log.info("compatibility reset", extra={"subject": subject})
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
 
     # ---- modes -----------------------------------------------------------------------------
 
     def get_mode(self, subject: str | None, *, default_to_global: bool) -> Mode:
-        with self._store.read() as tx:
-            if subject is not None:
-                value = tx.setting(subject, _MODE)
-                if value is not None:
-                    return Mode(value)
-                if not default_to_global:
-                    raise RegistryError(
-                        404,
-                        ErrorCode.SUBJECT_MODE_NOT_CONFIGURED,
-                        f"Subject '{subject}' has no mode of its own; pass defaultToGlobal=true "
-                        "for the effective mode.",
-                    )
-            value = tx.setting(GLOBAL_SCOPE, _MODE)
+        value = self._get_setting(subject, _MODE, default_to_global=default_to_global)
         return Mode(value) if value else DEFAULT_MODE
 
     def set_mode(self, subject: str | None, mode: Mode, *, force: bool) -> None:
@@ -609,7 +598,7 @@ class Registry:
             validate_subject(subject)
         with self._store.write() as tx:
             scope = subject or GLOBAL_SCOPE
-            current = tx.setting(scope, _MODE)
+            current = tx.setting(scope, _MODE.key)
             if (
                 mode is Mode.IMPORT
                 and current != Mode.IMPORT.value
@@ -621,22 +610,39 @@ class Registry:
                     f"Cannot switch {where} to IMPORT mode: it already holds schemas, and an "
                     "import could collide with their ids. Pass force=true to do it anyway."
                 )
-            tx.set_setting(scope, _MODE, mode.value)
+            tx.set_setting(scope, _MODE.key, mode.value)
         log.info("mode set", extra={"subject": subject, "mode": mode.value})
 
     def delete_mode(self, subject: str | None) -> Mode:
-        with self._store.write() as tx:
-            scope = subject or GLOBAL_SCOPE
-            value = tx.setting(scope, _MODE)
-            if value is None and subject is not None:
-                raise RegistryError(
-                    404,
-                    ErrorCode.SUBJECT_MODE_NOT_CONFIGURED,
-                    f"Subject '{subject}' has no mode of its own to delete.",
-                )
-            tx.delete_setting(scope, _MODE)
+        value = self._delete_setting(subject, _MODE)
         log.info("mode reset", extra={"subject": subject})
         return Mode(value) if value else DEFAULT_MODE
+
+    # ---- settings shared by config and mode ------------------------------------------------
+
+    def _get_setting(
+        self, subject: str | None, setting: _Setting, *, default_to_global: bool
+    ) -> str | None:
+        """The subject's own value, else (if allowed) the registry's; None when neither is set."""
+        with self._store.read() as tx:
+            if subject is not None:
+                value = tx.setting(subject, setting.key)
+                if value is not None:
+                    return value
+                if not default_to_global:
+                    rest = f"; pass defaultToGlobal=true for the effective {setting.short}."
+                    raise setting.not_configured(subject, rest)
+            return tx.setting(GLOBAL_SCOPE, setting.key)
+
+    def _delete_setting(self, subject: str | None, setting: _Setting) -> str | None:
+        """Remove the subject's (or the registry's) value and return it; a subject must have one."""
+        with self._store.write() as tx:
+            scope = subject or GLOBAL_SCOPE
+            value = tx.setting(scope, setting.key)
+            if value is None and subject is not None:
+                raise setting.not_configured(subject, " to delete.")
+            tx.delete_setting(scope, setting.key)
+        return value
 
     # ---- health ----------------------------------------------------------------------------
 
