@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 # --- Schema registry ------------------------------------------------------------------------
 
@@ -22,15 +22,7 @@ CompatibilityLevel = Literal[
     "FULL_TRANSITIVE",
     "NONE",
 ]
-COMPATIBILITY_LEVELS: tuple[CompatibilityLevel, ...] = (
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-)
+COMPATIBILITY_LEVELS: tuple[CompatibilityLevel, ...] = get_args(CompatibilityLevel)
 
 
 @dataclass(frozen=True, slots=True)

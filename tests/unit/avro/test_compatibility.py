@@ -10,6 +10,7 @@ import pytest
 
 from clubhouse.avro import compatibility as compat
 from clubhouse.avro.compatibility import CompatibilityLevel as Level
+from clubhouse.services.kafka_protocol import COMPATIBILITY_LEVELS
 from tests.avro_records import record
 
 
@@ -157,3 +158,7 @@ def test_the_checker_comes_without_the_registry_server(
         [sys.executable, "-c", code], check=True, capture_output=True, text=True
     ).stdout.split()
     assert loaded == []
+
+
+def test_the_levels_match_the_registry_protocols_names() -> None:
+    assert tuple(level.value for level in Level) == COMPATIBILITY_LEVELS
