@@ -48,12 +48,10 @@ def generated_catalog(count: int) -> MessageCatalog:
     return catalog
 
 
-def start_registry(directory: Path, name: str) -> RegistryServer:
-    server = RegistryServer(
+def registry_server(directory: Path, name: str) -> RegistryServer:
+    return RegistryServer(
         RegistryConfig(db_path=directory / f"{name}.db", log_path=directory / f"{name}.log")
     )
-    server.start()
-    return server
 
 
 def naive(url: str, catalog: MessageCatalog) -> float:
@@ -88,16 +86,14 @@ def main() -> None:
     for model in catalog:  # convert up front: this benchmark is about the registry round trips
         model_schema(model)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        a = start_registry(Path(tmp), "naive")
-        b = start_registry(Path(tmp), "registrator")
-        try:
-            t_naive = naive(a.url, catalog)
-            t_cold, n_cold = registrator(b.url, catalog, args.workers)
-            t_warm, n_warm = registrator(b.url, catalog, args.workers)
-        finally:
-            a.stop()
-            b.stop()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        registry_server(Path(tmp), "naive") as a,
+        registry_server(Path(tmp), "registrator") as b,
+    ):
+        t_naive = naive(a.url, catalog)
+        t_cold, n_cold = registrator(b.url, catalog, args.workers)
+        t_warm, n_warm = registrator(b.url, catalog, args.workers)
 
     n = len(catalog)
     print(f"Registering {n} schemas ({args.models} generated models + 2 bases), "

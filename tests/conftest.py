@@ -34,12 +34,9 @@ RegistryFactory = Callable[..., RegistryServer]
 @pytest.fixture(scope="session")
 def session_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
     """The session's Tansu broker object (for its log or pid); most tests want ``kafka_broker``."""
-    broker = TansuBroker(BrokerConfig(log_path=tmp_path_factory.mktemp("broker") / "broker.log"))
-    broker.start()
-    try:
+    log_path = tmp_path_factory.mktemp("broker") / "broker.log"
+    with TansuBroker(BrokerConfig(log_path=log_path)) as broker:
         yield broker
-    finally:
-        broker.stop()
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +94,9 @@ def registry_url(registry_factory: RegistryFactory) -> str:
 def session_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
     """The session's registry object (for its log); most tests want ``session_registry_url``."""
     directory = tmp_path_factory.mktemp("registry")
-    server = RegistryServer(
-        RegistryConfig(db_path=directory / "registry.db", log_path=directory / "registry.log")
-    )
-    server.start()
-    try:
+    config = RegistryConfig(db_path=directory / "registry.db", log_path=directory / "registry.log")
+    with RegistryServer(config) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Generic, Protocol, TypeVar
+from types import TracebackType
+from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from clubhouse.devstack.errors import PortInUseError, ProcessExitedError
 from clubhouse.devstack.ports import pick_free_port, port_is_free
@@ -96,7 +97,8 @@ class LoopbackServer(Generic[C]):
     """A supervised child serving on one loopback port; ``port`` is valid once started.
 
     The port is the configured one, or the one picked at the first start; a start after
-    ``stop`` reuses it, so clients see a restart on the same address.
+    ``stop`` reuses it, so clients see a restart on the same address. As a context manager
+    it is started on entry and stopped on exit.
     """
 
     component: ClassVar[str]
@@ -116,11 +118,26 @@ class LoopbackServer(Generic[C]):
     def process(self) -> ManagedProcess | None:
         return self._process
 
+    def start(self) -> None:
+        raise NotImplementedError
+
     def stop(self) -> int | None:
         """Stop the child; returns its exit code (None if it never started)."""
         if self._process is None:
             return None
         return self._process.stop(self.config.stop_timeout)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
     def _launch(self, make_spec: Callable[[int], ProcessSpec]) -> None:
         self._process, self._port = start_on_port(
