@@ -5,8 +5,7 @@ from __future__ import annotations
 import struct
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from enum import Enum, IntEnum
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -22,26 +21,7 @@ from clubhouse.avro import (
     unframe,
 )
 from tests.unit.avro import future_models
-
-
-class Priority(IntEnum):
-    LOW = 1
-    HIGH = 2
-
-
-class Kind(str, Enum):
-    CREATE = "command.create_agent"
-    DELETE = "command.delete-agent"
-
-
-class Cat(BaseModel):
-    pet: Literal["cat"] = "cat"
-    name: str
-
-
-class Dog(BaseModel):
-    pet: Literal["dog"] = "dog"
-    name: str
+from tests.unit.avro.sample_models import Cat, Dog, Kind, Priority
 
 
 class Part(BaseModel):

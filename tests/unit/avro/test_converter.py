@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from enum import Enum, IntEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from clubhouse.avro import SchemaConversionError, canonical_json, model_to_avro
 from tests.unit.avro import future_models
+from tests.unit.avro.sample_models import Cat, Dog, Kind, Priority
 
 
 def fields_of(model: type[BaseModel], **kw: Any) -> dict[str, dict[str, Any]]:
@@ -110,16 +110,6 @@ def test_timedelta_is_duration_micros() -> None:
     f = fields_of(W)["wait"]
     assert f["type"] == {"type": "long", "logicalType": "duration-micros"}
     assert f["default"] == 1_000_002
-
-
-class Priority(IntEnum):
-    LOW = 1
-    HIGH = 2
-
-
-class Kind(str, Enum):
-    CREATE = "command.create_agent"
-    DELETE = "command.delete-agent"
 
 
 def test_enums_use_member_names_as_symbols() -> None:
@@ -226,16 +216,6 @@ def test_recursive_model() -> None:
     schema = model_to_avro(Node)
     assert schema["fields"][1]["type"] == {"type": "array", "items": "Node"}
     assert_parses(schema)
-
-
-class Cat(BaseModel):
-    pet: Literal["cat"] = "cat"
-    name: str
-
-
-class Dog(BaseModel):
-    pet: Literal["dog"] = "dog"
-    name: str
 
 
 def test_unions_keep_declaration_order() -> None:
