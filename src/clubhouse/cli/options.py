@@ -207,9 +207,6 @@ def open_registry(params: dict[str, Any]) -> Iterator[ConfluentSchemaRegistry]:
             "no schema registry given: pass --schema-registry-url URL (or --url), "
             "or set SCHEMA_REGISTRY_URL"
         )
-    registry = ConfluentSchemaRegistry.from_settings(registry_settings(params))
-    try:
+    with ConfluentSchemaRegistry.from_settings(registry_settings(params)) as registry:
         wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
         yield registry
-    finally:
-        registry.close()

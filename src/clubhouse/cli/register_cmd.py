@@ -73,8 +73,7 @@ def run_registration(
     Raises ``RegistryUnreachableError`` / ``RegistryUnauthorizedError`` when nothing can be
     registered at all.
     """
-    registry = ConfluentSchemaRegistry.from_settings(settings)
-    try:
+    with ConfluentSchemaRegistry.from_settings(settings) as registry:
         wait_for_registry(registry, wait_s)
         registrator = SchemaRegistrator(
             registry,
@@ -85,8 +84,6 @@ def run_registration(
             dry_run=dry_run,
         )
         return registrator.register_all_schemas()
-    finally:
-        registry.close()
 
 
 def exit_code(report: RegistrationReport) -> int:

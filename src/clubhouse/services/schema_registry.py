@@ -12,7 +12,8 @@ import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
@@ -119,7 +120,10 @@ class RegistrySettings:
 
 
 class ConfluentSchemaRegistry:
-    """SchemaRegistryProtocol backed by ``confluent_kafka.schema_registry.SchemaRegistryClient``."""
+    """SchemaRegistryProtocol backed by ``confluent_kafka.schema_registry.SchemaRegistryClient``.
+
+    As a context manager it closes its connections on exit.
+    """
 
     def __init__(
         self,
@@ -142,6 +146,17 @@ class ConfluentSchemaRegistry:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- SchemaRegistryProtocol ------------------------------------------------------------------
     def register(self, subject: str, schema: str) -> int:
