@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from clubhouse.devstack.errors import PortInUseError, ProcessExitedError
@@ -131,12 +130,7 @@ class LoopbackServer(Generic[C]):
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def _launch(self, make_spec: Callable[[int], ProcessSpec]) -> None:

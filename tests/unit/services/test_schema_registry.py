@@ -127,3 +127,16 @@ def test_wait_for_registry_gives_up_after_the_budget() -> None:
             registry, 2, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s)
         )
     assert now[0] == 2.0
+
+
+def test_as_a_context_manager_it_closes_its_connections() -> None:
+    closed: list[bool] = []
+
+    class Client:
+        def close(self) -> None:
+            closed.append(True)
+
+    with ConfluentSchemaRegistry(Client()) as registry:  # type: ignore[arg-type]
+        assert isinstance(registry, ConfluentSchemaRegistry)
+        assert closed == []
+    assert closed == [True]
