@@ -53,9 +53,7 @@ def test_docs_show_version_history_changelog_and_compatibility(
     stale_id = registry.register(error_subject, json.dumps(older_error))
 
     out = tmp_path / "site"
-    result = CliRunner().invoke(
-        cli, ["docs", "build", "--out", str(out), "--url", registry_url]
-    )
+    result = CliRunner().invoke(cli, ["docs", "build", "--out", str(out), "--url", registry_url])
     assert result.exit_code == 0, result.output
     assert f"with history from {registry_url}" in result.stdout
 
