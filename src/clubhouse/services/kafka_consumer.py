@@ -128,16 +128,34 @@ class KafkaConsumer:
                 return record
 
     def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
-        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for them."""
+        """Up to ``max_records`` records, waiting at most ``timeout`` seconds for the first.
+
+        librdkafka's ``consume(n, timeout)`` returns only once it has ``n`` messages or the
+        timeout has passed (measured on Tansu: ``consume(500, 0.5)`` for one waiting record
+        took 500 ms every time), so a lone record would cost the whole timeout. Hence one
+        wait for the first message, then a non-blocking take of whatever has already arrived.
+        """
         out: list[ConsumedRecord] = []
         while self._buffer and len(out) < max_records:
             out.append(self._buffer.popleft())
         if len(out) == max_records:
             return out
-        for msg in self._call(self._consumer.consume, max_records - len(out), timeout):
-            record = self._record_or_raise(msg)
-            if record is not None:
-                out.append(record)
+        if not out:
+            deadline = time.monotonic() + timeout
+            while not out:
+                remaining = max(0.0, deadline - time.monotonic())
+                messages = self._call(self._consumer.consume, 1, remaining)
+                if not messages:
+                    break  # the timeout passed with nothing to read
+                # An error or end-of-partition event is not a record: keep waiting for one.
+                out.extend(r for m in messages if (r := self._record_or_raise(m)) is not None)
+                if not out and remaining <= 0:
+                    break
+        if out and len(out) < max_records:
+            for msg in self._call(self._consumer.consume, max_records - len(out), 0):
+                record = self._record_or_raise(msg)
+                if record is not None:
+                    out.append(record)
         self._errors.raise_if_fatal()
         return out
 

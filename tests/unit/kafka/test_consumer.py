@@ -75,6 +75,28 @@ def test_poll_batch_skips_transient_errors() -> None:
     assert [r.offset for r in consumer.poll_batch(10, 0.1)] == [1, 2]
 
 
+def test_poll_batch_waits_for_the_first_record_only() -> None:
+    # librdkafka's consume(n, timeout) holds on until it has n records or the timeout passed:
+    # a batch waits for one record with the timeout, then takes what is there without waiting.
+    consumer, fake = _consumer(FakeMessage(offset_=1), FakeMessage(offset_=2))
+    calls: list[tuple[int, float]] = []
+    consume = fake.consume
+
+    def recording(num: int, timeout: float) -> list[FakeMessage]:
+        calls.append((num, timeout))
+        return consume(num, timeout)
+
+    fake.consume = recording  # type: ignore[method-assign]
+    assert [r.offset for r in consumer.poll_batch(10, 0.5)] == [1, 2]
+    (first_num, first_timeout), rest = calls[0], calls[1:]
+    assert first_num == 1
+    assert 0 < first_timeout <= 0.5
+    assert rest == [(9, 0)]
+    calls.clear()
+    assert consumer.poll_batch(10, 0.5) == []  # nothing came: no second, non-waiting call
+    assert [num for num, _ in calls] == [1]
+
+
 def test_commit_records_commits_past_the_highest_offset_per_partition() -> None:
     consumer, fake = _consumer()
     records = [
