@@ -4,6 +4,12 @@ A command's state changes, its dedupe record and the messages it produced are wr
 transaction. A redelivered command then finds its outcome and re-publishes the same messages
 instead of acting twice, so a crash between "state saved" and "response acknowledged" loses
 nothing and duplicates no effect.
+
+``batch()`` groups the commands of one consumed batch into one transaction, so the durable
+commit (an fsync) is paid once per batch instead of once per command. The caller publishes
+and commits offsets only after the batch has left the ``with`` block: a crash before that
+commit loses the whole batch's state *and* leaves its offsets uncommitted, so every command in
+it is redelivered and handled afresh, just as if it had never been seen.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,6 +77,14 @@ class AgentStore(Protocol):
         """Apply ``changes`` and record the command's outcome, atomically."""
         ...
 
+    def batch(self) -> AbstractContextManager[None]:
+        """Make every ``apply`` inside the ``with`` block durable together, at its end.
+
+        Each ``apply`` stays atomic on its own; reads inside the block see its changes. If the
+        block raises, none of its changes is kept.
+        """
+        ...
+
     def prune_outcomes(self, older_than: timedelta) -> int:
         """Forget outcomes older than ``older_than``; returns how many were removed."""
         ...
@@ -97,13 +112,22 @@ CREATE INDEX IF NOT EXISTS command_outcomes_processed_at ON command_outcomes(pro
 
 
 class SqliteAgentStore:
-    """AgentStore in one SQLite file (WAL, synchronous=FULL: a commit survives a power cut)."""
+    """AgentStore in one SQLite file (WAL, synchronous=FULL: a commit survives a power cut).
+
+    synchronous=NORMAL would skip the fsync at each commit, but then a power cut could lose
+    commits whose responses were already published and whose offsets were already committed:
+    state lost for commands that will never be redelivered. Batching commits is how the
+    fsync is made cheap instead.
+    """
 
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._path = str(path)
-        self._lock = threading.Lock()
+        # Reentrant: a batch holds it from BEGIN to COMMIT, so that other threads never read
+        # the batch's uncommitted changes, while the batch's own thread keeps using the store.
+        self._lock = threading.RLock()
+        self._in_batch = False
         self._db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -141,7 +165,14 @@ class SqliteAgentStore:
     ) -> None:
         now = datetime.now(UTC).isoformat()
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            # Inside a batch a savepoint keeps this command atomic on its own; outside, it is
+            # a transaction of its own, committed (and fsynced) here.
+            begin, commit, rollback = (
+                ("SAVEPOINT apply", "RELEASE apply", ("ROLLBACK TO apply", "RELEASE apply"))
+                if self._in_batch
+                else ("BEGIN IMMEDIATE", "COMMIT", ("ROLLBACK",))
+            )
+            self._db.execute(begin)
             try:
                 for change in changes:
                     if isinstance(change, UpsertAgent):
@@ -159,9 +190,28 @@ class SqliteAgentStore:
                     "INSERT INTO command_outcomes VALUES (?, ?, ?)",
                     (str(command_id), json.dumps([[o.model, o.payload] for o in outputs]), now),
                 )
-                self._db.execute("COMMIT")
+                self._db.execute(commit)
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # One statement at a time: executescript() would COMMIT an open batch first.
+                for statement in rollback:
+                    self._db.execute(statement)
+                raise
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        with self._lock:
+            if self._in_batch:
+                raise RuntimeError("batches do not nest")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_batch = True
+            try:
+                yield
+                self._in_batch = False
+                self._db.execute("COMMIT")  # the one durable write of the whole batch
+            except BaseException:
+                self._in_batch = False
+                if self._db.in_transaction:  # a failed COMMIT can leave it open
+                    self._db.execute("ROLLBACK")
                 raise
 
     def prune_outcomes(self, older_than: timedelta) -> int:

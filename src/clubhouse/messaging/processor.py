@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from clubhouse.agents.manager import AgentManager
@@ -66,6 +67,14 @@ class CommandProcessor:
         self._catalog = catalog
         self._prefix = topic_prefix
         self._emit = emit
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Store what the records processed inside the block did, durably, at its end.
+
+        One durable commit per batch instead of one per command. Publish the batch's records
+        (and commit its offsets) only after the block: until then nothing of it is stored.
+        """
+        return self._agents.store.batch()
 
     def outbound(self, message: BaseMessage) -> Outbound:
         """The record for ``message`` on its topic, keyed by agent id to keep agents in order."""

@@ -81,6 +81,45 @@ def test_store_applies_changes_and_outcomes_atomically(tmp_path: Path) -> None:
     assert store.outcome(uuid4()) is None
 
 
+def test_store_batch_commits_once_at_the_end_and_reads_its_own_changes(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SqliteAgentStore(path)
+    first, second = uuid4(), uuid4()
+    with store.batch():
+        store.apply(first, [UpsertAgent(record("a"))], [StoredOutput("M", "1")])
+        assert store.get("a") is not None  # a later command of the batch sees the agent
+        assert store.outcome(first) == [StoredOutput("M", "1")]  # ...and dedupes against it
+        peek = SqliteAgentStore(path)
+        assert peek.get("a") is None  # nothing committed yet
+        peek.close()
+        store.apply(second, [DeleteAgent("a")], [])
+    reopened = SqliteAgentStore(path)
+    assert reopened.get("a") is None
+    assert reopened.outcome(first) == [StoredOutput("M", "1")]
+    assert reopened.outcome(second) == []
+
+
+def test_store_batch_keeps_each_apply_atomic_and_drops_everything_on_error(
+    tmp_path: Path,
+) -> None:
+    store = SqliteAgentStore(tmp_path / "s.db")
+    cmd = uuid4()
+    with store.batch():
+        store.apply(cmd, [UpsertAgent(record("a"))], [])
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            store.apply(cmd, [UpsertAgent(record("b"))], [])  # refused, and only it rolled back
+        assert store.get("b") is None
+    assert store.get("a") is not None
+    with pytest.raises(RuntimeError, match="boom"), store.batch():
+        store.apply(uuid4(), [UpsertAgent(record("c"))], [])
+        raise RuntimeError("boom")
+    assert store.get("c") is None
+    with pytest.raises(RuntimeError, match="nest"), store.batch(), store.batch():
+        pass
+    store.apply(uuid4(), [UpsertAgent(record("d"))], [])  # usable again outside a batch
+    assert store.get("d") is not None
+
+
 def test_store_survives_reopening_and_prunes_old_outcomes(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     store = SqliteAgentStore(path)

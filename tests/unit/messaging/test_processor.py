@@ -123,6 +123,27 @@ def test_redelivered_command_has_no_second_effect_but_is_answered_again(h: Harne
     assert h.decode(again) == h.decode(first)
 
 
+def test_a_batch_sees_its_own_commands_and_dedupes_within_itself(h: Harness) -> None:
+    create = CreateAgentCommand(agent_id="b", personality_type="echo")
+    with h.processor.batch():
+        created = h.send(create)
+        answered = h.send(ProcessMessageCommand(agent_id="b", content="same batch"))
+        again = h.send(create)  # redelivered inside the same batch
+    assert created.kind == answered.kind == "command"
+    [answer] = h.decode(answered)
+    assert isinstance(answer, MessageProcessedResponse)
+    assert answer.content == "same batch"
+    assert again.kind == "duplicate"
+    assert h.decode(again) == h.decode(created)
+
+
+def test_a_failed_batch_stores_nothing(h: Harness) -> None:
+    with pytest.raises(RuntimeError), h.processor.batch():
+        h.send(CreateAgentCommand(agent_id="lost"))
+        raise RuntimeError("crash before the batch was stored")
+    assert h.store.get("lost") is None
+
+
 def test_garbage_and_unknown_schema_ids_are_dead_lettered(h: Harness) -> None:
     for value, reason in [
         (b"not avro", "bad_framing"),
