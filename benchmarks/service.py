@@ -1,0 +1,485 @@
+"""End-to-end ProcessMessage round trips through the Clubhouse service, against the floor.
+
+Run: ``.venv/bin/python benchmarks/service.py [--requests 300] [--burst 2000] [--bursts 5]``
+
+One run starts a Tansu broker and an embedded registry through the dev-stack supervisor and
+measures two paths on that broker, one after the other (never both at once), the same way:
+
+  raw echo  - the floor: an echo process consumes a topic with plain confluent-kafka and
+              produces every record, unchanged, to a reply topic, flushing after each batch
+              (so no reply sits out ``linger.ms``). No Avro, no database, no offset commits.
+  clubhouse - the real service (``clubhouse run --kafka-dev-tuning``) answering
+              ``ProcessMessageCommand``s for one "echo" agent, driven by ``ClubhouseClient``.
+
+What the two paths share, so that the ratio means something: the broker; the producer and
+consumer configuration (``KafkaSettings(dev_tuning=True)``, DESIGN.md section 4: e.g.
+``fetch.wait.max.ms=10``, idempotent producers); three partitions per topic; one key (one
+agent, so one partition); the request bytes (the raw driver sends the framed Avro command
+the client would send, encoded before the clock starts); batches of up to 200 records on the
+consuming side; and the driver's method: publish, wait for the broker's acknowledgement,
+then read replies from the reply topic's end (no consumer group), matched by message id.
+
+  latency    - ``--requests`` sequential single round trips; p50 and p99, nearest rank.
+  throughput - a burst of ``--burst`` requests published at once, timed until the last
+               reply has arrived; the best of ``--bursts`` bursts.
+
+Both paths are warmed up first (group join, connections, first-use caches).
+
+Also printed: the CPU each process used per command during the bursts (Linux ``/proc``),
+which shows where a throughput ceiling comes from.
+
+Why the service (and, to match, the echo) runs as a child process, not a thread: a thread
+would share the driver's GIL, and in a deployment the client is another process; as a child
+the service also gets its own CPU figure. ``--in-thread`` runs both in threads of this
+process instead. Measured here, it made no difference beyond run-to-run noise (Clubhouse
+1,858 and 1,647 commands/s in threads, 1,843 and 1,624 as processes; p50 9-10 ms either way):
+the service's own thread is the bottleneck, and the driver spends its time waiting inside
+librdkafka, which releases the GIL.
+
+The machine is small (``os.cpu_count()`` cores, 2 where this was written), shared by the
+broker, the registry, the service or echo process and this driver: the figures compare the
+two paths with each other, not with a real Kafka cluster. The raw echo's bursts last tens of
+milliseconds, so its throughput moves a lot between runs (20k-50k/s seen here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._report import percentile, table
+from clubhouse.app import ClubhouseService, ServiceConfig
+from clubhouse.client import ClubhouseClient
+from clubhouse.contracts import (
+    CreateAgentCommand,
+    MessageCatalog,
+    MessageProcessedResponse,
+    ProcessMessageCommand,
+)
+from clubhouse.devstack import (
+    BrokerConfig,
+    ManagedProcess,
+    ProcessSpec,
+    RegistryConfig,
+    RegistryServer,
+    TansuBroker,
+    shutdown_signals,
+)
+from clubhouse.messaging.schema_registrator import SchemaRegistrator
+from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.subjects import all_topics
+from clubhouse.services.kafka import KafkaAdmin, KafkaSettings
+from clubhouse.services.kafka_admin import TopicSpec
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
+
+PARTITIONS = 3  # the service's default for the topics it creates; the echo's topics match
+BATCH = 200  # the service's default batch size; the echo batches the same way
+AGENT_ID = "bench-agent"
+CONTENT = "The quick brown fox jumps over the lazy dog; benchmark payload 0123456789."
+TIMEOUT_S = 60.0  # per round trip or burst: a bound on a run that has gone wrong, not a target
+
+Headers = list[tuple[str, str | bytes | None]]
+
+# Runs ``count`` round trips when called; preparing them (building, encoding) is not timed.
+RoundTrips = Callable[[], None]
+Prepare = Callable[[int], RoundTrips]
+CpuProbe = Callable[[], dict[str, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    rate: float  # commands per second, best burst
+    latencies_ms: list[float]  # sorted
+    cpu_us: dict[str, float]  # CPU microseconds per command during the bursts, by process
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.latencies_ms, 50)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies_ms, 99)
+
+
+def measure(
+    prepare: Prepare, cpu: CpuProbe, *, requests: int, burst: int, bursts: int, warmup: int
+) -> Figures:
+    """Warm up, then sequential latency and best-of-``bursts`` pipelined throughput."""
+    for _ in range(warmup):
+        prepare(1)()
+    prepare(min(burst, 500))()
+    latencies: list[float] = []
+    for _ in range(requests):
+        go = prepare(1)
+        start = time.perf_counter()
+        go()
+        latencies.append((time.perf_counter() - start) * 1000)
+    best = 0.0
+    used: dict[str, float] = {}
+    for _ in range(bursts):
+        go = prepare(burst)
+        before = cpu()
+        start = time.perf_counter()
+        go()
+        best = max(best, burst / (time.perf_counter() - start))
+        for name, seconds in cpu().items():
+            used[name] = used.get(name, 0.0) + seconds - before[name]
+    per_command = {name: seconds / (burst * bursts) * 1e6 for name, seconds in used.items()}
+    return Figures(best, sorted(latencies), per_command)
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds that ``pid`` (all its threads) has used so far; Linux only."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_probe(pids: dict[str, int]) -> CpuProbe:
+    """CPU seconds so far of each named process; nothing where /proc is missing."""
+    if not Path("/proc/self/stat").exists():
+        return dict
+    return lambda: {name: process_cpu_s(pid) for name, pid in pids.items()}
+
+
+def commands(count: int) -> list[ProcessMessageCommand]:
+    return [
+        ProcessMessageCommand(agent_id=AGENT_ID, content=CONTENT, conversation_id="bench")
+        for _ in range(count)
+    ]
+
+
+# -- the floor: a raw confluent-kafka echo ---------------------------------------------------
+
+
+def echo_loop(
+    settings: KafkaSettings, in_topic: str, out_topic: str, stop: threading.Event
+) -> None:
+    """Consume ``in_topic`` and produce every record unchanged to ``out_topic`` until ``stop``."""
+    consumer = Consumer(
+        settings.consumer_config(group_id=f"{in_topic}-echo", auto_offset_reset="earliest")
+    )
+    producer = Producer(settings.producer_config(idempotence=True))
+    consumer.subscribe([in_topic])
+    try:
+        while not stop.is_set():
+            first = consumer.poll(0.1)
+            if first is None:
+                continue
+            # What has already arrived joins the batch; consume() with no timeout never waits.
+            batch: list[Message] = [first, *consumer.consume(BATCH - 1, 0)]
+            for msg in batch:
+                if msg.error() is None:
+                    producer.produce(out_topic, msg.value(), msg.key(), headers=msg.headers())
+            producer.flush(30)
+    finally:
+        consumer.close()
+        producer.flush(5)
+
+
+def echo_main(bootstrap: str, in_topic: str, out_topic: str) -> None:
+    """The echo child process: runs until SIGTERM."""
+    with shutdown_signals() as stop:
+        echo_loop(KafkaSettings(bootstrap, dev_tuning=True), in_topic, out_topic, stop)
+
+
+class RawDriver:
+    """Sends pre-encoded commands with confluent-kafka and waits for their echoes."""
+
+    def __init__(
+        self, settings: KafkaSettings, serde: MessageSerde, topics: tuple[str, str]
+    ) -> None:
+        self._serde = serde
+        self._requests, replies = topics
+        self._producer = Producer(settings.producer_config(idempotence=True))
+        self._replies = Consumer(
+            settings.consumer_config(
+                group_id=f"{replies}-reader-{uuid.uuid4().hex}", auto_offset_reset="latest"
+            )
+        )
+        # Like ClubhouseClient: read the reply topic from its current end, no group join.
+        meta = self._replies.list_topics(replies, timeout=10)
+        ends = []
+        for p in meta.topics[replies].partitions:
+            _, high = self._replies.get_watermark_offsets(TopicPartition(replies, p), timeout=10)
+            ends.append(TopicPartition(replies, p, high))
+        self._replies.assign(ends)
+
+    def prepare(self, count: int) -> RoundTrips:
+        records: list[tuple[bytes, bytes, Headers]] = [
+            (
+                AGENT_ID.encode(),
+                self._serde.serialize(c),
+                [
+                    ("message_type", c.message_type.encode()),
+                    ("message_id", str(c.message_id).encode()),
+                ],
+            )
+            for c in commands(count)
+        ]
+        return lambda: self._round_trips(records)
+
+    def _round_trips(self, records: list[tuple[bytes, bytes, Headers]]) -> None:
+        pending = {headers[1][1] for _, _, headers in records}
+        for key, value, headers in records:
+            self._producer.produce(self._requests, value, key, headers=headers)
+        self._producer.flush(30)
+        deadline = time.monotonic() + TIMEOUT_S
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"raw echo: {len(pending)} replies missing")
+            first = self._replies.poll(min(remaining, 0.5))
+            if first is None:
+                continue
+            for msg in [first, *self._replies.consume(500, 0)]:
+                if msg.error() is None:
+                    pending.discard(dict(msg.headers() or ()).get("message_id", b""))
+
+    def close(self) -> None:
+        self._replies.close()
+        self._producer.flush(10)
+
+    def request_size(self) -> int:
+        return len(self._serde.serialize(commands(1)[0]))
+
+
+# -- Clubhouse --------------------------------------------------------------------------------
+
+
+class ClubhouseDriver:
+    """Round trips through ``ClubhouseClient``: ``request`` alone, ``request_many`` in bursts."""
+
+    def __init__(self, client: ClubhouseClient) -> None:
+        self._client = client
+
+    def prepare(self, count: int) -> RoundTrips:
+        cmds = commands(count)
+        if count == 1:
+            return lambda: self._check([self._client.request(cmds[0], TIMEOUT_S)])
+        return lambda: self._check(list(self._client.request_many(cmds, TIMEOUT_S).values()))
+
+    @staticmethod
+    def _check(answers: Sequence[object]) -> None:
+        # An ErrorResponse is as fast as a real answer; the benchmark must not count those.
+        wrong = [a for a in answers if not isinstance(a, MessageProcessedResponse)]
+        if wrong:
+            raise RuntimeError(f"unexpected answer: {wrong[0]!r}")
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    directory: Path
+    settings: KafkaSettings
+    registry_url: str
+    broker_pid: int
+    in_thread: bool
+
+    def registry(self) -> ConfluentSchemaRegistry:
+        return ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[self.registry_url]))
+
+    def cpu(self, worker: threading.Thread | ManagedProcess) -> CpuProbe:
+        """CPU of the broker, the driver and (as a child process) the echo or service."""
+        pids = {"broker": self.broker_pid, "driver": os.getpid()}
+        if isinstance(worker, ManagedProcess):
+            pids["worker"] = worker.pid
+        return cpu_probe(pids)
+
+
+def child(stack: Stack, name: str, argv: list[str]) -> ManagedProcess:
+    proc = ManagedProcess(ProcessSpec(name, argv, stack.directory / f"{name}.log"))
+    proc.start()
+    return proc
+
+
+def topics_exist(admin: KafkaAdmin, names: Sequence[str]) -> Callable[[], bool]:
+    return lambda: set(names) <= set(admin.list_topics())
+
+
+def run_raw(stack: Stack, serde: MessageSerde, args: argparse.Namespace) -> tuple[Figures, int]:
+    topics = ("bench-raw-requests", "bench-raw-replies")
+    admin = KafkaAdmin(stack.settings)
+    admin.ensure_topics([TopicSpec(t, partitions=PARTITIONS) for t in topics])
+    stop = threading.Event()
+    worker: threading.Thread | ManagedProcess
+    if stack.in_thread:
+        worker = threading.Thread(target=echo_loop, args=(stack.settings, *topics, stop))
+        worker.start()
+    else:
+        argv = [sys.executable, __file__, "--echo-worker", stack.settings.bootstrap_servers,
+                *topics]  # fmt: skip
+        worker = child(stack, "raw-echo", argv)
+    driver = RawDriver(stack.settings, serde, topics)
+    try:
+        figures = measure(driver.prepare, stack.cpu(worker), requests=args.requests,
+                          burst=args.burst, bursts=args.bursts, warmup=args.warmup)  # fmt: skip
+        return figures, driver.request_size()
+    finally:
+        driver.close()
+        if isinstance(worker, threading.Thread):
+            stop.set()
+            worker.join(30)
+        else:
+            worker.stop()
+
+
+def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
+    prefix = "bench-clubhouse"
+    state_db = stack.directory / "agents.db"
+    stop = threading.Event()
+    worker: threading.Thread | ManagedProcess
+    if stack.in_thread:
+        config = ServiceConfig(
+            kafka=stack.settings,
+            registry=RegistrySettings(urls=[stack.registry_url]),
+            topic_prefix=prefix,
+            state_db=state_db,
+        )
+        service = ClubhouseService(config)
+        service.start()
+        worker = threading.Thread(target=service.run, args=(stop,))
+        worker.start()
+    else:
+        worker = child(stack, "clubhouse-service", [
+            sys.executable, "-m", "clubhouse.cli.main", "run",
+            "--bootstrap-servers", stack.settings.bootstrap_servers,
+            "--schema-registry-url", stack.registry_url, "--topic-prefix", prefix,
+            "--state-db", str(state_db), "--kafka-dev-tuning",
+        ])  # fmt: skip
+        # The service creates its topics after registering and loading every schema id.
+        admin = KafkaAdmin(stack.settings)
+        worker.wait_ready(topics_exist(admin, all_topics(prefix)), "topics", TIMEOUT_S)
+    registry = stack.registry()  # the client may look up writer schemas while it decodes
+    client = ClubhouseClient.connect(stack.settings, registry, topic_prefix=prefix)
+    try:
+        # The first request also waits out the service's consumer-group join (~3 s on Tansu).
+        client.request(CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo"), TIMEOUT_S)
+        driver = ClubhouseDriver(client)
+        return measure(driver.prepare, stack.cpu(worker), requests=args.requests,
+                       burst=args.burst, bursts=args.bursts, warmup=args.warmup)  # fmt: skip
+    finally:
+        client.close()
+        registry.close()
+        if isinstance(worker, threading.Thread):
+            stop.set()
+            worker.join(60)
+        else:
+            worker.stop(grace=30)
+
+
+def report(raw: Figures, club: Figures, request_bytes: int, args: argparse.Namespace) -> str:
+    def row(name: str, f: Figures) -> list[object]:
+        return [name, f"{f.rate:,.0f}", f"{f.p50:.1f}", f"{f.p99:.1f}"]
+
+    rate_ratio = club.rate / raw.rate
+    p50_ratio = club.p50 / raw.p50
+    p99_ratio = club.p99 / raw.p99
+    rows: list[list[object]] = [
+        row("raw echo (floor)", raw),
+        row("clubhouse", club),
+        ["clubhouse / raw", f"{rate_ratio:.2f}x", f"{p50_ratio:.2f}x", f"{p99_ratio:.2f}x"],
+    ]
+
+    def cpu_row(name: str, f: Figures) -> list[object]:
+        return [name, *(f"{f.cpu_us[k]:.0f}" if k in f.cpu_us else "-" for k in cpu_columns)]
+
+    cpu_columns = ("worker", "broker", "driver")
+    worker_header = "echo/service" if not args.in_thread else "(in driver)"
+    where = "threads of the driver process" if args.in_thread else "child processes"
+    lines = [
+        "ProcessMessage round trips: Clubhouse service vs a raw confluent-kafka echo",
+        f"machine: {os.cpu_count()} cores, shared by the Tansu broker, the registry, the "
+        "service or echo, and this driver",
+        f"service and echo run as {where}; dev tuning (fetch.wait.max.ms=10); "
+        f"{PARTITIONS} partitions, one key; request value {request_bytes} bytes",
+        f"latency: {args.requests} sequential round trips; throughput: best of {args.bursts} "
+        f"bursts of {args.burst} pipelined requests; warm-up first",
+        "",
+        table(["path", "commands/s", "p50 ms", "p99 ms"], rows),
+        "",
+        "CPU microseconds per command during the bursts, by process:",
+        table(
+            ["path", worker_header, "broker", "driver"],
+            [cpu_row("raw echo (floor)", raw), cpu_row("clubhouse", club)],
+        ),
+        "",
+        f"target throughput >= 0.50x raw: {rate_ratio:.2f}x "
+        f"{'met' if rate_ratio >= 0.5 else 'MISSED'}",
+        f"target p50        <= 2.00x raw: {p50_ratio:.2f}x {'met' if p50_ratio <= 2 else 'MISSED'}",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="sequential round trips")
+    parser.add_argument("--burst", type=int, default=2000, help="requests per burst")
+    parser.add_argument("--bursts", type=int, default=5, help="bursts; the best one counts")
+    parser.add_argument("--warmup", type=int, default=50, help="sequential warm-up requests")
+    parser.add_argument("--in-thread", action="store_true",
+                        help="run the service and the echo in threads of this process")  # fmt: skip
+    parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.echo_worker:
+        echo_main(*args.echo_worker)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="clubhouse-bench-") as tmp,
+        TansuBroker(BrokerConfig(log_path=Path(tmp) / "broker.log")) as broker,
+        RegistryServer(
+            RegistryConfig(db_path=Path(tmp) / "registry.db", log_path=Path(tmp) / "registry.log")
+        ) as registry,
+    ):
+        stack = Stack(
+            Path(tmp),
+            KafkaSettings(broker.bootstrap_servers, dev_tuning=True),
+            registry.url,
+            broker_pid(broker),
+            args.in_thread,
+        )
+        raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
+        club = run_clubhouse(stack, args)
+    print(report(raw, club, request_bytes, args))
+
+
+def broker_pid(broker: TansuBroker) -> int:
+    if broker.process is None:
+        raise SystemExit("the broker has no process after start()")
+    return broker.process.pid
+
+
+def prepared_serde(stack: Stack) -> MessageSerde:
+    """A serde with the service's schema ids, so the raw path sends the same bytes.
+
+    Registering first is what ``clubhouse register`` does in CI; the service then finds every
+    schema already there, as a second deployment would.
+    """
+    catalog = MessageCatalog.default()
+    # Serializing needs only the ids that prepare() loads, so the registry can close after.
+    with stack.registry() as registry:
+        report = SchemaRegistrator(registry, catalog, "bench-clubhouse").register_all_schemas()
+        if not report.ok:
+            raise SystemExit(f"registration failed: {report.failed[0].error}")
+        serde = MessageSerde(registry, catalog, "bench-clubhouse")
+        serde.prepare()
+    return serde
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `| head` ends the run quietly
+    main()
