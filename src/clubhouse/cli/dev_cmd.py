@@ -15,6 +15,7 @@ from clubhouse.cli.options import (
     fail,
     logging_options,
     models_option,
+    option_group,
     topic_prefix_option,
 )
 from clubhouse.cli.serving import (
@@ -37,22 +38,17 @@ from clubhouse.services.schema_registry import RegistrySettings
 log = logging.getLogger(__name__)
 
 
-def dev_stack_options(fn: Any) -> Any:
-    for option in reversed(
-        [
-            click.option(
-                "--data-dir",
-                type=click.Path(file_okay=False, path_type=Path),
-                default=Path(".clubhouse"),
-                show_default=True,
-                help="Registry database, agent state and logs go here.",
-            ),
-            click.option("--broker-port", type=int, help="Broker port (default: a free one)."),
-            click.option("--registry-port", type=int, help="Registry port (default: a free one)."),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+dev_stack_options = option_group(
+    click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(".clubhouse"),
+        show_default=True,
+        help="Registry database, agent state and logs go here.",
+    ),
+    click.option("--broker-port", type=int, help="Broker port (default: a free one)."),
+    click.option("--registry-port", type=int, help="Registry port (default: a free one)."),
+)
 
 
 def watch_children(stack: DevStack, stop: threading.Event, interval_s: float = 0.5) -> None:

@@ -30,18 +30,21 @@ EXIT_FAILED = 1
 EXIT_CONFIG = 2  # configuration error, or a registry / broker that cannot be reached
 
 
-def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
-    def apply(fn: F) -> F:
-        for decorator in reversed(decorators):
+class option_group:
+    """Several click options applied as one decorator, in ``--help`` order."""
+
+    def __init__(self, *decorators: Callable[[Any], Any]) -> None:
+        self._decorators = decorators
+
+    def __call__(self, fn: F) -> F:
+        for decorator in reversed(self._decorators):
             fn = decorator(fn)
         return fn
-
-    return apply
 
 
 def registry_options(*, required: bool = True) -> Callable[[F], F]:
     """``--schema-registry-url`` and the auth / TLS / timeout flags that go with it."""
-    return _stack(
+    return option_group(
         click.option(
             "--schema-registry-url",
             "schema_registry_url",
@@ -159,7 +162,7 @@ def _logging_options(default_level: int) -> Callable[[F], F]:
                 configure_logging(level, opts["log_format"])
             return value
 
-        return _stack(
+        return option_group(
             click.option(
                 "--debug", is_flag=True, callback=configure, expose_value=False, is_eager=True,
                 help="Log at DEBUG level.",

@@ -15,6 +15,7 @@ from clubhouse.cli.options import (
     json_option,
     logging_options,
     models_option,
+    option_group,
     registry_options,
     registry_settings,
     topic_prefix_option,
@@ -33,29 +34,23 @@ from clubhouse.services.schema_registry import (
     wait_for_registry,
 )
 
-
-def registration_options(fn: Any) -> Any:
-    """The flags of a registration run, shared by ``register`` and ``run``."""
-    for option in reversed(
-        [
-            click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
-            click.option(
-                "--check-compatibility",
-                is_flag=True,
-                help="Test each schema against its subject first; report incompatible ones "
-                "without trying to register them.",
-            ),
-            click.option(
-                "--workers",
-                type=click.IntRange(1, 64),
-                default=8,
-                show_default=True,
-                help="Concrete models registered concurrently (bases always go first, alone).",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+# The flags of a registration run, shared by ``register`` and ``run``.
+registration_options = option_group(
+    click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
+    click.option(
+        "--check-compatibility",
+        is_flag=True,
+        help="Test each schema against its subject first; report incompatible ones "
+        "without trying to register them.",
+    ),
+    click.option(
+        "--workers",
+        type=click.IntRange(1, 64),
+        default=8,
+        show_default=True,
+        help="Concrete models registered concurrently (bases always go first, alone).",
+    ),
+)
 
 
 def run_registration(

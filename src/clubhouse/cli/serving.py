@@ -11,67 +11,60 @@ import click
 from clubhouse.agents import builtin_agent_factory
 from clubhouse.agents.loading import AgentFactoryError, load_agent_factory
 from clubhouse.app import ClubhouseService, ServiceConfig
-from clubhouse.cli.options import EXIT_CONFIG, build_catalog, fail
+from clubhouse.cli.options import EXIT_CONFIG, build_catalog, fail, option_group
 from clubhouse.cli.register_cmd import render_report
 from clubhouse.errors import ClubhouseError
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.schema_registry import RegistrySettings
 
-
-def service_options(fn: Any) -> Any:
-    """Flags of a running service."""
-    for option in reversed(
-        [
-            click.option(
-                "--agent-factory",
-                metavar="MODULE:CALLABLE",
-                envvar="CLUBHOUSE_AGENT_FACTORY",
-                help="Build agents with your own factory (takes an AgentSpec, returns an "
-                "Agent). Default: the built-in 'assistant' and 'echo' agents.",
-            ),
-            click.option(
-                "--state-db",
-                type=click.Path(dir_okay=False, path_type=Path),
-                envvar="CLUBHOUSE_STATE_DB",
-                help="SQLite file with agents and processed commands. "
-                "Default: .clubhouse/agents.db.",
-            ),
-            click.option(
-                "--metrics-port",
-                type=int,
-                envvar="CLUBHOUSE_METRICS_PORT",
-                help="Serve /metrics, /healthz and /readyz on this port (0: any free port).",
-            ),
-            click.option(
-                "--partitions",
-                type=click.IntRange(1, 1000),
-                default=3,
-                show_default=True,
-                help="Partitions of topics the service creates (existing topics are kept).",
-            ),
-            click.option(
-                "--kafka-dev-tuning",
-                is_flag=True,
-                envvar="CLUBHOUSE_KAFKA_DEV_TUNING",
-                help="Short group-join and fetch-wait settings for a dev broker such as Tansu "
-                "(3 s instead of 23 s to join). Production keeps librdkafka's defaults.",
-            ),
-            click.option(
-                "--batch-size",
-                type=click.IntRange(1, 10_000),
-                default=200,
-                show_default=True,
-                help="Commands handled, published and committed together.",
-            ),
-            click.option(
-                "--group-id",
-                envvar="CLUBHOUSE_GROUP_ID",
-                help="Consumer group of the service. Default: {topic-prefix}-service.",
-            ),
-        ]
-    ):
-        fn = option(fn)
-    return fn
+# Flags of a running service.
+service_options = option_group(
+    click.option(
+        "--agent-factory",
+        metavar="MODULE:CALLABLE",
+        envvar="CLUBHOUSE_AGENT_FACTORY",
+        help="Build agents with your own factory (takes an AgentSpec, returns an "
+        "Agent). Default: the built-in 'assistant' and 'echo' agents.",
+    ),
+    click.option(
+        "--state-db",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="CLUBHOUSE_STATE_DB",
+        help="SQLite file with agents and processed commands. Default: .clubhouse/agents.db.",
+    ),
+    click.option(
+        "--metrics-port",
+        type=int,
+        envvar="CLUBHOUSE_METRICS_PORT",
+        help="Serve /metrics, /healthz and /readyz on this port (0: any free port).",
+    ),
+    click.option(
+        "--partitions",
+        type=click.IntRange(1, 1000),
+        default=3,
+        show_default=True,
+        help="Partitions of topics the service creates (existing topics are kept).",
+    ),
+    click.option(
+        "--kafka-dev-tuning",
+        is_flag=True,
+        envvar="CLUBHOUSE_KAFKA_DEV_TUNING",
+        help="Short group-join and fetch-wait settings for a dev broker such as Tansu "
+        "(3 s instead of 23 s to join). Production keeps librdkafka's defaults.",
+    ),
+    click.option(
+        "--batch-size",
+        type=click.IntRange(1, 10_000),
+        default=200,
+        show_default=True,
+        help="Commands handled, published and committed together.",
+    ),
+    click.option(
+        "--group-id",
+        envvar="CLUBHOUSE_GROUP_ID",
+        help="Consumer group of the service. Default: {topic-prefix}-service.",
+    ),
+)
 
 
 def service_config(
