@@ -3,8 +3,9 @@
 Reader/writer compatibility checks live in ``clubhouse.avro.compatibility``.
 """
 
+from clubhouse.avro.canonical import canonical_json
 from clubhouse.avro.codec import AvroCodec
-from clubhouse.avro.converter import CompiledModel, canonical_json, compile_model, model_to_avro
+from clubhouse.avro.converter import CompiledModel, compile_model, model_to_avro
 from clubhouse.avro.errors import (
     CodecError,
     DecodeError,

@@ -9,7 +9,8 @@ from typing import Any, Generic, TypeVar
 import fastavro
 from pydantic import BaseModel, ValidationError
 
-from clubhouse.avro.converter import canonical_json, compile_model
+from clubhouse.avro.canonical import canonical_json
+from clubhouse.avro.converter import compile_model
 from clubhouse.avro.errors import DecodeError, EncodeError, SchemaConversionError
 
 M = TypeVar("M", bound=BaseModel)
