@@ -19,6 +19,19 @@ def best_rate(run: Callable[[], int], *, repeats: int = 3) -> float:
     return best
 
 
+def best_rates(runs: Sequence[Callable[[], int]], *, rounds: int = 5) -> list[float]:
+    """Best ops/s of each run over ``rounds`` rounds that run them all, one after another.
+
+    Interleaving keeps a slow spell of a shared machine from landing on one path only, so
+    the ratios between paths stay meaningful even when absolute figures drift.
+    """
+    best = [0.0] * len(runs)
+    for _ in range(rounds):
+        for i, run in enumerate(runs):
+            best[i] = max(best[i], best_rate(run, repeats=1))
+    return best
+
+
 def percentile(sorted_values: Sequence[float], pct: float) -> float:
     """The ``pct`` percentile (0-100) of already sorted values, nearest-rank."""
     if not sorted_values:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field, create_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import best_rate, table
+from benchmarks._report import best_rates, table
 from clubhouse.avro import AvroCodec, compile_model, frame, model_to_avro, unframe
 from clubhouse.contracts import (
     AgentStateChangedEvent,
@@ -137,10 +137,11 @@ def bench_codecs(messages: list[BaseModel]) -> list[tuple[str, float]]:
 
     for check in (clubhouse, confluent, raw):  # warm caches and prove each path works
         check()
+    ours, theirs, floor = best_rates([clubhouse, confluent, raw])
     return [
-        ("clubhouse AvroCodec + framing", best_rate(clubhouse)),
-        ("(a) confluent AvroSerializer/Deserializer", best_rate(confluent)),
-        ("(b) fastavro raw dicts (floor)", best_rate(raw)),
+        ("clubhouse AvroCodec + framing", ours),
+        ("(a) confluent AvroSerializer/Deserializer", theirs),
+        ("(b) fastavro raw dicts (floor)", floor),
     ]
 
 
@@ -193,7 +194,9 @@ def main() -> None:
 
     rows = bench_codecs(message_mix(args.messages))
     ours, conf, raw = (r[1] for r in rows)
-    print(f"Encode + decode of {args.messages} mixed built-in messages (best of 3)")
+    print(
+        f"Encode + decode of {args.messages} mixed built-in messages, best of 5 interleaved rounds"
+    )
     print(
         table(
             ["path", "msg/s", "clubhouse ratio"],

@@ -8,7 +8,6 @@ the mapping policy is documented in docs/avro-mapping.md.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -154,7 +153,7 @@ def _json_dumps(value: Any) -> str:
 
 def json_form() -> TypeForm:
     return TypeForm(
-        dict(_JSON_SCHEMA), _json_dumps, json.loads, _json_dumps, "string",
+        dict(_JSON_SCHEMA), _json_dumps, pydantic_core.from_json, _json_dumps, "string",
         (object,), (str,),
     )  # fmt: skip
 
