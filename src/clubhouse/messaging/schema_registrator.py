@@ -8,6 +8,7 @@ the credentials ends the run early, because every later call would fail the same
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -31,6 +32,18 @@ from clubhouse.services.registry_errors import (
 log = logging.getLogger(__name__)
 
 _FATAL = (RegistryUnreachableError, RegistryUnauthorizedError)
+
+
+# Subject -> its latest version, or None where only the subject's existence is known.
+_Known = dict[str, RegisteredSchema | None]
+
+
+def _same_schema(registered: str, local: str) -> bool:
+    """Whether two schema texts are the same JSON document (key order and spacing aside)."""
+    try:
+        return bool(json.loads(registered) == json.loads(local))
+    except ValueError:
+        return False
 
 
 class Outcome(StrEnum):
@@ -147,15 +160,10 @@ class SchemaRegistrator:
         stop = threading.Event()
         fatal: list[RegistryError] = []
         results: dict[str, ModelRegistration] = {}
-        try:
-            # One listing spares a lookup per model whose subject does not exist yet.
-            known: set[str] | None = set(self._registry.get_subjects())
-        except _FATAL as exc:
-            fatal.append(exc)
+        known, error = self._prefetch()
+        if error is not None:
+            fatal.append(error)
             stop.set()
-            known = None
-        except RegistryError:
-            known = None
 
         def run(model: MessageModel, is_base: bool) -> None:
             if stop.is_set():
@@ -199,19 +207,43 @@ class SchemaRegistrator:
             )
         return report
 
+    def _prefetch(self) -> tuple[_Known | None, RegistryError | None]:
+        """What the registry holds under the prefix, in one request where it can.
+
+        With every subject's latest schema at hand, an unchanged model needs no request at
+        all and a new subject needs no lookup; ``None`` means "unknown, look each one up".
+        """
+        try:
+            latest = self._registry.get_latest_schemas(f"{self._prefix}-")
+            return {r.subject: r for r in latest}, None
+        except _FATAL:
+            pass  # decided below, by the plainer call
+        except RegistryError:
+            pass  # a registry without GET /schemas: the subject list still helps
+        try:
+            return dict.fromkeys(self._registry.get_subjects()), None
+        except _FATAL as exc:
+            return None, exc
+        except RegistryError:
+            return None, None
+
     def register_model(self, model: MessageModel) -> ModelRegistration:
         """Register one model; failures are in the result, not raised."""
         return self._register_one(model, self._catalog.is_base(model), None)[0]
 
     def _register_one(
-        self, model: MessageModel, is_base: bool, known_subjects: set[str] | None
+        self, model: MessageModel, is_base: bool, known: _Known | None
     ) -> tuple[ModelRegistration, BaseException | None]:
         subject = self.subject_for(model)
         base = {"model": model.__name__, "subject": subject, "is_base": is_base}
         try:
             schema = model_schema(model)
-            subject_exists = known_subjects is None or subject in known_subjects
-            existing = self._registry.lookup(subject, schema) if subject_exists else None
+            subject_exists = known is None or subject in known
+            latest = known.get(subject) if known is not None else None
+            if latest is not None and _same_schema(latest.schema, schema):
+                existing: RegisteredSchema | None = latest
+            else:
+                existing = self._registry.lookup(subject, schema) if subject_exists else None
             if existing is not None:
                 return self._done(base, Outcome.ALREADY_REGISTERED, existing), None
             if self._check_compatibility and subject_exists:

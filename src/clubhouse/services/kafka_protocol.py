@@ -82,6 +82,10 @@ class SchemaRegistryProtocol(Protocol):
         """The live version numbers of ``subject`` (empty when the subject is unknown)."""
         ...
 
+    def get_latest_schemas(self, subject_prefix: str) -> list[RegisteredSchema]:
+        """The latest live version of every subject starting with ``subject_prefix``."""
+        ...
+
     def get_subjects(self) -> list[str]:
         """Every subject with at least one live version."""
         ...

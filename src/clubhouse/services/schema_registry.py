@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient, SchemaRegistryError
+from confluent_kafka.schema_registry import (
+    Schema,
+    SchemaRegistryClient,
+    SchemaRegistryError,
+)
 
 # The client's own HTTP library (httpx2, or httpx on older installs), so its errors match.
 from confluent_kafka.schema_registry.common._httpx_compat import httpx
@@ -204,6 +208,24 @@ class ConfluentSchemaRegistry:
         except NotFoundError:
             return []
 
+    def get_latest_schemas(self, subject_prefix: str) -> list[RegisteredSchema]:
+        if _is_in_memory_mock(self._client):
+            # confluent's in-memory mock has the high-level calls but no HTTP transport.
+            subjects = [s for s in self.get_subjects() if s.startswith(subject_prefix)]
+            latest = [self._client.get_latest_version(s) for s in subjects]
+            return [
+                RegisteredSchema(r.subject or "", r.version or 0, r.schema_id or 0,
+                                 str(r.schema.schema_str))
+                for r in latest
+            ]  # fmt: skip
+        # GET /schemas (Confluent Platform 6+, and ours) answers for every subject at once.
+        found = self._rest(
+            "GET",
+            f"schemas?subjectPrefix={quote(subject_prefix, safe='')}&latestOnly=true",
+            what=f"list schemas under {subject_prefix!r}",
+        )
+        return [_registered(raw) for raw in found]
+
     def get_subjects(self) -> list[str]:
         return [str(s) for s in self._call("list subjects", self._client.get_subjects)]
 
@@ -273,6 +295,11 @@ class ConfluentSchemaRegistry:
         }  # fmt: skip
         kind, hint = kinds.get(status, (RegistryError, "failed"))
         return kind(f"{action} at {self._where}: {hint}: {text}", status=status, code=code)
+
+
+def _is_in_memory_mock(client: SchemaRegistryClient) -> bool:
+    # Matched by name: the mock lives in a private module of confluent-kafka.
+    return any(c.__name__ == "MockSchemaRegistryClient" for c in type(client).__mro__)
 
 
 def _q(subject: str) -> str:

@@ -68,6 +68,12 @@ class FakeRegistry:
     def get_versions(self, subject: str) -> list[int]:
         return list(range(1, len(self.versions.get(subject, [])) + 1))
 
+    def get_latest_schemas(self, subject_prefix: str) -> list[RegisteredSchema]:
+        with self._lock:
+            self.calls.append(("get_latest_schemas", subject_prefix))
+        latest = (self.get_latest(s) for s in self.versions if s.startswith(subject_prefix))
+        return [r for r in latest if r is not None]
+
     def get_subjects(self) -> list[str]:
         return sorted(self.versions)
 

@@ -48,6 +48,21 @@ def test_second_run_is_idempotent() -> None:
     assert report.registered_count == 14
     assert not [c for c in fake.calls if c[0] == "register"]
     assert all(len(v) == 1 for v in fake.versions.values())
+    # The one listing of latest schemas answered for every model: no lookups at all.
+    assert fake.calls == [("get_latest_schemas", "clubhouse-")]
+
+
+def test_a_changed_model_is_looked_up_then_registered() -> None:
+    fake = FakeRegistry()
+    SchemaRegistrator(fake).register_all_schemas()
+    subject = "clubhouse-AgentThinkingEvent-value"
+    fake.versions[subject].append((999, '{"type": "string"}'))  # the latest is something else
+    fake.calls.clear()
+    report = SchemaRegistrator(fake).register_all_schemas()
+    assert report.registered_count == 14
+    assert [c for c in fake.calls if c[0] == "lookup"] == [("lookup", subject)]
+    [result] = [r for r in report.results if r.subject == subject]
+    assert (result.outcome, result.version) == (Outcome.ALREADY_REGISTERED, 1)
 
 
 def test_one_failure_does_not_stop_the_rest() -> None:
@@ -115,7 +130,7 @@ def test_compatibility_precheck_reports_without_registering() -> None:
 def test_new_subjects_skip_the_lookup_and_the_precheck() -> None:
     fake = FakeRegistry()
     SchemaRegistrator(fake, check_compatibility=True).register_all_schemas()
-    assert {op for op, _ in fake.calls} == {"register", "lookup"}
+    assert {op for op, _ in fake.calls} == {"get_latest_schemas", "register", "lookup"}
     # One lookup per model, made by the fake's register_full; none before registering.
     assert len([c for c in fake.calls if c[0] == "lookup"]) == 14
 
