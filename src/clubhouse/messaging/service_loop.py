@@ -21,7 +21,6 @@ from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     KafkaConsumerProtocol,
     KafkaProducerProtocol,
-    TopicOffset,
 )
 
 log = logging.getLogger(__name__)
@@ -130,11 +129,8 @@ class ServiceLoop:
                 backoff = self._recover(exc, backoff, stop)
 
     def _commit(self, records: Sequence[ConsumedRecord]) -> None:
-        latest: dict[tuple[str, int], TopicOffset] = {}
-        for record in records:
-            latest[(record.topic, record.partition)] = record.next_offset()
         try:
-            self._consumer.commit(list(latest.values()))
+            self._consumer.commit_records(records)
         except KafkaClientError as exc:
             # The records were answered; a lost commit only means they may be redelivered,
             # and then deduplicated, so this is not worth stopping for.

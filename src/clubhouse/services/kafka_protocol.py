@@ -252,6 +252,10 @@ class KafkaConsumerProtocol(Protocol):
         """Commit these offsets synchronously."""
         ...
 
+    def commit_records(self, records: Iterable[ConsumedRecord]) -> None:
+        """Commit past every record given: per partition, its highest offset plus one."""
+        ...
+
     def committed(self, partitions: Sequence[tuple[str, int]], timeout: float) -> list[TopicOffset]:
         """The group's committed offsets (``OFFSET_STORED``-like negatives when none)."""
         ...
