@@ -17,12 +17,14 @@ from clubhouse.agents.manager import AgentManager
 from clubhouse.agents.store import SqliteAgentStore
 from clubhouse.contracts import MessageCatalog
 from clubhouse.errors import ClubhouseError
-from clubhouse.messaging.processor import CommandProcessor, Outbound
+from clubhouse.messaging.outbound import Outbound, RecordBuilder
+from clubhouse.messaging.processor import CommandProcessor
+from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
 from clubhouse.messaging.router import CommandRouter
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.service_loop import ServiceLoop
-from clubhouse.messaging.subjects import all_topics
+from clubhouse.messaging.subjects import all_topics, dead_letter_topic
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
 from clubhouse.services.kafka import (
     KafkaAdmin,
@@ -64,6 +66,7 @@ class ServiceConfig:
     register_workers: int = 8
     batch_size: int = 200
     shutdown_timeout_s: float = 30.0
+    stall_after_s: float = 60.0  # /readyz turns not-ready when records wait this long
 
     @property
     def consumer_group(self) -> str:
@@ -85,7 +88,7 @@ class ClubhouseService:
         self._owns_registry = registry is None
         self.router = router if router is not None else CommandRouter.with_builtin_handlers()
         self.metrics = ServiceMetrics()
-        self.health = Health()
+        self.health = Health(stall_after_s=config.stall_after_s)
         self._loop: ServiceLoop | None = None
         self._producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
@@ -123,10 +126,28 @@ class ClubhouseService:
         self._producer = KafkaProducer(cfg.kafka)
         self._consumer = KafkaConsumer(cfg.kafka, group_id=cfg.consumer_group)
         producer = self._producer
+        records = RecordBuilder(serde, cfg.topic_prefix)
+        limits = SizeLimits(
+            int(cfg.kafka.producer_config(idempotence=True).get(
+                "message.max.bytes", PRODUCER_DEFAULT_MAX)),
+            admin.max_message_bytes(t.name for t in topics),
+        )  # fmt: skip
+        log.info("record size limits", extra={"producer_max": limits.producer_max,
+                                               "topic_max": dict(limits.topic_max)})  # fmt: skip
+        guard = PublishGuard(
+            limits,
+            responses_topic=f"{cfg.topic_prefix}-responses",
+            dead_letter_topic=dead_letter_topic(cfg.topic_prefix),
+            error_record=records.error_record,
+            count_failure=lambda reason: self.metrics.permanent_failures.labels(reason).inc(),
+        )
 
         def emit(record: Outbound) -> None:
+            fitted = guard.fit(record)
+            if fitted is None:
+                return
             try:
-                producer.produce(record.topic, record.key, record.value, record.headers)
+                producer.produce(fitted.topic, fitted.key, fitted.value, fitted.headers)
             except KafkaClientError as exc:
                 # Early events are a courtesy; the command's outcome is stored and published
                 # with the batch, so a failure here must not stop the command.
@@ -139,11 +160,13 @@ class ClubhouseService:
             cfg.catalog,
             cfg.topic_prefix,
             emit=emit,
+            records=records,
         )
         self._loop = ServiceLoop(
             consumer=self._consumer,
             producer=self._producer,
             processor=processor,
+            guard=guard,
             commands_topic=all_topics(cfg.topic_prefix)[0],
             metrics=self.metrics,
             health=self.health,

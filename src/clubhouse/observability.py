@@ -2,7 +2,8 @@
 
 Metrics live in their own CollectorRegistry, passed in, so two services in one process (tests)
 never share counters. ``/healthz`` answers while the loop is alive, ``/readyz`` once schemas
-are loaded and the consumer runs, ``/metrics`` in Prometheus text format.
+are loaded and the consumer runs (and not while consumed records have waited longer than
+the stall window without being committed), ``/metrics`` in Prometheus text format.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -37,6 +39,13 @@ class ServiceMetrics:
             ["topic"],
             registry=self.registry,
         )
+        self.permanent_failures = Counter(
+            "clubhouse_permanent_publish_failures_total",
+            "Records the broker refused for good (too large, invalid, not authorized), each "
+            "replaced by an error response or a dead letter, or dropped.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "clubhouse_processing_seconds",
             "Time from consuming a command to its outputs being acknowledged.",
@@ -47,28 +56,63 @@ class ServiceMetrics:
 
 
 class Health:
-    """Liveness and readiness flags the service loop updates."""
+    """Liveness and readiness the service loop reports.
 
-    def __init__(self) -> None:
+    Ready means started and making progress: once consumed records have waited longer than
+    ``stall_after_s`` without being committed, the service reports not-ready until they are.
+    """
+
+    def __init__(
+        self, *, stall_after_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._ready = threading.Event()
-        self._heartbeat = time.monotonic()
+        self._clock = clock
+        self._stall_after = stall_after_s
+        self._heartbeat = clock()
+        self._waiting_since: float | None = None
         self._lock = threading.Lock()
         self.detail: dict[str, Any] = {}
 
     def beat(self) -> None:
         with self._lock:
-            self._heartbeat = time.monotonic()
+            self._heartbeat = self._clock()
 
     def set_ready(self, ready: bool) -> None:
         (self._ready.set if ready else self._ready.clear)()
 
+    def working(self) -> None:
+        """Records were consumed and wait to be published and committed."""
+        with self._lock:
+            if self._waiting_since is None:
+                self._waiting_since = self._clock()
+
+    def progressed(self) -> None:
+        """Everything consumed so far is committed."""
+        with self._lock:
+            self._waiting_since = None
+
+    @property
+    def stalled_for_s(self) -> float:
+        """How long consumed records have waited without progress (0 when none wait)."""
+        with self._lock:
+            since = self._waiting_since
+        return 0.0 if since is None else max(0.0, self._clock() - since)
+
     @property
     def ready(self) -> bool:
-        return self._ready.is_set()
+        return self._ready.is_set() and self.stalled_for_s < self._stall_after
 
     def alive(self, stale_after_s: float = 60.0) -> bool:
         with self._lock:
-            return time.monotonic() - self._heartbeat < stale_after_s
+            return self._clock() - self._heartbeat < stale_after_s
+
+    def readiness(self) -> dict[str, Any]:
+        """The body of ``/readyz``."""
+        body: dict[str, Any] = {"ready": self.ready, **self.detail}
+        stalled = self.stalled_for_s
+        if stalled >= self._stall_after:
+            body["stalled_for_s"] = round(stalled, 1)
+        return body
 
 
 class ObservabilityServer:
@@ -103,7 +147,8 @@ def _handler(metrics: ServiceMetrics, health: Health) -> type[BaseHTTPRequestHan
                 ok = health.alive()
                 self._json(200 if ok else 503, {"alive": ok})
             elif self.path == "/readyz":
-                self._json(200 if health.ready else 503, {"ready": health.ready, **health.detail})
+                body = health.readiness()
+                self._json(200 if body["ready"] else 503, body)
             else:
                 self._json(404, {"error": f"no such path {self.path}"})
 

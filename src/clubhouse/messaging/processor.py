@@ -10,33 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from clubhouse.agents.manager import AgentManager
 from clubhouse.agents.store import StoredOutput
 from clubhouse.contracts import AgentErrorEvent, BaseMessage, Command, MessageCatalog
 from clubhouse.messaging.handlers import HandlerResult, error_response
+from clubhouse.messaging.outbound import Headers, Origin, Outbound, RecordBuilder
 from clubhouse.messaging.router import CommandRouter
 from clubhouse.messaging.serde import InvalidMessageError, MessageSerde, UndecodableMessageError
-from clubhouse.messaging.subjects import dead_letter_topic, topic_for
+from clubhouse.messaging.subjects import dead_letter_topic
 
 log = logging.getLogger(__name__)
-
-Headers = list[tuple[str, bytes]]
 
 DLQ_REASON = "clubhouse.dlq.reason"
 DLQ_ERROR = "clubhouse.dlq.error"
 DLQ_SOURCE = "clubhouse.dlq.source"  # topic/partition/offset of the original record
-
-
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """A record to produce."""
-
-    topic: str
-    key: bytes | None
-    value: bytes
-    headers: Headers = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +49,10 @@ class CommandProcessor:
         topic_prefix: str,
         *,
         emit: Callable[[Outbound], None] | None = None,
+        records: RecordBuilder | None = None,
     ) -> None:
         self._serde = serde
+        self._records = records if records is not None else RecordBuilder(serde, topic_prefix)
         self._router = router
         self._agents = agents
         self._catalog = catalog
@@ -76,19 +67,6 @@ class CommandProcessor:
         """
         return self._agents.store.batch()
 
-    def outbound(self, message: BaseMessage) -> Outbound:
-        """The record for ``message`` on its topic, keyed by agent id to keep agents in order."""
-        agent_id = getattr(message, "agent_id", None)
-        return Outbound(
-            topic=topic_for(self._prefix, type(message)),
-            key=agent_id.encode() if isinstance(agent_id, str) else None,
-            value=self._serde.serialize(message),
-            headers=[
-                ("message_type", message.message_type.encode()),
-                ("message_id", str(message.message_id).encode()),
-            ],
-        )
-
     def process(self, value: bytes | None, *, key: bytes | None, source: str) -> Processed:
         """Handle one record from the commands topic; ``source`` is topic/partition/offset."""
         if not value:
@@ -99,9 +77,11 @@ class CommandProcessor:
             if exc.message_id is None:
                 return self._dead_letter(value, key, source, exc.reason, str(exc))
             log.warning("invalid command", extra={"source": source, "error": str(exc)})
-            reply = error_response(None, "invalid_command", str(exc), model=exc.model.__name__)
-            reply = reply.model_copy(update={"in_response_to": exc.message_id})
-            return Processed([self.outbound(reply)], "invalid", exc.model.__name__)
+            origin = Origin(exc.message_id, key, source)
+            record = self._records.error_record(
+                origin, "invalid_command", str(exc), {"model": exc.model.__name__}
+            )
+            return Processed([record], "invalid", exc.model.__name__)
         except UndecodableMessageError as exc:
             return self._dead_letter(value, key, source, exc.reason, str(exc))
         if not isinstance(message, Command):
@@ -109,9 +89,9 @@ class CommandProcessor:
                 value, key, source, "not_a_command",
                 f"{type(message).__name__} is not a command; only commands belong on this topic",
             )  # fmt: skip
-        return self._command(message)
+        return self._command(message, Origin(message.message_id, key, source))
 
-    def _command(self, command: Command) -> Processed:
+    def _command(self, command: Command, origin: Origin) -> Processed:
         stored = self._agents.store.outcome(command.message_id)
         if stored is not None:
             log.info(
@@ -119,9 +99,10 @@ class CommandProcessor:
                 extra={"message_id": str(command.message_id), "message_type": command.message_type},
             )
             outputs = [self._catalog.get(o.model).model_validate_json(o.payload) for o in stored]
-            return Processed([self.outbound(m) for m in outputs], "duplicate", command.message_type)
+            records = [self._records.record(m, origin) for m in outputs]
+            return Processed(records, "duplicate", command.message_type)
         early: list[BaseMessage] = []
-        result = self._route(command, early)
+        result = self._route(command, origin, early)
         self._agents.store.apply(
             command.message_id,
             result.changes,
@@ -129,13 +110,13 @@ class CommandProcessor:
         )
         # Messages already sent early are stored for replay but not sent a second time now.
         sent = {id(m) for m in early}
-        records = [self.outbound(m) for m in result.outputs if id(m) not in sent]
+        records = [self._records.record(m, origin) for m in result.outputs if id(m) not in sent]
         return Processed(records, "command", command.message_type)
 
-    def _route(self, command: Command, early: list[BaseMessage]) -> HandlerResult:
+    def _route(self, command: Command, origin: Origin, early: list[BaseMessage]) -> HandlerResult:
         def emit(message: BaseMessage) -> None:
             if self._emit is not None:
-                self._emit(self.outbound(message))
+                self._emit(self._records.record(message, origin))
                 early.append(message)
 
         try:

@@ -1,9 +1,11 @@
 """The consume -> process -> publish -> commit loop, with at-least-once delivery.
 
 A batch's offsets are committed only after the broker has acknowledged every record the
-batch produced. If publishing fails (a broker restart, say) the loop keeps retrying the same
-records with backoff instead of moving on, so nothing acknowledged is ever skipped; commands
-already handled are deduplicated by the processor, so a retry never repeats an effect.
+batch produced. If publishing fails for a transient reason (a broker restart, say) the loop
+keeps retrying the same records with backoff instead of moving on, so nothing acknowledged
+is ever skipped; commands already handled are deduplicated by the processor, so a retry
+never repeats an effect. A record the broker will never take (too large, invalid, not
+authorized) is replaced through the PublishGuard instead, so it cannot block its partition.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from clubhouse.messaging.processor import CommandProcessor, Outbound
+from clubhouse.messaging.outbound import Outbound
+from clubhouse.messaging.processor import CommandProcessor
+from clubhouse.messaging.publish_guard import PublishGuard
 from clubhouse.observability import Health, ServiceMetrics
-from clubhouse.services.kafka_errors import KafkaClientError
+from clubhouse.services.kafka_errors import BatchDeliveryError, KafkaClientError
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     KafkaConsumerProtocol,
@@ -35,6 +39,7 @@ class ServiceLoop:
         consumer: KafkaConsumerProtocol,
         producer: KafkaProducerProtocol,
         processor: CommandProcessor,
+        guard: PublishGuard,
         commands_topic: str,
         metrics: ServiceMetrics,
         health: Health,
@@ -48,6 +53,7 @@ class ServiceLoop:
         self._consumer = consumer
         self._producer = producer
         self._processor = processor
+        self._guard = guard
         self._topic = commands_topic
         self._metrics = metrics
         self._health = health
@@ -74,6 +80,7 @@ class ServiceLoop:
                     continue
                 backoff = 0.0
                 if records:
+                    self._health.working()
                     self._handle(records, stop)
         finally:
             self._health.set_ready(False)
@@ -98,6 +105,7 @@ class ServiceLoop:
         if not self._publish(outbound, stop):
             return  # stopping: leave the batch uncommitted; it is redelivered on restart
         self._commit(records)
+        self._health.progressed()
         elapsed = self._clock() - started
         per_type: Counter[str] = Counter()
         for (message_type, _), count in handled.items():
@@ -110,13 +118,16 @@ class ServiceLoop:
             self._metrics.published.labels(topic).inc(count)
 
     def _publish(self, outbound: Sequence[Outbound], stop: threading.Event) -> bool:
-        """Publish until acknowledged; False only when asked to stop first."""
+        """Publish until acknowledged or replaced; False only when asked to stop first."""
+        pending = [r for r in map(self._guard.fit, outbound) if r is not None]
         backoff = 0.0
         while True:
             try:
-                self._producer.produce_batch(outbound, timeout=self._publish_timeout)
-                # Early messages (AgentThinking) were queued outside the batch: wait for them too.
-                self._producer.flush(self._publish_timeout)
+                pending = self._send(pending)
+                if pending:
+                    continue  # replacements for records refused for good: send those
+                # Early messages (AgentThinking) were queued outside the batch: wait for them.
+                self._flush_early()
                 return True
             except KafkaClientError as exc:
                 if stop.is_set():
@@ -127,6 +138,38 @@ class ServiceLoop:
                 # duplicate a record, never lose one, and consumers dedupe by message id.
                 self._producer.rebuild(f"publish failed: {exc}")
                 backoff = self._recover(exc, backoff, stop)
+
+    def _send(self, pending: list[Outbound]) -> list[Outbound]:
+        """Produce ``pending``; returns the replacements of records the broker refused for good.
+
+        When any failure is transient the error is raised and the whole batch is sent again:
+        a record that may yet go through is never replaced.
+        """
+        if not pending:
+            return []
+        try:
+            self._producer.produce_batch(pending, timeout=self._publish_timeout)
+        except BatchDeliveryError as exc:
+            if not all(e.permanent_reason for e in exc.failed.values()):
+                raise
+            replacements = (
+                self._guard.replace(pending[i], e.permanent_reason or "", str(e))
+                for i, e in exc.failed.items()
+            )
+            return [r for r in replacements if r is not None]
+        return []
+
+    def _flush_early(self) -> None:
+        try:
+            self._producer.flush(self._publish_timeout)
+        except BatchDeliveryError as exc:
+            if not all(e.permanent_reason for e in exc.failed.values()):
+                raise
+            # Their outcome is stored with the command and replayed on redelivery; a record
+            # the broker refuses for good is counted, not retried.
+            for error in exc.failures:
+                self._metrics.permanent_failures.labels(error.permanent_reason).inc()
+                log.warning("an early message was refused for good", extra={"error": str(error)})
 
     def _commit(self, records: Sequence[ConsumedRecord]) -> None:
         try:

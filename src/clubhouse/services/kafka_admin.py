@@ -1,4 +1,5 @@
-"""``KafkaAdmin``: make sure topics exist (creating the missing ones) and list them."""
+"""``KafkaAdmin``: make sure topics exist (creating the missing ones), list them, and read
+the size limit each one enforces."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported, no __all__
+    AdminClient,
+    ConfigResource,
+    ResourceType,
+)
 from confluent_kafka.cimpl import NewTopic
 
 from clubhouse.services.kafka_errors import KafkaConfigError, TopicAdminError
@@ -97,6 +102,32 @@ class KafkaAdmin:
             log.info("topics created", extra={"topics": created})
         self._wait_visible([s.name for s in specs], deadline)
         return created
+
+    def max_message_bytes(self, topics: Iterable[str], timeout: float = 10.0) -> dict[str, int]:
+        """Each topic's effective ``max.message.bytes`` (its own, or the broker's default).
+
+        A topic whose configuration cannot be read (a broker without DescribeConfigs, or no
+        permission to describe) is left out: its limit is then found when producing.
+        """
+        resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
+        if not resources:
+            return {}
+        try:
+            futures = self._admin.describe_configs(resources, request_timeout=timeout)
+        except KafkaException as exc:
+            log.info("topic limits unavailable", extra={"error": exc.args[0].str()})
+            return {}
+        limits: dict[str, int] = {}
+        for resource, future in futures.items():
+            try:
+                entry = future.result(timeout=timeout).get("max.message.bytes")
+            except (KafkaException, TimeoutError) as exc:
+                log.info("topic limit unavailable", extra={"topic": resource.name,
+                                                           "error": str(exc)})  # fmt: skip
+                continue
+            if entry is not None and str(entry.value).isdigit():
+                limits[resource.name] = int(entry.value)
+        return limits
 
     def _created(self, name: str, future: Any, timeout: float) -> bool:
         try:

@@ -8,9 +8,36 @@ a fatal client state, or a configuration mistake.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from clubhouse.errors import ClubhouseError
+
+# Produce error codes that no retry of the same record can fix, each with the reason a
+# metric and an error response name it by. Everything else (timeouts, leader changes, a
+# broker restarting) is transient: retrying the record is right.
+_PERMANENT_REASONS = {
+    "MSG_SIZE_TOO_LARGE": "message_too_large",
+    "RECORD_LIST_TOO_LARGE": "message_too_large",
+    "INVALID_RECORD": "invalid_record",
+    "UNSUPPORTED_FOR_MESSAGE_FORMAT": "invalid_record",
+    "_INVALID_ARG": "invalid_record",
+    "TOPIC_AUTHORIZATION_FAILED": "not_authorized",
+    "CLUSTER_AUTHORIZATION_FAILED": "not_authorized",
+    "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": "not_authorized",
+    "INVALID_TOPIC_EXCEPTION": "invalid_topic",
+    "POLICY_VIOLATION": "policy_violation",
+}
+
+
+def permanent_reason(code: str | None) -> str | None:
+    """Why a produce error with librdkafka error name ``code`` is permanent, or None if not.
+
+    librdkafka names its local errors with a leading underscore (``_MSG_SIZE_TOO_LARGE``);
+    both spellings of one condition classify alike.
+    """
+    if code is None:
+        return None
+    return _PERMANENT_REASONS.get(code) or _PERMANENT_REASONS.get(code.lstrip("_"))
 
 
 class KafkaClientError(ClubhouseError):
@@ -37,7 +64,9 @@ class ProduceError(KafkaClientError):
 
     def __init__(self, topic: str, reason: str, code: str | None = None) -> None:
         self.topic = topic
+        self.reason = reason
         self.code = code
+        self.permanent_reason = permanent_reason(code)
         suffix = f" [{code}]" if code else ""
         super().__init__(f"could not queue a record for topic {topic!r}: {reason}{suffix}")
 
@@ -59,6 +88,8 @@ class DeliveryError(KafkaClientError):
         self.code = code
         self.partition = partition
         self.retriable = retriable
+        # Set when re-sending this record can never succeed (see ``permanent_reason``).
+        self.permanent_reason = permanent_reason(code)
         where = f"topic {topic!r}" + (f" partition {partition}" if partition is not None else "")
         super().__init__(f"delivery to {where} failed: {reason} [{code}]")
 
@@ -79,10 +110,15 @@ class DeliveryTimeoutError(DeliveryError):
 
 
 class BatchDeliveryError(DeliveryError):
-    """Some records of a batch were not acknowledged; ``failures`` has one error per record."""
+    """Some records of a batch were not acknowledged; ``failures`` has one error per record.
 
-    def __init__(self, failures: Sequence[DeliveryError], total: int) -> None:
-        self.failures = tuple(failures)
+    ``failed`` maps each failed record's index in the batch to its error, so a caller can
+    tell which records to re-send and which can never be delivered.
+    """
+
+    def __init__(self, failed: Mapping[int, DeliveryError], total: int) -> None:
+        self.failed = dict(failed)
+        self.failures = tuple(self.failed.values())
         first = self.failures[0]
         super().__init__(
             first.topic,

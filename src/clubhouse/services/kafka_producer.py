@@ -130,14 +130,26 @@ class KafkaProducer:
     ) -> list[DeliveredRecord]:
         """Produce every record, return once all are acknowledged, in the order given.
 
-        If any record fails, BatchDeliveryError lists every failure; the others may have
-        been written. Records are queued in order, so same-partition order is kept. If one
-        cannot even be queued (ProduceError), the records before it stay queued.
+        If any record fails, BatchDeliveryError lists every failure by its index; the others
+        may have been written. Records are queued in order, so same-partition order is kept.
+        A record that can never be queued (too large, say: a permanent ProduceError) fails
+        alone and the rest are still sent; a transient ProduceError (the queue stayed full)
+        is raised, with the records before it still queued.
         """
-        futures = [self.produce(r.topic, r.key, r.value, r.headers) for r in records]
+        futures = [self._produce_or_fail(r) for r in records]
         self._wait(futures, timeout)
         _raise_failures(futures)
         return [f.result() for f in futures]
+
+    def _produce_or_fail(self, record: OutboundRecord) -> Future[DeliveredRecord]:
+        try:
+            return self.produce(record.topic, record.key, record.value, record.headers)
+        except ProduceError as exc:
+            if exc.permanent_reason is None or exc.code is None:
+                raise
+            failed: Future[DeliveredRecord] = Future()
+            failed.set_exception(DeliveryError(record.topic, exc.reason, code=exc.code))
+            return failed
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve delivery callbacks; returns how many were served."""
@@ -314,6 +326,10 @@ class KafkaProducer:
 
 
 def _raise_failures(futures: Sequence[Future[DeliveredRecord]]) -> None:
-    errors = [e for f in futures if f.done() and isinstance(e := f.exception(), DeliveryError)]
-    if errors:
-        raise BatchDeliveryError(errors, len(futures))
+    failed = {
+        i: e
+        for i, f in enumerate(futures)
+        if f.done() and isinstance(e := f.exception(), DeliveryError)
+    }
+    if failed:
+        raise BatchDeliveryError(failed, len(futures))

@@ -61,8 +61,13 @@ class FakeProducer:
     closed: bool = False
     flush_raises: KafkaException | None = None
     offsets: dict[str, int] = field(default_factory=dict)
+    # Decides whether produce() itself refuses a record, as librdkafka does for one too large.
+    refuse: Callable[[str, bytes | None], KafkaError | None] = lambda topic, value: None
 
     def produce(self, topic: str, **kw: Any) -> None:
+        refused = self.refuse(topic, kw["value"])
+        if refused is not None:
+            raise KafkaException(refused)
         if self.buffer_errors:
             self.buffer_errors -= 1
             raise BufferError("queue full")

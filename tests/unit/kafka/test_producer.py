@@ -78,6 +78,39 @@ def test_a_batch_reports_every_failure() -> None:
         )
     assert len(info.value.failures) == 2
     assert "2 of 4 records were not acknowledged" in str(info.value)
+    assert sorted(info.value.failed) == [1, 3]
+    assert {e.permanent_reason for e in info.value.failures} == {"message_too_large"}
+
+
+def test_a_record_refused_at_enqueue_fails_alone_and_the_rest_are_sent() -> None:
+    too_big = KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, "Message size too large")
+    factory = Factory(refuse=lambda topic, value: too_big if value == b"big" else None)
+    producer = KafkaProducer(SETTINGS, producer_factory=factory)
+    with pytest.raises(BatchDeliveryError) as info:
+        producer.produce_batch([ProducerRecord("a", None, v) for v in (b"1", b"big", b"2")])
+    assert list(info.value.failed) == [1]
+    assert info.value.failed[1].permanent_reason == "message_too_large"
+    assert [p["value"] for p in factory.instances[0].produced] == [b"1", b"2"]
+    assert len(factory.instances) == 1  # nothing transient happened: no rebuild
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("MSG_SIZE_TOO_LARGE", "message_too_large"),
+        ("_MSG_SIZE_TOO_LARGE", "message_too_large"),
+        ("INVALID_RECORD", "invalid_record"),
+        ("TOPIC_AUTHORIZATION_FAILED", "not_authorized"),
+        ("NOT_LEADER_FOR_PARTITION", None),
+        ("_MSG_TIMED_OUT", None),
+        ("REQUEST_TIMED_OUT", None),
+    ],
+)
+def test_produce_errors_are_classified_permanent_or_transient(
+    code: str, reason: str | None
+) -> None:
+    assert DeliveryError("t", "x", code=code).permanent_reason == reason
+    assert ProduceError("t", "x", code).permanent_reason == reason
 
 
 @pytest.mark.parametrize("idempotence", [True, False])

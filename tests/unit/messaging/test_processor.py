@@ -184,6 +184,33 @@ def test_malformed_command_gets_an_error_response(h: Harness) -> None:
     assert "agent_id" in err.error_message
 
 
+def test_an_agent_id_longer_than_the_limit_is_refused_and_nothing_is_stored(h: Harness) -> None:
+    huge = CreateAgentCommand.model_construct(
+        **CreateAgentCommand(agent_id="x").__dict__ | {"agent_id": "a" * 100_000}
+    )
+    body = AvroCodec(CreateAgentCommand).encode(huge)
+    processed = h.processor.process(
+        frame(h.serde.schema_id(CreateAgentCommand), body), key=b"a" * 16, source="t/0/1"
+    )
+    assert processed.kind == "invalid"
+    [err] = h.decode(processed)
+    assert isinstance(err, ErrorResponse)
+    assert err.error_type == "invalid_command"
+    assert "256" in err.error_message
+    assert processed.records[0].key == b"a" * 16  # keyed like the command it answers
+    assert h.store.list_agents() == []
+
+
+def test_an_error_for_an_unknown_agent_is_keyed_like_its_command(h: Harness) -> None:
+    command = ProcessMessageCommand(agent_id="ghost", content="hi")
+    processed = h.processor.process(
+        h.serde.serialize(command), key=b"ghost", source="t-commands/0/1"
+    )
+    [record] = processed.records
+    assert isinstance(h.serde.deserialize(record.value), ErrorResponse)
+    assert record.key == b"ghost"
+
+
 class Grumpy:
     name, role = "Grumpy", "fails"
 

@@ -1,0 +1,77 @@
+"""The records the service publishes: how messages become records, and the command each
+record answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from clubhouse.contracts import BaseMessage, ErrorResponse
+from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.subjects import topic_for
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """The consumed command a record comes from, so a record that cannot be published can
+    still answer it, keyed and ordered like the command."""
+
+    command_id: UUID
+    key: bytes | None
+    source: str  # topic/partition/offset of the command record
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A record to produce; ``replacement`` marks one made for a record that could not be."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = field(default_factory=list)
+    origin: Origin | None = None
+    replacement: bool = False
+
+
+class RecordBuilder:
+    """Turns messages into records on their topics, keyed like the command they answer."""
+
+    def __init__(self, serde: MessageSerde, topic_prefix: str) -> None:
+        self._serde = serde
+        self._prefix = topic_prefix
+
+    def record(self, message: BaseMessage, origin: Origin | None = None) -> Outbound:
+        """The record for ``message`` on its topic.
+
+        It is keyed like the command it answers, so all of a key's messages stay in order in
+        one partition, errors included; without a keyed command, by the message's agent id.
+        """
+        key = origin.key if origin is not None else None
+        if key is None:
+            agent_id = getattr(message, "agent_id", None)
+            key = agent_id.encode() if isinstance(agent_id, str) and agent_id else None
+        return Outbound(
+            topic=topic_for(self._prefix, type(message)),
+            key=key,
+            value=self._serde.serialize(message),
+            headers=[
+                ("message_type", message.message_type.encode()),
+                ("message_id", str(message.message_id).encode()),
+            ],
+            origin=origin,
+        )
+
+    def error_record(
+        self, origin: Origin, error_type: str, message: str, details: Mapping[str, object]
+    ) -> Outbound:
+        """An ErrorResponse answering the command of ``origin``, as a record to publish."""
+        reply = ErrorResponse(
+            in_response_to=origin.command_id,
+            error_type=error_type,
+            error_message=message,
+            details=dict(details),
+        )
+        return self.record(reply, origin)
