@@ -12,6 +12,7 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.services.kafka_admin import KafkaAdmin, TopicSpec
 from tests.integration.service.big_agents import make as tripling_factory
 from tests.integration.service.conftest import Env
 
@@ -42,5 +43,25 @@ def test_a_reply_too_large_to_publish_is_answered_with_an_error_and_the_loop_goe
         after = client.request(ProcessMessageCommand(agent_id="big", content="ok?"), timeout=30)
     assert isinstance(after, MessageProcessedResponse)
     assert after.content == "ok?" * 3
-    metrics = httpx.get(f"http://127.0.0.1:{service.metrics_port}/metrics").text
+    base = f"http://127.0.0.1:{service.metrics_port}"
+    assert httpx.get(f"{base}/readyz").status_code == 200  # nothing waits: not stalled
+    metrics = httpx.get(f"{base}/metrics").text
     assert 'clubhouse_permanent_publish_failures_total{reason="message_too_large"' in metrics
+
+
+def test_sizes_are_checked_against_the_topics_own_limit(env: Env) -> None:
+    # An operator created the responses topic with a small limit before the service started.
+    KafkaAdmin(env.kafka).ensure_topics(
+        [TopicSpec(f"{env.prefix}-responses", 2, config={"max.message.bytes": "20000"})]
+    )
+    env.start_service(agent_factory=tripling_factory)
+    with env.client() as client:
+        client.request(CreateAgentCommand(agent_id="t", personality_type="tripling"), timeout=30)
+        fits = client.request(ProcessMessageCommand(agent_id="t", content="a" * 5_000), timeout=30)
+        too_big = ProcessMessageCommand(agent_id="t", content="b" * 8_000)
+        reply = client.request(too_big, timeout=30)
+    assert isinstance(fits, MessageProcessedResponse)
+    assert isinstance(reply, ErrorResponse)
+    assert reply.error_type == "message_too_large"
+    assert reply.details["limit_bytes"] == 20_000
+    assert "20000 bytes" in reply.error_message
