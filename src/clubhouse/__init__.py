@@ -1,3 +1,81 @@
-"""Clubhouse: Kafka commands, responses and events on Pydantic contracts registered as Avro."""
+"""Clubhouse: Kafka commands, responses and events on Pydantic contracts registered as Avro.
+
+The names users build on are importable from here::
+
+    from clubhouse import App, Command, Context, Event, Response, ClubhouseClient
+
+They are loaded on first use, so ``import clubhouse`` (which every submodule import does)
+stays cheap for the command line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "App": "clubhouse.application",
+    "Context": "clubhouse.application",
+    "CommandRejected": "clubhouse.application",
+    "BaseMessage": "clubhouse.contracts",
+    "Command": "clubhouse.contracts",
+    "Response": "clubhouse.contracts",
+    "Event": "clubhouse.contracts",
+    "ErrorResponse": "clubhouse.contracts",
+    "MessageCatalog": "clubhouse.contracts",
+    "ClubhouseClient": "clubhouse.client",
+    "RequestTimeoutError": "clubhouse.client",
+    "ClubhouseError": "clubhouse.errors",
+    "SchemaRegistrator": "clubhouse.messaging.schema_registrator",
+    "SchemaRegistrationError": "clubhouse.messaging.schema_registrator",
+    "ConfluentSchemaRegistry": "clubhouse.services.schema_registry",
+    "KafkaSettings": "clubhouse.services.kafka_settings",
+}
+
+__all__ = [
+    "App",
+    "BaseMessage",
+    "ClubhouseClient",
+    "ClubhouseError",
+    "Command",
+    "CommandRejected",
+    "ConfluentSchemaRegistry",
+    "Context",
+    "ErrorResponse",
+    "Event",
+    "KafkaSettings",
+    "MessageCatalog",
+    "RequestTimeoutError",
+    "Response",
+    "SchemaRegistrationError",
+    "SchemaRegistrator",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from clubhouse.application import App, CommandRejected, Context
+    from clubhouse.client import ClubhouseClient, RequestTimeoutError
+    from clubhouse.contracts import (
+        BaseMessage,
+        Command,
+        ErrorResponse,
+        Event,
+        MessageCatalog,
+        Response,
+    )
+    from clubhouse.errors import ClubhouseError
+    from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
+    from clubhouse.services.kafka_settings import KafkaSettings
+    from clubhouse.services.schema_registry import ConfluentSchemaRegistry
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'clubhouse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next access is a plain lookup
+    return value

@@ -13,22 +13,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clubhouse.agents import AgentFactory, builtin_agent_factory
-from clubhouse.agents.manager import AgentManager
-from clubhouse.agents.store import SqliteAgentStore
+from clubhouse.agents.app import builtin_app
+from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import MessageCatalog
 from clubhouse.errors import ClubhouseError
-from clubhouse.messaging.outbound import Outbound, RecordBuilder
+from clubhouse.messaging.outbound import RecordBuilder
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
-from clubhouse.messaging.router import CommandRouter
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.service_loop import ServiceLoop
+from clubhouse.messaging.state_store import SqliteStateStore
 from clubhouse.messaging.subjects import all_topics, dead_letter_topic
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
 from clubhouse.services.kafka import (
     KafkaAdmin,
-    KafkaClientError,
     KafkaConsumer,
     KafkaProducer,
     KafkaSettings,
@@ -54,7 +53,8 @@ class ServiceConfig:
 
     kafka: KafkaSettings
     registry: RegistrySettings
-    catalog: MessageCatalog = field(default_factory=MessageCatalog.default)
+    app: App | None = None  # None: the built-in agent platform, with ``agent_factory``
+    catalog: MessageCatalog = field(default_factory=MessageCatalog)  # models beyond the app's
     topic_prefix: str = "clubhouse"
     state_db: Path = Path(".clubhouse/agents.db")
     agent_factory: AgentFactory = builtin_agent_factory
@@ -72,6 +72,18 @@ class ServiceConfig:
     def consumer_group(self) -> str:
         return self.group_id or f"{self.topic_prefix}-service"
 
+    def resolved_app(self) -> App:
+        """The App to serve: the configured one, or the built-in agent platform."""
+        if self.app is not None:
+            return self.app
+        return builtin_app(self.agent_factory, self.topic_prefix)
+
+    def full_catalog(self, app: App) -> MessageCatalog:
+        """Every model to register: the app's, then ``catalog``'s."""
+        catalog = app.catalog()
+        catalog.add_models(self.catalog)
+        return catalog
+
 
 class ClubhouseService:
     """One running service. ``start()`` prepares everything, ``run(stop)`` serves."""
@@ -81,18 +93,19 @@ class ClubhouseService:
         config: ServiceConfig,
         *,
         registry: SchemaRegistryProtocol | None = None,
-        router: CommandRouter | None = None,
     ) -> None:
         self.config = config
         self._registry = registry
         self._owns_registry = registry is None
-        self.router = router if router is not None else CommandRouter.with_builtin_handlers()
+        self.app = config.resolved_app()
+        self.catalog = config.full_catalog(self.app)
+        self._dispatcher = Dispatcher(self.app)
         self.metrics = ServiceMetrics()
         self.health = Health(stall_after_s=config.stall_after_s)
         self._loop: ServiceLoop | None = None
         self._producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
-        self._store: SqliteAgentStore | None = None
+        self._store: SqliteStateStore | None = None
         self._http: ObservabilityServer | None = None
         self.registration: RegistrationReport | None = None
 
@@ -105,14 +118,14 @@ class ClubhouseService:
             self._registry = registry
         wait_for_registry(registry, cfg.registry_wait_s)
         report = SchemaRegistrator(
-            registry, cfg.catalog, cfg.topic_prefix, max_workers=cfg.register_workers
+            registry, self.catalog, cfg.topic_prefix, max_workers=cfg.register_workers
         ).register_all_schemas()
         self.registration = report
         log.info(
             "schemas registered",
             extra={"registered_count": report.registered_count, "failed": len(report.failed)},
         )
-        serde = MessageSerde(registry, cfg.catalog, cfg.topic_prefix)
+        serde = MessageSerde(registry, self.catalog, cfg.topic_prefix)
         serde.prepare()  # every schema must be there, whatever registration managed
 
         admin = KafkaAdmin(cfg.kafka)
@@ -122,10 +135,9 @@ class ClubhouseService:
             admin.ensure_topics(topics)
 
         ensure_topics()
-        self._store = SqliteAgentStore(cfg.state_db)
+        self._store = SqliteStateStore(cfg.state_db)
         self._producer = KafkaProducer(cfg.kafka)
         self._consumer = KafkaConsumer(cfg.kafka, group_id=cfg.consumer_group)
-        producer = self._producer
         records = RecordBuilder(serde, cfg.topic_prefix)
         limits = SizeLimits(
             int(cfg.kafka.producer_config(idempotence=True).get(
@@ -141,26 +153,8 @@ class ClubhouseService:
             error_record=records.error_record,
             count_failure=lambda reason: self.metrics.permanent_failures.labels(reason).inc(),
         )
-
-        def emit(record: Outbound) -> None:
-            fitted = guard.fit(record)
-            if fitted is None:
-                return
-            try:
-                producer.produce(fitted.topic, fitted.key, fitted.value, fitted.headers)
-            except KafkaClientError as exc:
-                # Early events are a courtesy; the command's outcome is stored and published
-                # with the batch, so a failure here must not stop the command.
-                log.warning("could not send an early event", extra={"error": str(exc)})
-
         processor = CommandProcessor(
-            serde,
-            self.router,
-            AgentManager(self._store, cfg.agent_factory),
-            cfg.catalog,
-            cfg.topic_prefix,
-            emit=emit,
-            records=records,
+            serde, self._dispatcher, self._store, self.catalog, cfg.topic_prefix, records=records
         )
         self._loop = ServiceLoop(
             consumer=self._consumer,
@@ -208,6 +202,7 @@ class ClubhouseService:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._dispatcher.close()
         if self._http is not None:
             self._http.stop()
             self._http = None

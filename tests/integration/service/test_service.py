@@ -17,7 +17,6 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_writer
 
-from clubhouse.agents.store import SqliteAgentStore
 from clubhouse.avro import AvroCodec, frame
 from clubhouse.contracts import (
     AgentCreatedResponse,
@@ -30,6 +29,7 @@ from clubhouse.contracts import (
 )
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.processor import DLQ_REASON
+from clubhouse.messaging.state_store import SqliteStateStore
 from clubhouse.services.kafka import KafkaConsumer, KafkaProducer
 from tests.integration.service.conftest import Env, stop_process, wait_for_schemas
 
@@ -232,8 +232,8 @@ def test_sigkill_mid_stream_loses_no_command_and_repeats_no_effect(env: Env) -> 
     assert all(isinstance(a, AgentCreatedResponse) for a in answers.values()), [
         a for a in answers.values() if isinstance(a, ErrorResponse)
     ]
-    store = SqliteAgentStore(env.state_db)
-    assert sorted(r.agent_id for r in store.list_agents()) == sorted(
+    store = SqliteStateStore(env.state_db)
+    assert sorted(key for key, _ in store.items()) == sorted(
         ["warm-up", *(c.agent_id for c in commands)]
     )
 

@@ -13,8 +13,8 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro import parse_schema, schemaless_writer
 
 from clubhouse.agents import AgentReply, AgentSpec, builtin_agent_factory
-from clubhouse.agents.manager import AgentManager
-from clubhouse.agents.store import SqliteAgentStore
+from clubhouse.agents.app import builtin_app
+from clubhouse.application import Dispatcher
 from clubhouse.avro import AvroCodec, frame
 from clubhouse.contracts import (
     AgentCreatedResponse,
@@ -30,10 +30,10 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
-from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Outbound, Processed
-from clubhouse.messaging.router import CommandRouter
+from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Processed
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
+from clubhouse.messaging.state_store import SqliteStateStore
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 
@@ -45,13 +45,11 @@ class Harness:
         SchemaRegistrator(self.registry, self.catalog, "t").register_all_schemas()
         self.serde = MessageSerde(self.registry, self.catalog, "t")
         self.serde.prepare()
-        self.store = SqliteAgentStore(db)
-        self.emitted: list[Outbound] = []
-        self.router = CommandRouter.with_builtin_handlers()
+        self.store = SqliteStateStore(db)
+        self.app = builtin_app(factory, "t")
         self.processor = CommandProcessor(
-            self.serde, self.router, AgentManager(self.store, factory), self.catalog, "t",
-            emit=self.emitted.append,
-        )  # fmt: skip
+            self.serde, Dispatcher(self.app), self.store, self.catalog, "t"
+        )
         self.offset = 0
 
     def send(self, message: BaseMessage) -> Processed:
@@ -81,16 +79,14 @@ def test_create_process_delete_flow(h: Harness) -> None:
 
     ask = ProcessMessageCommand(agent_id="a1", content="hello", conversation_id="c1")
     processed = h.send(ask)
-    [answer] = h.decode(processed)
+    answer, thinking = h.decode(processed)
     assert isinstance(answer, MessageProcessedResponse)
     assert answer.content == "Hello! How can I help you today?"
     assert answer.conversation_id == "c1"
-    assert [r.topic for r in processed.records] == ["t-responses"]
-    assert processed.records[0].key == b"a1"
-    # The thinking event went out before the agent ran, and only then.
-    [thinking] = [h.serde.deserialize(r.value) for r in h.emitted]
     assert isinstance(thinking, AgentThinkingEvent)
-    assert h.emitted[0].topic == "t-events"
+    # Published with the response, in one batch: nothing goes out before the state is stored.
+    assert [r.topic for r in processed.records] == ["t-responses", "t-events"]
+    assert processed.records[0].key == b"a1"
 
     deleted, gone = h.decode(h.send(DeleteAgentCommand(agent_id="a1")))
     assert isinstance(deleted, AgentDeletedResponse)
@@ -130,7 +126,7 @@ def test_a_batch_sees_its_own_commands_and_dedupes_within_itself(h: Harness) -> 
         answered = h.send(ProcessMessageCommand(agent_id="b", content="same batch"))
         again = h.send(create)  # redelivered inside the same batch
     assert created.kind == answered.kind == "command"
-    [answer] = h.decode(answered)
+    answer, _thinking = h.decode(answered)
     assert isinstance(answer, MessageProcessedResponse)
     assert answer.content == "same batch"
     assert again.kind == "duplicate"
@@ -198,7 +194,7 @@ def test_an_agent_id_longer_than_the_limit_is_refused_and_nothing_is_stored(h: H
     assert err.error_type == "invalid_command"
     assert "256" in err.error_message
     assert processed.records[0].key == b"a" * 16  # keyed like the command it answers
-    assert h.store.list_agents() == []
+    assert h.store.items() == []
 
 
 def test_an_error_for_an_unknown_agent_is_keyed_like_its_command(h: Harness) -> None:
@@ -227,25 +223,31 @@ def test_failing_agent_yields_agent_error_and_error_response() -> None:
     h = Harness(factory=grumpy_factory)
     h.send(CreateAgentCommand(agent_id="g", personality_type="grumpy"))
     ask = ProcessMessageCommand(agent_id="g", content="hi")
-    event, err = h.decode(h.send(ask))
+    err, thinking, event = h.decode(h.send(ask))
+    assert isinstance(thinking, AgentThinkingEvent)
     assert isinstance(event, AgentErrorEvent)
     assert event.error_message == "RuntimeError: no"
     assert isinstance(err, ErrorResponse)
-    assert err.in_response_to == ask.message_id
+    assert (err.error_type, err.in_response_to) == ("agent_failed", ask.message_id)
 
 
 def test_buggy_handler_is_contained(h: Harness) -> None:
-    def broken(command: Any, agents: Any, emit: Any) -> Any:
+    h.app._handlers.pop(DeleteAgentCommand)
+
+    @h.app.command(DeleteAgentCommand, key="agent_id")
+    def broken(command: Any, ctx: Any) -> Any:
+        ctx.state["half"] = "done"
         raise KeyError("oops")
 
-    h.router.register(DeleteAgentCommand, broken)
+    h.send(CreateAgentCommand(agent_id="a"))
     cmd = DeleteAgentCommand(agent_id="a")
-    event, err = h.decode(h.send(cmd))
-    assert isinstance(event, AgentErrorEvent)
+    [err] = h.decode(h.send(cmd))
     assert isinstance(err, ErrorResponse)
-    assert (err.error_type, err.in_response_to) == ("handler_failed", cmd.message_id)
-    [again] = h.decode(h.send(CreateAgentCommand(agent_id="a")))[:1]
-    assert isinstance(again, AgentCreatedResponse)
+    assert (err.error_type, err.in_response_to) == ("handler_error", cmd.message_id)
+    assert err.error_message == "KeyError: 'oops'"
+    assert "half" not in (h.store.get("a") or {})  # what the handler changed is dropped
+    [again] = h.decode(h.send(ProcessMessageCommand(agent_id="a", content="hi")))[:1]
+    assert isinstance(again, MessageProcessedResponse)
 
 
 def test_agents_survive_a_restart(tmp_path: Path) -> None:
@@ -254,7 +256,7 @@ def test_agents_survive_a_restart(tmp_path: Path) -> None:
     first.send(CreateAgentCommand(agent_id="keep", personality_type="echo"))
     first.store.close()
     second = Harness(db)
-    [answer] = second.decode(second.send(ProcessMessageCommand(agent_id="keep", content="hey")))
+    answer, _ = second.decode(second.send(ProcessMessageCommand(agent_id="keep", content="hey")))
     assert isinstance(answer, MessageProcessedResponse)
     assert answer.content == "hey"
 
@@ -271,7 +273,7 @@ def test_older_schema_version_is_read_into_the_current_model(h: Harness) -> None
     datum = {k: v for k, v in cmd.model_dump().items() if k != "conversation_id"}
     datum["message_id"], datum["metadata"] = str(cmd.message_id), "{}"
     schemaless_writer(out, parse_schema(v1), datum)
-    [answer] = h.decode(h.raw(frame(old_id, out.getvalue())))
+    answer, _ = h.decode(h.raw(frame(old_id, out.getvalue())))
     assert isinstance(answer, MessageProcessedResponse)
     assert (answer.content, answer.conversation_id) == ("from v1", None)
 

@@ -1,15 +1,16 @@
-"""Durable agent state and command outcomes, behind ``AgentStore``; SQLite by default.
+"""Durable keyed state and command outcomes, behind ``StateStore``; SQLite by default.
 
-A command's state changes, its dedupe record and the messages it produced are written in one
-transaction. A redelivered command then finds its outcome and re-publishes the same messages
-instead of acting twice, so a crash between "state saved" and "response acknowledged" loses
-nothing and duplicates no effect.
+Each key (an agent id, an order id: whatever field the handler declared) owns one JSON
+object of state. A command's state change, its dedupe record and the messages it produced
+are written in one transaction. A redelivered command then finds its outcome and
+re-publishes the same messages instead of acting twice, so a crash between "state saved"
+and "response acknowledged" loses nothing and duplicates no effect.
 
 ``batch()`` groups the commands of one consumed batch into one transaction, so the durable
 commit (an fsync) is paid once per batch instead of once per command. The caller publishes
 and commits offsets only after the batch has left the ``with`` block: a crash before that
-commit loses the whole batch's state *and* leaves its offsets uncommitted, so every command in
-it is redelivered and handled afresh, just as if it had never been seen.
+commit loses the whole batch's state *and* leaves its offsets uncommitted, so every command
+in it is redelivered and handled afresh, just as if it had never been seen.
 """
 
 from __future__ import annotations
@@ -17,39 +18,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
-
-@dataclass(frozen=True, slots=True)
-class AgentRecord:
-    """One agent as stored."""
-
-    agent_id: str
-    personality_type: str
-    name: str
-    role: str
-    state: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass(frozen=True, slots=True)
-class UpsertAgent:
-    record: AgentRecord
-
-
-@dataclass(frozen=True, slots=True)
-class DeleteAgent:
-    agent_id: str
-
-
-Change = UpsertAgent | DeleteAgent
+State = dict[str, Any]  # one key's state: a JSON object
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,28 +37,35 @@ class StoredOutput:
     payload: str
 
 
-class AgentStore(Protocol):
-    """Where agents and command outcomes live."""
+class StateStore(Protocol):
+    """Where keyed state and command outcomes live."""
 
-    def get(self, agent_id: str) -> AgentRecord | None: ...
+    def get(self, key: str) -> State | None:
+        """The state of ``key``, or None when it has none."""
+        ...
 
-    def list_agents(self) -> list[AgentRecord]: ...
+    def items(self) -> list[tuple[str, State]]:
+        """Every key with its state, ordered by key."""
+        ...
 
     def outcome(self, command_id: UUID) -> list[StoredOutput] | None:
         """The outputs of an already processed command, or ``None`` if it is new."""
         ...
 
     def apply(
-        self, command_id: UUID, changes: Sequence[Change], outputs: Sequence[StoredOutput]
+        self,
+        command_id: UUID,
+        changes: Mapping[str, State | None],
+        outputs: Sequence[StoredOutput],
     ) -> None:
-        """Apply ``changes`` and record the command's outcome, atomically."""
+        """Set each key's new state (None deletes it) and record the outcome, atomically."""
         ...
 
     def batch(self) -> AbstractContextManager[None]:
         """Make every ``apply`` inside the ``with`` block durable together, at its end.
 
-        Each ``apply`` stays atomic on its own; reads inside the block see its changes. If the
-        block raises, none of its changes is kept.
+        Each ``apply`` stays atomic on its own; reads inside the block see its changes. If
+        the block raises, none of its changes is kept.
         """
         ...
 
@@ -93,14 +77,9 @@ class AgentStore(Protocol):
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS agents (
-    agent_id TEXT PRIMARY KEY,
-    personality_type TEXT NOT NULL,
-    name TEXT NOT NULL,
-    role TEXT NOT NULL,
-    state TEXT NOT NULL,
-    metadata TEXT NOT NULL,
-    created_at TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS keyed_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS command_outcomes (
     command_id TEXT PRIMARY KEY,
@@ -110,9 +89,20 @@ CREATE TABLE IF NOT EXISTS command_outcomes (
 CREATE INDEX IF NOT EXISTS command_outcomes_processed_at ON command_outcomes(processed_at);
 """
 
+# Databases written before state was keyed kept agents in a table of their own; their rows
+# become the keyed state the built-in agent app reads, once, on open.
+_MIGRATE_AGENTS = """
+INSERT OR IGNORE INTO keyed_state (key, value)
+SELECT agent_id, json_object(
+    'personality_type', personality_type, 'name', name, 'role', role, 'state', state,
+    'metadata', json(metadata), 'created_at', created_at)
+FROM agents;
+DROP TABLE agents;
+"""
 
-class SqliteAgentStore:
-    """AgentStore in one SQLite file (WAL, synchronous=FULL: a commit survives a power cut).
+
+class SqliteStateStore:
+    """StateStore in one SQLite file (WAL, synchronous=FULL: a commit survives a power cut).
 
     synchronous=NORMAL would skip the fsync at each commit, but then a power cut could lose
     commits whose responses were already published and whose offsets were already committed:
@@ -133,23 +123,23 @@ class SqliteAgentStore:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(_SCHEMA)
+        legacy = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'agents'"
+        ).fetchone()
+        if legacy is not None:
+            self._db.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_AGENTS} COMMIT;")
 
-    def get(self, agent_id: str) -> AgentRecord | None:
+    def get(self, key: str) -> State | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT agent_id, personality_type, name, role, state, metadata, created_at "
-                "FROM agents WHERE agent_id = ?",
-                (agent_id,),
+                "SELECT value FROM keyed_state WHERE key = ?", (key,)
             ).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else dict(json.loads(row[0]))
 
-    def list_agents(self) -> list[AgentRecord]:
+    def items(self) -> list[tuple[str, State]]:
         with self._lock:
-            rows = self._db.execute(
-                "SELECT agent_id, personality_type, name, role, state, metadata, created_at "
-                "FROM agents ORDER BY agent_id"
-            ).fetchall()
-        return [_record(r) for r in rows]
+            rows = self._db.execute("SELECT key, value FROM keyed_state ORDER BY key").fetchall()
+        return [(k, dict(json.loads(v))) for k, v in rows]
 
     def outcome(self, command_id: UUID) -> list[StoredOutput] | None:
         with self._lock:
@@ -161,7 +151,10 @@ class SqliteAgentStore:
         return [StoredOutput(m, p) for m, p in json.loads(row[0])]
 
     def apply(
-        self, command_id: UUID, changes: Sequence[Change], outputs: Sequence[StoredOutput]
+        self,
+        command_id: UUID,
+        changes: Mapping[str, State | None],
+        outputs: Sequence[StoredOutput],
     ) -> None:
         now = datetime.now(UTC).isoformat()
         with self._lock:
@@ -174,17 +167,13 @@ class SqliteAgentStore:
             )
             self._db.execute(begin)
             try:
-                for change in changes:
-                    if isinstance(change, UpsertAgent):
-                        r = change.record
-                        self._db.execute(
-                            "INSERT OR REPLACE INTO agents VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (r.agent_id, r.personality_type, r.name, r.role, r.state,
-                             json.dumps(r.metadata), r.created_at.isoformat()),
-                        )  # fmt: skip
+                for key, state in changes.items():
+                    if state is None:
+                        self._db.execute("DELETE FROM keyed_state WHERE key = ?", (key,))
                     else:
                         self._db.execute(
-                            "DELETE FROM agents WHERE agent_id = ?", (change.agent_id,)
+                            "INSERT OR REPLACE INTO keyed_state VALUES (?, ?)",
+                            (key, json.dumps(state)),
                         )
                 self._db.execute(
                     "INSERT INTO command_outcomes VALUES (?, ?, ?)",
@@ -225,11 +214,3 @@ class SqliteAgentStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-def _record(row: tuple[Any, ...]) -> AgentRecord:
-    agent_id, personality, name, role, state, metadata, created = row
-    return AgentRecord(
-        agent_id, personality, name, role, state, json.loads(metadata),
-        datetime.fromisoformat(created),
-    )  # fmt: skip

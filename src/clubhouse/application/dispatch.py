@@ -1,0 +1,126 @@
+"""Runs one command through its App handler: state in, outputs and the new state out.
+
+A handler is user code, so whatever it does wrong answers its command and leaves the
+service serving everyone else: an exception becomes an ErrorResponse ``handler_error``,
+``CommandRejected`` an ErrorResponse of its own type, and in both cases nothing the handler
+changed or emitted is kept. Async handlers run on one event loop owned by the dispatcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from clubhouse.application.app import App, CommandHandler
+from clubhouse.application.context import CommandRejected, Context
+from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
+from clubhouse.messaging.state_store import State
+
+log = logging.getLogger(__name__)
+
+StateReader = Callable[[str], State | None]
+
+
+@dataclass
+class Dispatched:
+    """What one command did: the new state per key (None: deleted), and what to publish."""
+
+    changes: dict[str, State | None] = field(default_factory=dict)
+    outputs: list[BaseMessage] = field(default_factory=list)
+
+
+def error_reply(command: Command, error_type: str, message: str, **details: Any) -> ErrorResponse:
+    """An ErrorResponse answering ``command``."""
+    return ErrorResponse(
+        in_response_to=command.message_id,
+        error_type=error_type,
+        error_message=message,
+        details=details,
+    )
+
+
+class Dispatcher:
+    """Looks up each command's handler, runs it with its key's state, collects the result."""
+
+    def __init__(self, app: App, *, handler_log: logging.Logger | None = None) -> None:
+        self.app = app
+        self._log = handler_log or logging.getLogger("clubhouse.handlers")
+        self._runner: asyncio.Runner | None = None
+
+    def dispatch(self, command: Command, read_state: StateReader) -> Dispatched:
+        """Handle ``command``; ``read_state`` gives a key's current state."""
+        handler = self.app.handler_for(type(command))
+        if handler is None:
+            return Dispatched(outputs=[error_reply(
+                command, "unsupported_command",
+                f"no handler for {type(command).__name__} ({command.message_type}); "
+                "register one with @app.command",
+            )])  # fmt: skip
+        key = getattr(command, handler.key_field)
+        if key is None or key == "":
+            return Dispatched(outputs=[error_reply(
+                command, "invalid_command",
+                f"{type(command).__name__}.{handler.key_field} is the key and must be set",
+            )])  # fmt: skip
+        key = str(key)
+        before = read_state(key) or {}
+        ctx = Context(key, command.message_id, copy.deepcopy(before), self._log)
+        try:
+            result = self._call(handler, command, ctx)
+        except CommandRejected as exc:
+            return Dispatched(outputs=[error_reply(command, exc.error_type, exc.message,
+                                                   **exc.details)])  # fmt: skip
+        # Application code: a bug in one handler answers its command and nothing else.
+        except Exception as exc:
+            self._log.exception(
+                "handler failed",
+                extra={"message_id": str(command.message_id), "key": key,
+                       "message_type": command.message_type},
+            )  # fmt: skip
+            return Dispatched(outputs=[error_reply(
+                command, "handler_error", f"{type(exc).__name__}: {exc}",
+                handler=getattr(handler.func, "__qualname__", repr(handler.func)),
+            )])  # fmt: skip
+        problem = _check(result, ctx.state)
+        if problem is not None:
+            return Dispatched(outputs=[error_reply(command, "handler_error", problem)])
+        outputs: list[BaseMessage] = []
+        if result is not None:
+            outputs.append(result.model_copy(update={"in_response_to": command.message_id}))
+        outputs.extend(ctx.emitted)
+        changes: dict[str, State | None] = {}
+        if ctx.state != before:
+            changes[key] = dict(ctx.state) if ctx.state else None
+        return Dispatched(changes, outputs)
+
+    def close(self) -> None:
+        """Close the event loop of async handlers, if one was started."""
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    def _call(self, handler: CommandHandler, command: Command, ctx: Context) -> Any:
+        if not handler.is_async:
+            return handler.func(command, ctx)
+        if self._runner is None:
+            self._runner = asyncio.Runner()
+        return self._runner.run(handler.func(command, ctx))
+
+
+def _check(result: object, state: dict[str, Any]) -> str | None:
+    """Why a handler's result cannot be used, or None."""
+    if result is not None and not isinstance(result, Response):
+        return (
+            f"the handler returned {type(result).__name__}; a handler returns a Response "
+            "or None"
+        )
+    try:
+        json.dumps(state)
+    except (TypeError, ValueError) as exc:
+        return f"ctx.state holds a value that is not JSON-serializable: {exc}"
+    return None
