@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
+from clubhouse.application import App
 from clubhouse.contracts import Command, Event, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.serde import MessageSerde, UndecodableMessageError
@@ -29,6 +30,13 @@ from clubhouse.services.kafka_protocol import (
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[], KafkaConsumer]
+KeyFunction = Callable[[Command], str | None]
+
+
+def agent_key(command: Command) -> str | None:
+    """The built-in commands' key: their ``agent_id``."""
+    agent_id = getattr(command, "agent_id", None)
+    return agent_id if isinstance(agent_id, str) else None
 
 
 class RequestTimeoutError(ClubhouseError):
@@ -53,9 +61,11 @@ class ClubhouseClient:
         consumer_factory: ConsumerFactory,
         serde: MessageSerde,
         topic_prefix: str = "clubhouse",
+        key_for: KeyFunction = agent_key,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._producer = producer
+        self._key_for = key_for
         self._new_consumer = consumer_factory
         self._serde = serde
         self._prefix = topic_prefix
@@ -69,16 +79,26 @@ class ClubhouseClient:
         registry: SchemaRegistryProtocol,
         *,
         catalog: MessageCatalog | None = None,
-        topic_prefix: str = "clubhouse",
+        topic_prefix: str | None = None,
+        app: App | None = None,
     ) -> ClubhouseClient:
-        """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once)."""
-        serde = MessageSerde(registry, catalog or MessageCatalog.default(), topic_prefix)
+        """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once).
+
+        With ``app``, the client speaks that App's models under its prefix and keys each
+        command by the field its handler declared, so a key's commands share a partition.
+        """
+        prefix = topic_prefix or (app.prefix if app is not None else "clubhouse")
+        models = app.catalog() if app is not None else MessageCatalog.default()
+        if catalog is not None:
+            models.add_models(catalog)
+        serde = MessageSerde(registry, models, prefix)
         serde.prepare()
         return cls(
             producer=KafkaProducer(kafka),
             consumer_factory=lambda: KafkaConsumer(kafka),
             serde=serde,
-            topic_prefix=topic_prefix,
+            topic_prefix=prefix,
+            key_for=app.key_for if app is not None else agent_key,
         )
 
     def send(self, command: Command) -> None:
@@ -143,10 +163,10 @@ class ClubhouseClient:
     def _publish(self, commands: Sequence[Command]) -> None:
         records = []
         for command in commands:
-            agent_id = getattr(command, "agent_id", None)
+            key_text = self._key_for(command)
             records.append((
                 topic_for(self._prefix, type(command)),
-                agent_id.encode() if isinstance(agent_id, str) else None,
+                None if key_text is None else key_text.encode(),
                 self._serde.serialize(command),
                 [("message_type", command.message_type.encode()),
                  ("message_id", str(command.message_id).encode())],
