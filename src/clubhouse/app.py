@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clubhouse.agents import AgentFactory, builtin_agent_factory
 from clubhouse.agents.app import builtin_app
 from clubhouse.application import App, Dispatcher
-from clubhouse.contracts import MessageCatalog
+from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.outbound import RecordBuilder
 from clubhouse.messaging.processor import CommandProcessor
@@ -23,8 +24,8 @@ from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.service_loop import ServiceLoop
-from clubhouse.messaging.state_store import SqliteStateStore
-from clubhouse.messaging.subjects import all_topics, dead_letter_topic
+from clubhouse.messaging.state_store import SqliteStateStore, StateStore
+from clubhouse.messaging.subjects import all_topics, dead_letter_topic, topic_for
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
 from clubhouse.services.kafka import (
     KafkaAdmin,
@@ -65,7 +66,8 @@ class ServiceConfig:
     registry_wait_s: float = 0.0
     register_workers: int = 8
     batch_size: int = 200
-    shutdown_timeout_s: float = 30.0
+    publish_timeout_s: float = 30.0  # one wait for a batch's acknowledgements
+    shutdown_timeout_s: float = 30.0  # how long close() may flush what is still queued
     stall_after_s: float = 60.0  # /readyz turns not-ready when records wait this long
 
     @property
@@ -85,6 +87,21 @@ class ServiceConfig:
         return catalog
 
 
+def _consumer(settings: KafkaSettings, group_id: str) -> KafkaConsumer:
+    return KafkaConsumer(settings, group_id=group_id)
+
+
+@dataclass(frozen=True)
+class ServiceParts:
+    """How the service builds the parts that touch the outside world; replace any of them
+    to embed the service or to test it."""
+
+    admin: Callable[[KafkaSettings], KafkaAdmin] = KafkaAdmin
+    producer: Callable[[KafkaSettings], KafkaProducer] = KafkaProducer
+    consumer: Callable[[KafkaSettings, str], KafkaConsumer] = _consumer
+    store: Callable[[Path], StateStore] = SqliteStateStore
+
+
 class ClubhouseService:
     """One running service. ``start()`` prepares everything, ``run(stop)`` serves."""
 
@@ -93,8 +110,10 @@ class ClubhouseService:
         config: ServiceConfig,
         *,
         registry: SchemaRegistryProtocol | None = None,
+        parts: ServiceParts | None = None,
     ) -> None:
         self.config = config
+        self._parts = parts or ServiceParts()
         self._registry = registry
         self._owns_registry = registry is None
         self.app = config.resolved_app()
@@ -105,7 +124,7 @@ class ClubhouseService:
         self._loop: ServiceLoop | None = None
         self._producer: KafkaProducer | None = None
         self._consumer: KafkaConsumer | None = None
-        self._store: SqliteStateStore | None = None
+        self._store: StateStore | None = None
         self._http: ObservabilityServer | None = None
         self.registration: RegistrationReport | None = None
 
@@ -128,16 +147,16 @@ class ClubhouseService:
         serde = MessageSerde(registry, self.catalog, cfg.topic_prefix)
         serde.prepare()  # every schema must be there, whatever registration managed
 
-        admin = KafkaAdmin(cfg.kafka)
+        admin = self._parts.admin(cfg.kafka)
         topics = [TopicSpec(t, partitions=cfg.partitions) for t in all_topics(cfg.topic_prefix)]
 
         def ensure_topics() -> None:
             admin.ensure_topics(topics)
 
         ensure_topics()
-        self._store = SqliteStateStore(cfg.state_db)
-        self._producer = KafkaProducer(cfg.kafka)
-        self._consumer = KafkaConsumer(cfg.kafka, group_id=cfg.consumer_group)
+        self._store = self._parts.store(cfg.state_db)
+        self._producer = self._parts.producer(cfg.kafka)
+        self._consumer = self._parts.consumer(cfg.kafka, cfg.consumer_group)
         records = RecordBuilder(serde, cfg.topic_prefix)
         limits = SizeLimits(
             int(cfg.kafka.producer_config(idempotence=True).get(
@@ -148,7 +167,7 @@ class ClubhouseService:
                                                "topic_max": dict(limits.topic_max)})  # fmt: skip
         guard = PublishGuard(
             limits,
-            responses_topic=f"{cfg.topic_prefix}-responses",
+            responses_topic=topic_for(cfg.topic_prefix, Response),
             dead_letter_topic=dead_letter_topic(cfg.topic_prefix),
             error_record=records.error_record,
             count_failure=lambda reason: self.metrics.permanent_failures.labels(reason).inc(),
@@ -161,12 +180,12 @@ class ClubhouseService:
             producer=self._producer,
             processor=processor,
             guard=guard,
-            commands_topic=all_topics(cfg.topic_prefix)[0],
+            commands_topic=topic_for(cfg.topic_prefix, Command),
             metrics=self.metrics,
             health=self.health,
             ensure_topics=ensure_topics,
             batch_size=cfg.batch_size,
-            publish_timeout_s=cfg.shutdown_timeout_s,
+            publish_timeout_s=cfg.publish_timeout_s,
         )
         if cfg.metrics_port is not None:
             self._http = ObservabilityServer(

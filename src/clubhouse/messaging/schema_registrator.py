@@ -227,10 +227,6 @@ class SchemaRegistrator:
         except RegistryError:
             return None, None
 
-    def register_model(self, model: MessageModel) -> ModelRegistration:
-        """Register one model; failures are in the result, not raised."""
-        return self._register_one(model, self._catalog.is_base(model), None)[0]
-
     def _register_one(
         self, model: MessageModel, is_base: bool, known: _Known | None
     ) -> tuple[ModelRegistration, BaseException | None]:

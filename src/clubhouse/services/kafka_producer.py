@@ -82,10 +82,6 @@ class KafkaProducer:
                 extra=where,
             )
 
-    @property
-    def idempotent(self) -> bool:
-        return self._idempotent
-
     def produce(
         self, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
     ) -> Future[DeliveredRecord]:

@@ -263,9 +263,3 @@ class KafkaConsumerProtocol(Protocol):
     def close(self) -> None:
         """Leave the group and release the client; uncommitted work is redelivered later."""
         ...
-
-
-class MessageHandlerProtocol(Protocol):
-    """Handles one consumed record; raising means the record was not handled."""
-
-    def __call__(self, record: ConsumedRecord, /) -> None: ...
