@@ -41,7 +41,7 @@ CHANGES = (
     "rename_field_without_alias", "rename_record_with_alias",
     "rename_record_with_qualified_alias", "rename_record_without_alias",
     "toggle_logical_type", "fixed_resize", "toggle_field_default", "nested_items_promote",
-    "change_namespace",
+    "change_namespace", "rename_enum_or_fixed_with_alias", "record_in_union",
 )  # fmt: skip
 
 
@@ -82,6 +82,8 @@ class _Generator:
             return {"type": "array", "items": self.type_(depth + 1)}
         if roll < 0.89:
             return {"type": "map", "values": self.type_(depth + 1)}
+        if depth < 2 and self.rng.random() < 0.3:
+            return ["null", self.record(depth + 1)]
         inner = self.rng.choice(PRIMITIVES)
         return ["null", inner] if self.rng.random() < 0.7 else [inner, "null"]
 
@@ -292,6 +294,29 @@ def _apply(gen: _Generator, top: dict[str, Any], change: str) -> bool:
         key = "items" if holder["type"]["type"] == "array" else "values"
         holder["type"][key] = rng.choice(PROMOTIONS[holder["type"][key]])
         return True
+    if change == "rename_enum_or_fixed_with_alias":
+        holder = pick(
+            lambda f: isinstance(f["type"], dict) and f["type"]["type"] in ("enum", "fixed")
+        )
+        if holder is None:
+            return False
+        named = holder["type"]
+        named["aliases"] = [named["name"]]
+        named["name"] = gen.name("Renamed")
+        return True
+    if change == "record_in_union":
+        holder = pick(lambda f: isinstance(f["type"], dict) and f["type"]["type"] == "record")
+        if holder is None:
+            return False
+        # Either the record becomes optional, or a second record joins it in a union.
+        if gen.rng.random() < 0.5:
+            holder["type"] = ["null", holder["type"]]
+            holder.pop("default", None)
+        else:
+            holder["type"] = [holder["type"], gen.record(2)]
+            if "default" in holder:
+                holder["default"] = default_for(holder["type"])
+        return True
     if change == "change_namespace":
         top["namespace"] = "gen.other" if top.get("namespace") == "gen.v1" else "gen.v1"
         return True
@@ -315,6 +340,16 @@ def _ensure_place(gen: _Generator, top: dict[str, Any], change: str) -> None:
         "toggle_logical_type": "long",
         "remove_field_with_default": "string",
         "remove_field_without_default": "string",
+        "rename_enum_or_fixed_with_alias": {
+            "type": "enum",
+            "name": gen.name("E"),
+            "symbols": ["A"],
+        },
+        "record_in_union": {
+            "type": "record",
+            "name": gen.name("R"),
+            "fields": [{"name": gen.name("f"), "type": "int"}],
+        },
     }
     if change in needs:
         field: dict[str, Any] = {"name": gen.name("f"), "type": needs[change]}
