@@ -7,6 +7,7 @@ from io import BytesIO
 from typing import Any, Generic, TypeVar
 
 import fastavro
+from fastavro.read import SchemaResolutionError
 from pydantic import BaseModel, ValidationError
 
 from clubhouse.avro.canonical import canonical_json
@@ -66,6 +67,12 @@ class AvroCodec(Generic[M]):
                 return_record_name=self._record_names,
                 return_record_name_override=self._record_names,
             )
+        except SchemaResolutionError as exc:
+            # Registered under NONE, say: the writer's schema is not one this model can read.
+            raise DecodeError(
+                f"cannot read {len(data)} bytes as {self.model.__name__}: the writer schema "
+                f"does not resolve into it: {exc}"
+            ) from exc
         except _READ_ERRORS as exc:
             raise DecodeError(
                 f"cannot read {len(data)} bytes as {self.model.__name__}: "

@@ -1,5 +1,9 @@
 """Reader/writer compatibility checks for all seven levels, on ``avro.compatibility``.
 
+The pair check is ``clubhouse.avro.checker.LinearChecker``: the ``avro`` package's rules in
+time linear in a record's width, with record aliases resolved as the Avro specification and
+Java Avro do (docs/compatibility-semantics.md).
+
 BACKWARD means the new schema (reader) can read data written with an earlier one (writer);
 FORWARD the reverse; FULL both. Non-transitive levels compare with the latest live version,
 transitive ones with every live version. Each problem becomes one readable message naming
@@ -24,8 +28,9 @@ from avro.compatibility import (
     SchemaIncompatibilityType,
     check_fixed_size,
     check_reader_enum_contains_writer_enum,
-    check_schema_names,
 )
+
+from clubhouse.avro.checker import LinearChecker, check_names
 
 
 class CompatibilityLevel(StrEnum):
@@ -83,15 +88,15 @@ _REASONS = {
 }
 
 
-class _TracingChecker(ReaderWriterCompatibilityChecker):
-    """The library checker, remembering every sub-result so reasons can be paired with places.
+class _TracingChecker(LinearChecker):
+    """The checker, remembering every sub-result so reasons can be paired with places.
 
     The library merges messages and locations into two unordered sets; every single-problem
     sub-result it computed on the way still holds one message next to one location.
     """
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__()
         self.single: dict[str, tuple[SchemaIncompatibilityType, str]] = {}
 
     def get_compatibility(
@@ -117,7 +122,7 @@ class _TracingChecker(ReaderWriterCompatibilityChecker):
             and isinstance(reader, avro.schema.NamedSchema)
             and isinstance(writer, avro.schema.NamedSchema)
         ):
-            self._remember(check_schema_names(reader, writer, location))
+            self._remember(check_names(reader, writer, location))
             if isinstance(reader, avro.schema.FixedSchema) and isinstance(
                 writer, avro.schema.FixedSchema
             ):

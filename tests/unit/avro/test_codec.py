@@ -208,3 +208,27 @@ def test_framing_matches_confluent_layout() -> None:
 
 def test_schema_property_matches_converter() -> None:
     assert AvroCodec(Everything).schema == model_to_avro(Everything)
+
+
+def test_a_writer_schema_the_model_cannot_resolve_is_a_decode_error() -> None:
+    class Retyped(BaseModel):
+        agent_id: int
+        content: str
+
+    body = AvroCodec(V1).encode(V1(agent_id="a", content="b"))
+    writer = AvroCodec(V1).schema_json.replace('"name":"V1"', '"name":"Retyped"')
+    with pytest.raises(DecodeError, match=r"as Retyped: the writer schema .*string is not long"):
+        AvroCodec(Retyped).decode(body, writer_schema=writer)
+
+
+def test_a_writer_lacking_a_required_field_is_a_decode_error() -> None:
+    body = AvroCodec(V1).encode(V1(agent_id="a", content="b"))
+    writer = AvroCodec(V1).schema_json.replace('"name":"V1"', '"name":"Strict"')
+
+    class Strict(BaseModel):
+        agent_id: str
+        content: str
+        channel: str
+
+    with pytest.raises(DecodeError, match="No default value for field channel"):
+        AvroCodec(Strict).decode(body, writer_schema=writer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -162,3 +163,41 @@ def test_the_checker_comes_without_the_registry_server(
 
 def test_the_levels_match_the_registry_protocols_names() -> None:
     assert tuple(level.value for level in Level) == COMPATIBILITY_LEVELS
+
+
+# Record aliases are names relative to the reader's namespace (the Avro spec, and Java's
+# SchemaCompatibility); the avro package compares them unqualified with the writer's full name.
+def _named(name: str, namespace: str | None = None, aliases: list[str] | None = None) -> str:
+    extra: dict[str, object] = {}
+    if namespace is not None:
+        extra["namespace"] = namespace
+    if aliases is not None:
+        extra["aliases"] = aliases
+    return record(name, ("a", "int"), **extra)
+
+
+def test_an_unqualified_record_alias_is_resolved_in_the_readers_namespace() -> None:
+    reader = schema(_named("New", "ns", aliases=["Old"]))
+    assert compat.check_pair(reader, schema(_named("Old", "ns"))) == []
+
+
+def test_an_unqualified_record_alias_does_not_name_a_type_outside_the_namespace() -> None:
+    reader = schema(_named("New", "ns", aliases=["Old"]))
+    problems = compat.check_pair(reader, schema(_named("Old")))
+    assert [p.kind.value for p in problems] == ["name_mismatch"]
+    assert "expected: Old" in problems[0].describe()
+
+
+def test_a_qualified_record_alias_names_a_type_in_another_namespace() -> None:
+    reader = schema(_named("New", "ns", aliases=["other.Old"]))
+    assert compat.check_pair(reader, schema(_named("Old", "other"))) == []
+    assert compat.check_pair(reader, schema(_named("Old", "ns"))) != []
+
+
+def test_a_nested_record_alias_is_resolved_in_the_namespace_it_inherits() -> None:
+    def outer(inner_name: str, aliases: list[str] | None = None) -> str:
+        inner = json.loads(_named(inner_name, aliases=aliases))
+        return record("Outer", ("inner", inner), namespace="ns")
+
+    reader = schema(outer("NewInner", aliases=["OldInner"]))
+    assert compat.check_pair(reader, schema(outer("OldInner"))) == []

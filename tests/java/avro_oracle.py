@@ -1,0 +1,115 @@
+"""A client for ``AvroOracle.java``: Java Avro in one long-lived JVM, spoken to in JSON lines.
+
+``start_oracle`` resolves the pinned Java Avro jars (``clubhouse.devstack.maven``), compiles
+the helper with ``javac`` and starts it; ``OracleUnavailableError`` says what is missing.
+``oracle_or_skip`` turns that into one skip reason, or a failure under
+``CLUBHOUSE_REQUIRE_KAFKA=1`` (CI), where a missing JDK must not pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clubhouse.devstack.errors import DevStackError
+from clubhouse.devstack.maven import classpath, require_tool, resolve_jars
+
+# The one place the Java Avro version is pinned.
+AVRO_JAVA_VERSION = "1.12.1"
+SOURCE = Path(__file__).with_name("AvroOracle.java")
+
+
+class OracleUnavailableError(Exception):
+    """Java, javac, Maven or the jars are missing, so the oracle cannot start."""
+
+
+class OracleError(Exception):
+    """The oracle answered a request with an error (bad schema, unreadable bytes)."""
+
+
+class AvroOracle:
+    """One running ``AvroOracle`` JVM; every method is one request and its answer."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self._process = process
+
+    def request(self, **fields: Any) -> dict[str, Any]:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        stdin.write(json.dumps(fields) + "\n")
+        stdin.flush()
+        line = stdout.readline()
+        if not line:
+            raise OracleError(f"the oracle exited (code {self._process.poll()}) on {fields['op']}")
+        answer: dict[str, Any] = json.loads(line)
+        if not answer.pop("ok"):
+            raise OracleError(answer["error"])
+        return answer
+
+    def compatibility(self, reader: str, writer: str) -> tuple[bool, list[dict[str, str]]]:
+        """Whether Java lets ``reader`` read ``writer``'s data, and Java's reasons if not."""
+        answer = self.request(op="compat", reader=reader, writer=writer)
+        return bool(answer["compatible"]), list(answer["incompatibilities"])
+
+    def decode(self, writer: str, data: bytes, reader: str | None = None) -> tuple[str, bytes]:
+        """``data`` read with ``writer`` (resolved to ``reader``): its Avro JSON and binary."""
+        answer = self.request(
+            op="decode", writer=writer, reader=reader, data=base64.b64encode(data).decode()
+        )
+        return str(answer["json"]), base64.b64decode(answer["data"])
+
+    def encode(self, schema: str, avro_json: str) -> bytes:
+        """The Avro binary of the datum given in Avro's JSON encoding."""
+        answer = self.request(op="encode", schema=schema, json=avro_json)
+        return base64.b64decode(answer["data"])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def start_oracle(work_dir: Path) -> AvroOracle:
+    """Compile ``AvroOracle.java`` into ``work_dir`` and start it."""
+    try:
+        javac = require_tool("javac", "compiling the Java Avro test oracle")
+        java = require_tool("java", "running the Java Avro test oracle")
+        jars = resolve_jars(
+            f"avro-{AVRO_JAVA_VERSION}", [f"org.apache.avro:avro:{AVRO_JAVA_VERSION}"]
+        )
+    except DevStackError as exc:
+        raise OracleUnavailableError(str(exc)) from exc
+    path = classpath(jars)
+    compiled = subprocess.run(
+        [javac, "-d", str(work_dir), "-cp", path, str(SOURCE)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if compiled.returncode != 0:
+        raise OracleError(f"javac failed on {SOURCE.name}:\n{compiled.stderr}")
+    process = subprocess.Popen(
+        [java, "-Xshare:auto", "-cp", classpath([work_dir, *jars]), "AvroOracle"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, encoding="utf-8",
+    )  # fmt: skip
+    return AvroOracle(process)
+
+
+def oracle_or_skip(work_dir: Path, env: Mapping[str, str]) -> AvroOracle:
+    """``start_oracle``, or skip the test (fail it when ``env`` requires Java)."""
+    try:
+        return start_oracle(work_dir)
+    except OracleUnavailableError as exc:
+        reason = f"Java Avro oracle unavailable: {exc}"
+        if env.get("CLUBHOUSE_REQUIRE_KAFKA") == "1":
+            pytest.fail(f"{reason} (CLUBHOUSE_REQUIRE_KAFKA=1 requires it)", pytrace=False)
+        pytest.skip(reason)
