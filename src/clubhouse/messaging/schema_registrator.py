@@ -252,7 +252,7 @@ class SchemaRegistrator:
                     return self._failed(base, reason, "IncompatibleSchemaError", verdict.messages)
             if self._dry_run:
                 return self._done(base, Outcome.WOULD_REGISTER, None), None
-            registered = self._registry.register_full(subject, schema)
+            registered = self._registry.register(subject, schema)
             if registered.version:
                 return self._done(base, Outcome.REGISTERED, registered), None
             # Registries that answer only the id (Confluent's, for one) need a lookup.

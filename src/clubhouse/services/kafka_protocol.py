@@ -50,16 +50,9 @@ class SchemaRegistryProtocol(Protocol):
     Schemas are Avro JSON text. Methods raise ``clubhouse.services.registry_errors`` types.
     """
 
-    def register(self, subject: str, schema: str) -> int:
-        """Register ``schema`` under ``subject`` (idempotent); returns its global id."""
-        ...
-
-    def register_full(self, subject: str, schema: str) -> RegisteredSchema:
-        """Register like ``register``; the version is 0 when the registry does not return it."""
-        ...
-
-    def check_schema_exists(self, subject: str, schema: str) -> int | None:
-        """The id of ``schema`` if it is a live version of ``subject``, else ``None``."""
+    def register(self, subject: str, schema: str) -> RegisteredSchema:
+        """Register ``schema`` under ``subject`` (idempotent: a live one keeps its id and
+        version); the version is 0 when the registry does not return it."""
         ...
 
     def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:

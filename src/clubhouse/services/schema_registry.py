@@ -157,20 +157,13 @@ class ConfluentSchemaRegistry:
         self.close()
 
     # -- SchemaRegistryProtocol ------------------------------------------------------------------
-    def register(self, subject: str, schema: str) -> int:
-        return self.register_full(subject, schema).schema_id
-
-    def register_full(self, subject: str, schema: str) -> RegisteredSchema:
+    def register(self, subject: str, schema: str) -> RegisteredSchema:
         """Register and return id and, when the registry says it, the version (else 0)."""
         result = self._call(
             f"register {subject}",
             lambda: self._client.register_schema_full_response(subject, Schema(schema, "AVRO")),
         )
         return RegisteredSchema(subject, result.version or 0, int(result.schema_id or 0), schema)
-
-    def check_schema_exists(self, subject: str, schema: str) -> int | None:
-        found = self.lookup(subject, schema)
-        return None if found is None else found.schema_id
 
     def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
         try:

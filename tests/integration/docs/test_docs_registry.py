@@ -50,7 +50,7 @@ def test_docs_show_version_history_changelog_and_compatibility(
     registry.set_compatibility("NONE", error_subject)
     older_error = json.loads(model_schema(ErrorResponse))
     older_error["fields"] = [f for f in older_error["fields"] if f["name"] != "details"]
-    stale_id = registry.register(error_subject, json.dumps(older_error))
+    stale_id = registry.register(error_subject, json.dumps(older_error)).schema_id
 
     out = tmp_path / "site"
     result = CliRunner().invoke(cli, ["docs", "build", "--out", str(out), "--url", registry_url])

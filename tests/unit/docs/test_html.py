@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from clubhouse.contracts import MessageCatalog
 from clubhouse.docs import DocsModel, build_docs_model, registry_doc, render_html
 from clubhouse.messaging.subjects import model_schema
-from tests.unit.docs.fakes import FakeRegistry
+from tests.fakes.registry import FakeRegistry
 
 
 class _Page(HTMLParser):

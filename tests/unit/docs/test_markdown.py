@@ -10,7 +10,7 @@ from clubhouse.contracts import MessageCatalog
 from clubhouse.docs import DocsModel, build_docs_model, registry_doc, render_markdown
 from clubhouse.docs.markdown import cell, code
 from clubhouse.messaging.subjects import model_schema
-from tests.unit.docs.fakes import FakeRegistry
+from tests.fakes.registry import FakeRegistry
 
 
 def test_every_message_has_its_own_section_with_anchor(docs: DocsModel) -> None:

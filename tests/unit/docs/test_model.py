@@ -11,7 +11,7 @@ from clubhouse.contracts import MessageCatalog
 from clubhouse.docs import DocsModel, build_docs_model, registry_doc
 from clubhouse.messaging.subjects import model_schema
 from clubhouse.services.registry_errors import RegistryError, RegistryUnreachableError
-from tests.unit.docs.fakes import FakeRegistry
+from tests.fakes.registry import FakeRegistry
 
 
 def test_every_catalog_model_is_documented_in_catalog_order(
@@ -102,7 +102,7 @@ def test_a_refusal_for_one_subject_is_recorded_and_the_rest_goes_on(
     catalog: MessageCatalog,
 ) -> None:
     registry = FakeRegistry()
-    registry.fail_subjects["shop-DeleteAgentCommand-value"] = RegistryError("HTTP 500 boom")
+    registry.fail_reads["shop-DeleteAgentCommand-value"] = RegistryError("HTTP 500 boom")
     docs = build_docs_model(catalog, topic_prefix="shop",
                             registry_lookup=partial(registry_doc, registry))  # fmt: skip
     info = docs.message("DeleteAgentCommand").registry
@@ -113,8 +113,9 @@ def test_a_refusal_for_one_subject_is_recorded_and_the_rest_goes_on(
 
 def test_an_unreachable_registry_stops_the_build(catalog: MessageCatalog) -> None:
     registry = FakeRegistry()
-    registry.fail_subjects["shop-BaseMessage-value"] = RegistryUnreachableError("down")
+    registry.fail_reads["shop-BaseMessage-value"] = RegistryUnreachableError("down")
     with pytest.raises(RegistryUnreachableError):
         build_docs_model(catalog, topic_prefix="shop",
                          registry_lookup=partial(registry_doc, registry))  # fmt: skip
-    assert registry.calls == ["shop-BaseMessage-value"]  # it stopped at the first subject
+    # It stopped at the first subject.
+    assert [subject for _, subject in registry.calls] == ["shop-BaseMessage-value"]

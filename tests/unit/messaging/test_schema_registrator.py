@@ -16,10 +16,10 @@ from clubhouse.messaging.schema_registrator import (
     SchemaRegistrator,
 )
 from clubhouse.messaging.subjects import model_schema
-from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
+from clubhouse.services.kafka_protocol import RegisteredSchema, SchemaRegistryProtocol
 from clubhouse.services.registry_errors import RegistryUnreachableError
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
-from tests.unit.messaging.fakes import Boom, FakeRegistry
+from tests.fakes.registry import Boom, FakeRegistry
 
 BASES = ["BaseMessage", "Command", "Response", "Event"]
 
@@ -33,7 +33,7 @@ def test_bases_are_registered_first_and_alone() -> None:
     report = SchemaRegistrator(fake, MessageCatalog.default(), max_workers=4).register_all_schemas()
     registers = [s for op, s in fake.calls if op == "register"]
     assert registers[:4] == [f"clubhouse-{b}-value" for b in BASES]
-    assert fake.ids[model_schema(MessageCatalog.default().get("BaseMessage"))] == 1
+    assert fake.id_of(model_schema(MessageCatalog.default().get("BaseMessage"))) == 1
     assert report.registered_count == 14
     assert [r.model for r in report.results][:4] == BASES
     assert all(r.outcome is Outcome.REGISTERED and r.version == 1 for r in report.results)
@@ -56,7 +56,8 @@ def test_a_changed_model_is_looked_up_then_registered() -> None:
     fake = FakeRegistry()
     SchemaRegistrator(fake).register_all_schemas()
     subject = "clubhouse-AgentThinkingEvent-value"
-    fake.versions[subject].append((999, '{"type": "string"}'))  # the latest is something else
+    # The latest is something else.
+    fake.versions[subject].append(RegisteredSchema(subject, 2, 999, '{"type": "string"}'))
     fake.calls.clear()
     report = SchemaRegistrator(fake).register_all_schemas()
     assert report.registered_count == 14
@@ -130,9 +131,9 @@ def test_compatibility_precheck_reports_without_registering() -> None:
 def test_new_subjects_skip_the_lookup_and_the_precheck() -> None:
     fake = FakeRegistry()
     SchemaRegistrator(fake, check_compatibility=True).register_all_schemas()
-    assert {op for op, _ in fake.calls} == {"get_latest_schemas", "register", "lookup"}
-    # One lookup per model, made by the fake's register_full; none before registering.
-    assert len([c for c in fake.calls if c[0] == "lookup"]) == 14
+    # Nothing was there: no lookup and no compatibility test before registering.
+    assert {op for op, _ in fake.calls} == {"get_latest_schemas", "register"}
+    assert len([c for c in fake.calls if c[0] == "register"]) == 14
 
 
 def test_dry_run_writes_nothing() -> None:

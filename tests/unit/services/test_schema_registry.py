@@ -19,7 +19,7 @@ from clubhouse.services.schema_registry import (
     redact_url,
     wait_for_registry,
 )
-from tests.unit.messaging.fakes import FakeRegistry
+from tests.fakes.registry import FakeRegistry
 
 
 def test_settings_map_to_client_config() -> None:
