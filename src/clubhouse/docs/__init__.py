@@ -5,7 +5,7 @@ renderers turn that model into files; ``build_site`` and ``write_site`` do all t
 """
 
 from clubhouse.docs.asyncapi import render_asyncapi
-from clubhouse.docs.changelog import FieldChange, diff_schemas
+from clubhouse.docs.changelog import FieldChange, diff_schema_texts
 from clubhouse.docs.errors import DocsError
 from clubhouse.docs.html import render_html
 from clubhouse.docs.markdown import render_markdown
@@ -25,7 +25,7 @@ __all__ = [
     "VersionDoc",
     "build_docs_model",
     "build_site",
-    "diff_schemas",
+    "diff_schema_texts",
     "registry_doc",
     "render_asyncapi",
     "render_html",

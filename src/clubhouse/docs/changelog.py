@@ -7,15 +7,15 @@ it and words each change for a page: a CSS-friendly kind, where, and what change
 
 from __future__ import annotations
 
+from clubhouse.avro.parsing import SchemaTextError, parse_schema
 from clubhouse.docs.errors import DocsError
 from clubhouse.evolution.diff import FieldChange
 from clubhouse.evolution.diff import diff_schemas as _diff_parsed
-from clubhouse.evolution.schemas import SchemaTextError, parse_schema
 
-__all__ = ["FieldChange", "change_css", "change_detail", "change_where", "diff_schemas"]
+__all__ = ["FieldChange", "change_css", "change_detail", "change_where", "diff_schema_texts"]
 
 
-def diff_schemas(old: str, new: str, *, old_name: str, new_name: str) -> list[FieldChange]:
+def diff_schema_texts(old: str, new: str, *, old_name: str, new_name: str) -> list[FieldChange]:
     """The changes from schema text ``old`` to ``new``; the names say where each came from."""
     try:
         before = parse_schema(old, where=old_name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from clubhouse.docs.changelog import FieldChange, diff_schemas
+from clubhouse.docs.changelog import FieldChange, diff_schema_texts
 from clubhouse.docs.errors import DocsError
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
 from clubhouse.services.registry_errors import (
@@ -71,7 +71,7 @@ def _collect(registry: SchemaRegistryProtocol, subject: str, local_schema: str) 
         found = registry.get_version(subject, number)
         changes: tuple[FieldChange, ...] = ()
         if previous is not None:
-            changes = tuple(diff_schemas(previous, found.schema,
+            changes = tuple(diff_schema_texts(previous, found.schema,
                                          old_name=f"{subject} v{previous_number}",
                                          new_name=f"{subject} v{number}"))  # fmt: skip
         versions.append(VersionDoc(found.version, found.schema_id, _pretty(found.schema), changes))
@@ -79,7 +79,7 @@ def _collect(registry: SchemaRegistryProtocol, subject: str, local_schema: str) 
     current = registry.lookup(subject, local_schema) if versions else None
     pending: tuple[FieldChange, ...] = ()
     if current is None and previous is not None:
-        pending = tuple(diff_schemas(previous, local_schema,
+        pending = tuple(diff_schema_texts(previous, local_schema,
                                      old_name=f"{subject} v{previous_number}",
                                      new_name="the local model"))  # fmt: skip
     return RegistryDoc(

@@ -4,6 +4,7 @@ Every check goes through ``clubhouse.avro.compatibility``, the checker the embed
 runs too, so offline checks against files and the registry's verdicts agree.
 """
 
+from clubhouse.avro.parsing import SchemaTextError, parse_schema, type_label
 from clubhouse.evolution.check import CheckReport, ModelCheck, check_model, check_models
 from clubhouse.evolution.compare import Comparison, Reason, compare
 from clubhouse.evolution.diff import FieldChange, ModelDiff, diff_model, diff_schemas
@@ -15,7 +16,6 @@ from clubhouse.evolution.files import (
     schema_filename,
 )
 from clubhouse.evolution.plan import PlannedStep, plan_model, plan_registration
-from clubhouse.evolution.schemas import SchemaTextError, parse_schema, type_label
 from clubhouse.evolution.sources import DirectorySource, RegistrySource, SchemaSource
 
 __all__ = [

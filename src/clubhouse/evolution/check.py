@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from clubhouse.avro.parsing import parse_schema
 from clubhouse.evolution.compare import Comparison, Reason, compare
-from clubhouse.evolution.schemas import parse_schema
 from clubhouse.evolution.sources import SchemaSource
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.kafka_protocol import CompatibilityLevel

@@ -15,8 +15,8 @@ from typing import Literal
 import avro.schema
 from pydantic import BaseModel
 
+from clubhouse.avro.parsing import parse_schema, type_label
 from clubhouse.evolution.compare import Comparison, compare
-from clubhouse.evolution.schemas import parse_schema, type_label
 from clubhouse.evolution.sources import SchemaSource
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.kafka_protocol import COMPATIBILITY_LEVELS, CompatibilityLevel

@@ -12,7 +12,7 @@ from typing import Protocol
 from clubhouse.evolution.files import SchemaDirectory, SchemaDirectoryError
 from clubhouse.services.kafka_protocol import CompatibilityLevel, SchemaRegistryProtocol
 
-DEFAULT_LEVEL: CompatibilityLevel = "BACKWARD"
+DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
 """The registry's own default, used offline when neither --level nor a manifest says more."""
 
 

@@ -9,20 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, get_args, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
+
+# Re-exported (mypy needs the alias): callers of the protocol import the level from here.
+from clubhouse.avro.compatibility import CompatibilityLevel as CompatibilityLevel  # noqa: PLC0414
 
 # --- Schema registry ------------------------------------------------------------------------
 
-CompatibilityLevel = Literal[
-    "BACKWARD",
-    "BACKWARD_TRANSITIVE",
-    "FORWARD",
-    "FORWARD_TRANSITIVE",
-    "FULL",
-    "FULL_TRANSITIVE",
-    "NONE",
-]
-COMPATIBILITY_LEVELS: tuple[CompatibilityLevel, ...] = get_args(CompatibilityLevel)
+# The seven levels have one home, the compatibility rules; the protocol speaks the same type.
+COMPATIBILITY_LEVELS: tuple[CompatibilityLevel, ...] = tuple(CompatibilityLevel)
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,7 +228,7 @@ class ConfluentSchemaRegistry:
         level = str(raw.get("compatibilityLevel") or raw.get("compatibility") or "").upper()
         if level not in COMPATIBILITY_LEVELS:
             raise RegistryError(f"{self._where} answered an unknown compatibility level {level!r}")
-        return level
+        return CompatibilityLevel(level)
 
     def set_compatibility(self, level: CompatibilityLevel, subject: str | None = None) -> None:
         self._call(

@@ -21,7 +21,7 @@ import pydantic_core
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from clubhouse.avro.converter import avro_field_name
-from clubhouse.evolution.schemas import type_label
+from clubhouse.avro.parsing import type_label
 
 _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import avro.schema
 from pydantic import BaseModel
 
+from clubhouse.avro.parsing import parse_schema
 from clubhouse.errors import ClubhouseError
-from clubhouse.evolution.schemas import parse_schema
 from clubhouse.messaging.subjects import subject_name
 from clubhouse.services.kafka_protocol import RegisteredSchema, SchemaRegistryProtocol
 from clubhouse.validation.conformance import Violation, violations

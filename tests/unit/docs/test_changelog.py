@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clubhouse.docs import DocsError
-from clubhouse.docs.changelog import change_css, change_detail, change_where, diff_schemas
+from clubhouse.docs.changelog import change_css, change_detail, change_where, diff_schema_texts
 
 V1 = {
     "type": "record",
@@ -35,7 +35,7 @@ def _v2() -> dict[str, object]:
 
 
 def test_added_removed_retyped_and_redefaulted_fields_including_nested_ones() -> None:
-    changes = diff_schemas(json.dumps(V1), json.dumps(_v2()), old_name="v1", new_name="v2")
+    changes = diff_schema_texts(json.dumps(V1), json.dumps(_v2()), old_name="v1", new_name="v2")
     shown = {(change_where(c), c.kind, change_detail(c)) for c in changes}
     assert ("id", "removed", "was string (no default)") in shown
     assert ("qty", "type changed", "int \u2192 long") in shown
@@ -46,9 +46,11 @@ def test_added_removed_retyped_and_redefaulted_fields_including_nested_ones() ->
 
 
 def test_identical_schemas_have_no_changes() -> None:
-    assert diff_schemas(json.dumps(V1), json.dumps(V1), old_name="a", new_name="b") == []
+    assert diff_schema_texts(json.dumps(V1), json.dumps(V1), old_name="a", new_name="b") == []
 
 
 def test_a_broken_schema_names_where_it_came_from() -> None:
     with pytest.raises(DocsError, match=r"subject-x v3"):
-        diff_schemas(json.dumps(V1), "{not json", old_name="subject-x v2", new_name="subject-x v3")
+        diff_schema_texts(
+            json.dumps(V1), "{not json", old_name="subject-x v2", new_name="subject-x v3"
+        )

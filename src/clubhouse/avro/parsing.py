@@ -1,4 +1,5 @@
-"""Parse Avro schema text into ``avro`` package objects and describe types for people.
+"""Parse Avro schema text into ``avro`` package objects and describe types for people (the
+schema layer the compatibility checker, the evolution tools and the validator share).
 
 The compatibility checker, the diff and the validator all walk ``avro.schema`` objects, so
 named types referenced by name are already resolved to the one object that defines them.
