@@ -70,12 +70,26 @@ class ClubhouseClient:
         *,
         catalog: MessageCatalog | None = None,
         topic_prefix: str = "clubhouse",
+        idempotent: bool = True,
     ) -> ClubhouseClient:
-        """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once)."""
+        """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once).
+
+        ``idempotent=False`` suits a short-lived client sending a command or two: the
+        idempotent producer's set-up costs 0.5-1 s on the dev broker (measured), and a
+        command written twice by a retry has one effect, as the service deduplicates
+        commands by ``message_id``.
+        """
         serde = MessageSerde(registry, catalog or MessageCatalog.default(), topic_prefix)
         serde.prepare()
+        producer = (
+            KafkaProducer(kafka)
+            if idempotent
+            else KafkaProducer(
+                kafka, idempotence=False, why_not_idempotent="the service dedupes commands"
+            )
+        )
         return cls(
-            producer=KafkaProducer(kafka),
+            producer=producer,
             consumer_factory=lambda: KafkaConsumer(kafka),
             serde=serde,
             topic_prefix=topic_prefix,

@@ -83,6 +83,7 @@ def connect(
             client_registry,
             catalog=catalog,
             topic_prefix=topic_prefix,
+            idempotent=False,  # one command per process; see ClubhouseClient.connect
         )
     except ClubhouseError as exc:
         client_registry.close()
