@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,9 +21,11 @@ from clubhouse.cli.options import (
     broker_options,
     build_catalog,
     check_registry_reachable,
+    collapse,
     fail,
     json_option,
     models_option,
+    option_group,
     quiet_logging_options,
     registry_options,
     topic_prefix_option,
@@ -39,27 +42,41 @@ NO_CONNECTION = (
 )
 
 
-def connection_options(fn: Any) -> Any:
-    fn = registry_options(required=False)(fn)
-    fn = broker_options()(fn)
-    fn = topic_prefix_option(fn)
-    fn = models_option(fn)
-    fn = json_option(fn)
-    return quiet_logging_options(fn)
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """The flags every client command shares."""
+
+    broker: BrokerOptions
+    registry: RegistryOptions
+    model_modules: tuple[str, ...]
+    topic_prefix: str
+    as_json: bool
+
+
+# Outermost first; the ClientOptions collapse is innermost, so that it receives the
+# already-typed broker and registry values.
+connection_options = option_group(
+    quiet_logging_options,
+    json_option,
+    models_option,
+    topic_prefix_option,
+    broker_options(),
+    registry_options(required=False),
+    collapse(
+        "client",
+        ("broker", "registry", "model_modules", "topic_prefix", "as_json"),
+        lambda _ctx, values: ClientOptions(**values),
+    ),
+)
 
 
 @contextmanager
-def connect(
-    broker: BrokerOptions,
-    registry: RegistryOptions,
-    *,
-    model_modules: tuple[str, ...],
-    topic_prefix: str,
-) -> Iterator[ClubhouseClient]:
+def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
     """A client from flags, environment or the running dev stack; connection errors exit 2."""
     from clubhouse.cli.probe import ProbeError, probe_brokers  # noqa: PLC0415
 
-    registry = with_dev_stack(registry)
+    broker = options.broker
+    registry = with_dev_stack(options.registry)
     if not broker.bootstrap_servers or not registry.url:
         message = NO_CONNECTION
         if registry.stale_dev_stack is not None:
@@ -70,7 +87,7 @@ def connect(
         probe_brokers(broker.bootstrap_servers, named_by=f"from {broker.source}")
     except ProbeError as exc:
         fail(str(exc))
-    catalog = build_catalog(model_modules)
+    catalog = build_catalog(options.model_modules)
     from clubhouse.client import ClubhouseClient  # noqa: PLC0415 - heavy imports
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
     from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
@@ -82,7 +99,7 @@ def connect(
             KafkaSettings.from_env(bootstrap_servers=broker.bootstrap_servers, dev_tuning=True),
             client_registry,
             catalog=catalog,
-            topic_prefix=topic_prefix,
+            topic_prefix=options.topic_prefix,
             idempotent=False,  # one command per process; see ClubhouseClient.connect
         )
     except ClubhouseError as exc:
@@ -107,24 +124,19 @@ def render(message: BaseMessage, as_json: bool) -> str:
     )
 
 
-def request(params: dict[str, Any], command: Command, timeout: float) -> None:
+def request(options: ClientOptions, command: Command, timeout: float) -> None:
     from clubhouse.client import RequestTimeoutError  # noqa: PLC0415 - heavy imports
     from clubhouse.contracts import ErrorResponse  # noqa: PLC0415
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
 
-    with connect(
-        params["broker"],
-        params["registry"],
-        model_modules=params["model_modules"],
-        topic_prefix=params["topic_prefix"],
-    ) as client:
+    with connect(options) as client:
         try:
             response = client.request(command, timeout=timeout)
         except RequestTimeoutError as exc:
             fail(str(exc), EXIT_FAILED)
         except ClubhouseError as exc:
             fail(str(exc), EXIT_CONFIG)
-    click.echo(render(response, params["as_json"]))
+    click.echo(render(response, options.as_json))
     if isinstance(response, ErrorResponse):
         raise SystemExit(EXIT_FAILED)
 
@@ -153,12 +165,13 @@ def send() -> None:
 
 
 def _command(name: str, model: str, examples: str, *extra: Any) -> None:
-    def run(timeout: float, **params: Any) -> None:
+    def run(timeout: float, client: ClientOptions, **fields: Any) -> None:
         import clubhouse.contracts  # noqa: PLC0415 - pydantic, only once a command runs
 
         build: Callable[..., Command] = getattr(clubhouse.contracts, model)
-        fields = {k: params.pop(k) for k in list(params) if k.startswith("f_")}
-        request(params, build(**{k[2:]: v for k, v in fields.items() if v is not None}), timeout)
+        # Each command field arrives as f_<name>; unset ones keep the model's default.
+        values = {k[2:]: v for k, v in fields.items() if v is not None}
+        request(client, build(**values), timeout)
 
     run.__doc__ = f"Send a {model} and print the response.\n\n\b\nExamples:\n{examples}"
     for option in reversed(extra):
@@ -219,7 +232,7 @@ _command(
     help="Without --follow: stop after this many seconds with no new event.",
 )  # fmt: skip
 @connection_options
-def events(follow: bool, from_beginning: bool, idle_timeout: float, **params: Any) -> None:
+def events(follow: bool, from_beginning: bool, idle_timeout: float, client: ClientOptions) -> None:
     """Print the service's events (agent thinking, errors, state changes).
 
     Exit codes: 0 done (or Ctrl-C), 2 the broker, the registry or the events topic cannot
@@ -232,20 +245,15 @@ def events(follow: bool, from_beginning: bool, idle_timeout: float, **params: An
     """
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415 - heavy imports
 
-    with connect(
-        params["broker"],
-        params["registry"],
-        model_modules=params["model_modules"],
-        topic_prefix=params["topic_prefix"],
-    ) as client:
+    with connect(client) as connected:
         try:
-            for event in client.events(
+            for event in connected.events(
                 from_beginning=from_beginning, idle_timeout=None if follow else idle_timeout
             ):
-                click.echo(render(event, params["as_json"]))
-                if not params["as_json"]:
+                click.echo(render(event, client.as_json))
+                if not client.as_json:
                     click.echo("")
         except KeyboardInterrupt:
             return
         except ClubhouseError as exc:
-            fail(f"cannot read {params['topic_prefix']}-events: {exc}", EXIT_CONFIG)
+            fail(f"cannot read {client.topic_prefix}-events: {exc}", EXIT_CONFIG)
