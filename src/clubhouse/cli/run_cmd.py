@@ -138,14 +138,16 @@ def run(
         mode = ctx.find_object(RunMode) or RunMode()
         if not mode.embedded_when_unconfigured:
             fail(NOTHING_CONFIGURED)
-        from clubhouse.cli.dev_cmd import run_dev  # noqa: PLC0415 - only for the embedded stack
+        from clubhouse.cli.dev_cmd import DevStackOptions, run_dev  # noqa: PLC0415
 
         run_dev(
-            {"data_dir": DEV_DIR, "model_modules": model_modules, "topic_prefix": topic_prefix,
-             "service": service},
+            DevStackOptions(),
+            service,
+            model_modules=model_modules,
+            topic_prefix=topic_prefix,
             no_service=False,
             print_env=False,
-        )  # fmt: skip
+        )
         return
     if not registry.url:
         fail(
