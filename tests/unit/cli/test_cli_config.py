@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -166,3 +167,27 @@ def test_dev_script_usage_and_unknown_command() -> None:
     assert "./dev test" in usage.stdout and "set -euo" not in usage.stdout
     assert unknown.returncode == 2
     assert "unknown command: frobnicate" in unknown.stderr
+
+
+def _all_commands(group: click.Group, ctx: click.Context) -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        found.append((name, command))
+        if isinstance(command, click.Group):
+            found += [(f"{name} {sub}", c) for sub, c in _all_commands(command, ctx)]
+    return found
+
+
+def test_no_command_makes_one_spelling_of_the_registry_url_required() -> None:
+    # `--url` broke for `register` because click required --schema-registry-url itself.
+    ctx = click.Context(cli)
+    checked = []
+    for name, command in _all_commands(cli, ctx):
+        names = {p.name: p for p in command.params}
+        if "url" in names and "schema_registry_url" in names:
+            checked.append(name)
+            assert not names["schema_registry_url"].required, name
+            assert not names["url"].required, name
+    assert {"register", "run", "send create-agent", "events", "schemas check"} <= set(checked)
