@@ -112,6 +112,15 @@ def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
         client_registry.close()
 
 
+def _topic_hint(exc: Exception, client: ClientOptions) -> str:
+    if getattr(exc, "code", None) != "UNKNOWN_TOPIC_OR_PART":
+        return ""
+    return (
+        f". The service creates its topics when it starts: is it running with --topic-prefix "
+        f"{client.topic_prefix}?"
+    )
+
+
 def render(message: BaseMessage, as_json: bool) -> str:
     """One message as a JSON line, or as a small aligned table of its fields."""
     data = {"type": type(message).__name__, **message.model_dump(mode="json")}
@@ -135,7 +144,7 @@ def request(options: ClientOptions, command: Command, timeout: float) -> None:
         except RequestTimeoutError as exc:
             fail(str(exc), EXIT_FAILED)
         except ClubhouseError as exc:
-            fail(str(exc), EXIT_CONFIG)
+            fail(f"{exc}{_topic_hint(exc, options)}", EXIT_CONFIG)
     click.echo(render(response, options.as_json))
     if isinstance(response, ErrorResponse):
         raise SystemExit(EXIT_FAILED)
@@ -256,4 +265,4 @@ def events(follow: bool, from_beginning: bool, idle_timeout: float, client: Clie
         except KeyboardInterrupt:
             return
         except ClubhouseError as exc:
-            fail(f"cannot read {client.topic_prefix}-events: {exc}", EXIT_CONFIG)
+            fail(f"cannot read {client.topic_prefix}-events: {exc}{_topic_hint(exc, client)}")

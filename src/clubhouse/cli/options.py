@@ -343,7 +343,7 @@ def check_registry_reachable(registry: RegistryOptions) -> None:
     try:
         probe_registry(registry.url, named_by=registry.source)
     except ProbeError as exc:
-        if registry.wait_s > 0 and "cannot connect" in str(exc):
+        if registry.wait_s > 0 and exc.refused:
             return
         message = str(exc)
         if registry.stale_dev_stack is not None:

@@ -15,7 +15,15 @@ PROBE_TIMEOUT_S = 2.0
 
 
 class ProbeError(Exception):
-    """Nothing usable answers at an address; the message names it."""
+    """Nothing usable answers at an address; the message names it.
+
+    ``refused`` is True when no address accepted a connection at all (the server may still
+    be starting), False when one accepted but did not speak the expected protocol.
+    """
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 def split_host_port(address: str, default_port: int) -> tuple[str, int]:
@@ -41,8 +49,12 @@ def probe_brokers(
             continue
     raise ProbeError(
         f"no Kafka broker answers at {bootstrap_servers} ({named_by}); start one there, or set "
-        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs"
+        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
+        refused=True,
     )
+
+
+_CANNOT_CONNECT = "cannot connect"
 
 
 def _http_answers(host: str, port: int, timeout: float) -> str | None:
@@ -50,7 +62,7 @@ def _http_answers(host: str, port: int, timeout: float) -> str | None:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
-        return f"cannot connect ({exc.strerror or exc})"
+        return f"{_CANNOT_CONNECT} ({exc.strerror or exc})"
     with sock:
         try:
             sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
@@ -70,6 +82,7 @@ def _http_answers(host: str, port: int, timeout: float) -> str | None:
 def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     """Return if any registry URL answers HTTP (TCP alone for https); else raise ProbeError."""
     reasons: list[str] = []
+    refused = True
     for url in [u.strip() for u in urls.split(",") if u.strip()]:
         parts = urlsplit(url)
         https = parts.scheme == "https"
@@ -81,10 +94,15 @@ def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
                 with socket.create_connection((host, port), timeout=timeout):
                     return
             except OSError as exc:
-                reasons.append(f"{parts.scheme}://{host}:{port}: cannot connect ({exc.strerror})")
+                reasons.append(
+                    f"{parts.scheme}://{host}:{port}: {_CANNOT_CONNECT} ({exc.strerror})"
+                )
                 continue
         why = _http_answers(host, port, timeout)
         if why is None:
             return
+        refused = refused and why.startswith(_CANNOT_CONNECT)
         reasons.append(f"{parts.scheme}://{host}:{port}: {why}")
-    raise ProbeError(f"cannot reach the schema registry ({named_by}): {'; '.join(reasons)}")
+    raise ProbeError(
+        f"cannot reach the schema registry ({named_by}): {'; '.join(reasons)}", refused=refused
+    )

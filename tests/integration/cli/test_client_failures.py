@@ -57,6 +57,7 @@ def test_events_on_a_missing_topic(
     assert result.exit_code == 2
     line = one_clean_error(result.output)
     assert f"{registered_prefix}-events" in line and "does not exist" in line
+    assert f"is it running with --topic-prefix {registered_prefix}?" in line
 
 
 @pytest.mark.parametrize(

@@ -101,3 +101,11 @@ def test_brokers(http_port: int, dead_port: int) -> None:
 )
 def test_split_host_port(address: str, expected: tuple[str, int]) -> None:
     assert split_host_port(address, 9092) == expected
+
+
+def test_refused_tells_a_starting_server_from_a_wrong_one(silent_port: int, dead_port: int) -> None:
+    with pytest.raises(ProbeError) as wrong:
+        probe_registry(f"http://127.0.0.1:{silent_port}", named_by="x", timeout=0.3)
+    with pytest.raises(ProbeError) as starting:
+        probe_registry(f"http://127.0.0.1:{dead_port}", named_by="x")
+    assert (wrong.value.refused, starting.value.refused) == (False, True)
