@@ -132,7 +132,12 @@ def collapse(
     return decorate
 
 
-def registry_options(*, required: bool = True) -> Callable[[F], F]:
+DEV_STACK_DEFAULT = "the dev stack running from this directory"
+
+
+def registry_options(
+    *, required: bool = True, default: str = DEV_STACK_DEFAULT
+) -> Callable[[F], F]:
     """``--schema-registry-url`` / ``--url`` and the auth, TLS and timeout flags with them.
 
     The command receives them as one ``registry: RegistryOptions``. ``open_registry`` falls
@@ -155,7 +160,7 @@ def registry_options(*, required: bool = True) -> Callable[[F], F]:
             "schema_registry_url",
             envvar=REGISTRY_ENV,
             help="Registry URL(s), comma-separated for fail-over. Env: SCHEMA_REGISTRY_URL. "
-            "Default: the dev stack running from this directory.",
+            f"Default: {default}.",
         ),
         click.option(
             "--url",

@@ -78,7 +78,9 @@ def resolve_broker(broker: BrokerOptions) -> BrokerOptions:
 
 @click.command("run")
 @broker_options(dev_stack=False)
-@registry_options(required=False)
+@registry_options(
+    required=False, default="none; with --register-schemas-only, the dev stack running here"
+)
 @click.option(
     "--register-schemas-only",
     is_flag=True,
