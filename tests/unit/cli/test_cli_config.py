@@ -191,3 +191,11 @@ def test_no_command_makes_one_spelling_of_the_registry_url_required() -> None:
             assert not names["schema_registry_url"].required, name
             assert not names["url"].required, name
     assert {"register", "run", "send create-agent", "events", "schemas check"} <= set(checked)
+
+
+def test_run_with_a_broker_and_no_registry_asks_for_the_registry(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["run", "--bootstrap-servers", "localhost:1"])
+    assert result.exit_code == 2
+    assert "no schema registry given (the broker is localhost:1, from --bootstrap-servers)" in (
+        result.output
+    )
