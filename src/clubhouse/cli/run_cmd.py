@@ -1,49 +1,86 @@
-"""``clubhouse run``: register the schemas, then run the service (or only register, for CI/CD)."""
+"""``clubhouse run``: register the schemas, then run the service (or only register, for CI/CD).
+
+Which broker and registry, by what was given:
+
+* a registry and a broker: those;
+* a registry and no broker: ``KAFKA_BOOTSTRAP_SERVERS`` was not set either, so
+  ``localhost:9092``, as Kafka's own tools assume; one log line says so;
+* neither: ``clubhouse run`` refuses (exit 2) and points at ``clubhouse dev``, so that one
+  missing variable in production cannot give a healthy-looking pod on an in-memory broker;
+  ``scripts/run_clubhouse.py`` starts the embedded dev stack instead.
+"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
+import logging
+from dataclasses import dataclass
 
 import click
 
+from clubhouse.cli.connection import DEV_DIR, BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
-    build_catalog,
+    broker_options,
+    check_registry_reachable,
+    fail,
     json_option,
     logging_options,
     models_option,
     registry_options,
-    registry_settings,
-    registry_url,
     topic_prefix_option,
 )
-from clubhouse.cli.register_cmd import register_or_exit, registration_options, report_and_exit
+from clubhouse.cli.register_cmd import (
+    RegistrationOptions,
+    register_and_report,
+    registration_options,
+)
 from clubhouse.cli.serving import (
+    ServiceOptions,
     serve_until_stopped,
     service_config,
     service_options,
     start_service,
 )
-from clubhouse.devstack import shutdown_signals
 
-# With none of these set, `run` has nothing to connect to and starts the embedded stack.
-CONNECTION_ENV = ("KAFKA_BOOTSTRAP_SERVERS", "SCHEMA_REGISTRY_URL")
+log = logging.getLogger(__name__)
+
+NOTHING_CONFIGURED = (
+    "no broker and no schema registry given: pass --bootstrap-servers and "
+    "--schema-registry-url, or set KAFKA_BOOTSTRAP_SERVERS and SCHEMA_REGISTRY_URL. "
+    "For a local stack with no infrastructure, run `clubhouse dev`"
+)
 
 
-def wants_embedded_stack(params: dict[str, Any]) -> bool:
-    """True when neither flags nor environment name a broker or a registry."""
-    given = params.get("bootstrap_servers") or registry_url(params)
-    return not given and not any(os.environ.get(v) for v in CONNECTION_ENV)
+@dataclass(frozen=True, slots=True)
+class RunMode:
+    """How the entry point behaves when nothing is configured (``ctx.obj``)."""
+
+    embedded_when_unconfigured: bool = False
+
+
+def resolve_broker(broker: BrokerOptions) -> BrokerOptions:
+    """The broker to use beside a given registry; logs which one and why, and probes it."""
+    from clubhouse.cli.probe import ProbeError, probe_brokers  # noqa: PLC0415
+
+    chosen = broker.or_default()
+    assert chosen.bootstrap_servers is not None
+    log.info(
+        "using Kafka broker %s (%s)",
+        chosen.bootstrap_servers,
+        chosen.why(),
+        extra={"bootstrap_servers": chosen.bootstrap_servers, "source": chosen.source},
+    )
+    try:
+        probe_brokers(chosen.bootstrap_servers, named_by=chosen.why())
+    except ProbeError as exc:
+        fail(str(exc))
+    return chosen
 
 
 @click.command("run")
-@click.option(
-    "--bootstrap-servers",
-    envvar="KAFKA_BOOTSTRAP_SERVERS",
-    help="Kafka bootstrap servers, host:port[,host:port]. Env: KAFKA_BOOTSTRAP_SERVERS.",
+@broker_options(dev_stack=False)
+@registry_options(
+    required=False, default="none; with --register-schemas-only, the dev stack running here"
 )
-@registry_options(required=False)
 @click.option(
     "--register-schemas-only",
     is_flag=True,
@@ -56,47 +93,83 @@ def wants_embedded_stack(params: dict[str, Any]) -> bool:
 @json_option
 @logging_options
 @click.pass_context
-def run(ctx: click.Context, /, **params: Any) -> None:
+def run(
+    ctx: click.Context,
+    /,
+    *,
+    broker: BrokerOptions,
+    registry: RegistryOptions,
+    register_schemas_only: bool,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    registration: RegistrationOptions,
+    service: ServiceOptions,
+    as_json: bool,
+) -> None:
     """Run Clubhouse: register every schema first, then serve commands from Kafka.
 
-    With no --bootstrap-servers, no --schema-registry-url and no KAFKA_BOOTSTRAP_SERVERS /
-    SCHEMA_REGISTRY_URL in the environment, it starts the embedded dev stack instead
-    (the same as `clubhouse dev`).
+    It needs a schema registry (--schema-registry-url or SCHEMA_REGISTRY_URL). The broker is
+    --bootstrap-servers, else KAFKA_BOOTSTRAP_SERVERS, else localhost:9092; if nothing
+    answers there it exits 2 at once. With neither a broker nor a registry it exits 2: run
+    `clubhouse dev` for the embedded stack. --register-schemas-only needs only the registry,
+    and finds the dev stack running from this directory when none is given.
 
     \b
-    Exit codes for --register-schemas-only: 0 every schema registered or already
-    present; 1 some failed; 2 configuration error or registry unreachable.
+    Exit codes: 0 stopped cleanly, or (--register-schemas-only) every schema registered
+    or already present; 1 some failed; 2 configuration error, broker or registry
+    unreachable.
 
     \b
     Examples:
-      clubhouse run                                    # embedded broker + registry
       clubhouse run --bootstrap-servers kafka:9092 --schema-registry-url http://sr:8081
-      clubhouse run --register-schemas-only --schema-registry-url http://sr:8081 --json
+      SCHEMA_REGISTRY_URL=http://sr:8081 clubhouse run      # broker: localhost:9092
+      clubhouse run --register-schemas-only --url http://sr:8081 --json
+      clubhouse dev                                         # no infrastructure at all
     """
-    if params["register_schemas_only"]:
-        if not params["schema_registry_url"]:
-            raise click.UsageError(
-                "--register-schemas-only needs --schema-registry-url (or SCHEMA_REGISTRY_URL)"
+    if register_schemas_only:
+        ctx.exit(
+            register_and_report(
+                registry,
+                registration,
+                model_modules=model_modules,
+                topic_prefix=topic_prefix,
+                as_json=as_json,
             )
-        catalog = build_catalog(params["model_modules"])
-        report = register_or_exit(params, catalog)
-        ctx.exit(report_and_exit(report, registry_settings(params), params["as_json"]))
-    if wants_embedded_stack(params):
-        from clubhouse.cli.dev_cmd import run_dev  # noqa: PLC0415 - only for the embedded stack
-
-        run_dev({**params, "data_dir": Path(".clubhouse")}, no_service=False, print_env=False)
-        return
-    if not params["bootstrap_servers"] or not registry_url(params):
-        raise click.UsageError(
-            "give both --bootstrap-servers and --schema-registry-url (or neither, for the "
-            "embedded dev stack)"
         )
+    if not broker.bootstrap_servers and not registry.url:
+        mode = ctx.find_object(RunMode) or RunMode()
+        if not mode.embedded_when_unconfigured:
+            fail(NOTHING_CONFIGURED)
+        from clubhouse.cli.dev_cmd import DevStackOptions, run_dev  # noqa: PLC0415
+
+        run_dev(
+            DevStackOptions(),
+            service,
+            model_modules=model_modules,
+            topic_prefix=topic_prefix,
+            no_service=False,
+            print_env=False,
+        )
+        return
+    if not registry.url:
+        fail(
+            f"no schema registry given (the broker is {broker.bootstrap_servers}, "
+            f"{broker.why()}): pass --schema-registry-url or set SCHEMA_REGISTRY_URL"
+        )
+    check_registry_reachable(registry)
+    chosen = resolve_broker(broker)
+    assert chosen.bootstrap_servers is not None
+    from clubhouse.devstack import shutdown_signals  # noqa: PLC0415 - heavy import
+
     config = service_config(
-        params,
-        bootstrap_servers=params["bootstrap_servers"],
-        registry=registry_settings(params),
+        service,
+        model_modules=model_modules,
+        topic_prefix=topic_prefix,
+        bootstrap_servers=chosen.bootstrap_servers,
+        registry=registry.settings(),
+        registry_wait_s=registry.wait_s,
         dev_tuning=False,
-        default_state_db=Path(".clubhouse") / "agents.db",
+        default_state_db=DEV_DIR / "agents.db",
     )
     with shutdown_signals() as stop:
         serve_until_stopped(start_service(config), stop)

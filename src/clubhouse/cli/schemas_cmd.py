@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from clubhouse.avro import SchemaConversionError
+from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -27,7 +28,6 @@ from clubhouse.cli.options import (
     models_option,
     open_registry,
     registry_options,
-    registry_settings,
     topic_prefix_option,
 )
 from clubhouse.contracts import MessageCatalog
@@ -154,7 +154,7 @@ def check_cmd(
     level: str | None,
     as_json: bool,
     fmt: str,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Check every local model against what its subject already holds.
 
@@ -177,10 +177,8 @@ def check_cmd(
                 catalog, topic_prefix=topic_prefix, source=DirectorySource(against), level=chosen
             )
         else:
-            with open_registry(params) as registry:
-                source: SchemaSource = RegistrySource(
-                    registry, description=registry_settings(_url_params(params)).display_url
-                )
+            with open_registry(registry) as client:
+                source: SchemaSource = RegistrySource(client, description=client.display_url)
                 report = check_models(
                     catalog, topic_prefix=topic_prefix, source=source, level=chosen
                 )
@@ -192,10 +190,6 @@ def check_cmd(
     else:
         click.echo(reporting.check_text(report))
     sys.exit(EXIT_OK if report.compatible else EXIT_FAILED)
-
-
-def _url_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {**params, "schema_registry_url": params.get("url") or params["schema_registry_url"]}
 
 
 @schemas.command("export")
@@ -264,7 +258,7 @@ def download_cmd(
     subjects: tuple[str, ...],
     local_only: bool,
     as_json: bool,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Write the registry's schemas to OUT: {subject}.avsc (latest), {subject}.v{N}.avsc.
 
@@ -278,12 +272,12 @@ def download_cmd(
       clubhouse schemas download --url http://localhost:8081 --out base --local-only
     """
     wanted: list[str] | None = list(subjects) or None
-    with config_errors_exit(), open_registry(params) as registry:
+    with config_errors_exit(), open_registry(registry) as client:
         if local_only:
-            registered = set(registry.get_subjects())
+            registered = set(client.get_subjects())
             local = [subject_name(topic_prefix, m) for m in build_catalog(model_modules)]
             wanted = [s for s in (wanted or local) if s in registered and s in local]
-        written = download_schemas(registry, out=out, all_versions=all_versions, subjects=wanted)
+        written = download_schemas(client, out=out, all_versions=all_versions, subjects=wanted)
     _report_files(written, as_json)
 
 
@@ -306,7 +300,7 @@ def diff_cmd(
     topic_prefix: str,
     against: Path | None,
     as_json: bool,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Field-level diff of MODEL (default: every model) against its latest registered version.
 
@@ -326,8 +320,8 @@ def diff_cmd(
             source: SchemaSource = DirectorySource(against)
             diffs = [diff_model(m, topic_prefix=topic_prefix, source=source) for m in models]
         else:
-            with open_registry(params) as registry:
-                source = RegistrySource(registry)
+            with open_registry(registry) as client:
+                source = RegistrySource(client)
                 diffs = [diff_model(m, topic_prefix=topic_prefix, source=source) for m in models]
     if as_json:
         _echo_json(reporting.diff_json(diffs))
@@ -342,7 +336,7 @@ def diff_cmd(
 @json_option
 @logging_options
 def plan_cmd(
-    *, model_modules: tuple[str, ...], topic_prefix: str, as_json: bool, **params: Any
+    *, model_modules: tuple[str, ...], topic_prefix: str, as_json: bool, registry: RegistryOptions
 ) -> None:
     """Show what `register` would do for each model, without writing anything.
 
@@ -355,8 +349,8 @@ def plan_cmd(
       clubhouse schemas plan --url http://localhost:8081 --models myapp.messages --json
     """
     catalog = build_catalog(model_modules)
-    with config_errors_exit(), open_registry(params) as registry:
-        steps = plan_registration(catalog, topic_prefix=topic_prefix, registry=registry)
+    with config_errors_exit(), open_registry(registry) as client:
+        steps = plan_registration(catalog, topic_prefix=topic_prefix, registry=client)
     if as_json:
         _echo_json(reporting.plan_json(steps))
     else:
@@ -380,7 +374,7 @@ def set_compatibility_cmd(
     model_name: str | None,
     model_modules: tuple[str, ...],
     topic_prefix: str,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Set the compatibility LEVEL of one subject, or the registry's global level.
 
@@ -400,7 +394,7 @@ def set_compatibility_cmd(
         subject = subject_name(topic_prefix, model)
     chosen = _upper_level(level)
     assert chosen is not None  # click.Choice has already refused anything else
-    with config_errors_exit(), open_registry(params) as registry:
-        registry.set_compatibility(chosen, subject)
-        effective = registry.get_compatibility(subject)
+    with config_errors_exit(), open_registry(registry) as client:
+        client.set_compatibility(chosen, subject)
+        effective = client.get_compatibility(subject)
     click.echo(f"{subject or 'global'}: compatibility {effective}")

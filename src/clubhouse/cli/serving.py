@@ -3,22 +3,48 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from clubhouse.agents import builtin_agent_factory
-from clubhouse.agents.loading import AgentFactoryError, load_agent_factory
-from clubhouse.app import ClubhouseService, ServiceConfig
-from clubhouse.cli.options import EXIT_CONFIG, build_catalog, fail, option_group
+from clubhouse.cli.options import (
+    EXIT_CONFIG,
+    build_catalog,
+    collapse,
+    cwd_on_sys_path,
+    fail,
+    option_group,
+    syntax_error_message,
+)
 from clubhouse.cli.register_cmd import render_report
-from clubhouse.errors import ClubhouseError
-from clubhouse.services.kafka import KafkaSettings
-from clubhouse.services.schema_registry import RegistrySettings
 
-# Flags of a running service.
+if TYPE_CHECKING:
+    from clubhouse.app import ClubhouseService, ServiceConfig
+    from clubhouse.services.schema_registry import RegistrySettings
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOptions:
+    """The flags of a running service, shared by ``run`` and ``dev``."""
+
+    agent_factory: str | None = None
+    state_db: Path | None = None
+    metrics_port: int | None = None
+    partitions: int = 3
+    kafka_dev_tuning: bool = False
+    batch_size: int = 200
+    group_id: str | None = None
+
+
+_SERVICE_PARAMS = (
+    "agent_factory", "state_db", "metrics_port", "partitions", "kafka_dev_tuning",
+    "batch_size", "group_id",
+)  # fmt: skip
+
 service_options = option_group(
+    collapse("service", _SERVICE_PARAMS, lambda _ctx, values: ServiceOptions(**values)),
     click.option(
         "--agent-factory",
         metavar="MODULE:CALLABLE",
@@ -68,43 +94,58 @@ service_options = option_group(
 
 
 def service_config(
-    params: dict[str, Any],
+    service: ServiceOptions,
     *,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
     bootstrap_servers: str,
     registry: RegistrySettings,
+    registry_wait_s: float,
     dev_tuning: bool,
     default_state_db: Path,
 ) -> ServiceConfig:
-    """A ServiceConfig from CLI params; bad values are usage errors (exit 2)."""
+    """A ServiceConfig from CLI options; bad values are usage errors (exit 2)."""
+    from clubhouse.agents import builtin_agent_factory  # noqa: PLC0415 - heavy imports
+    from clubhouse.agents.loading import AgentFactoryError, load_agent_factory  # noqa: PLC0415
+    from clubhouse.app import ServiceConfig  # noqa: PLC0415
+    from clubhouse.errors import ClubhouseError  # noqa: PLC0415
+    from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
+
     try:
-        factory = (
-            load_agent_factory(params["agent_factory"])
-            if params.get("agent_factory")
-            else builtin_agent_factory
-        )
+        if service.agent_factory:
+            cwd_on_sys_path()
+            factory = load_agent_factory(service.agent_factory)
+        else:
+            factory = builtin_agent_factory
         kafka = KafkaSettings.from_env(
             bootstrap_servers=bootstrap_servers,
-            dev_tuning=dev_tuning or bool(params.get("kafka_dev_tuning")),
+            dev_tuning=dev_tuning or service.kafka_dev_tuning,
         )
     except (AgentFactoryError, ClubhouseError) as exc:
         raise click.UsageError(str(exc)) from exc
+    except SyntaxError as exc:
+        message = syntax_error_message(f"--agent-factory {service.agent_factory!r}", exc)
+        raise click.UsageError(message) from exc
     return ServiceConfig(
         kafka=kafka,
         registry=registry,
-        catalog=build_catalog(params.get("model_modules", ())),
-        topic_prefix=params["topic_prefix"],
-        state_db=params.get("state_db") or default_state_db,
+        catalog=build_catalog(model_modules),
+        topic_prefix=topic_prefix,
+        state_db=service.state_db or default_state_db,
         agent_factory=factory,
-        group_id=params.get("group_id"),
-        partitions=params.get("partitions") or 3,
-        batch_size=params.get("batch_size") or 200,
-        metrics_port=params.get("metrics_port"),
-        registry_wait_s=params.get("registry_wait") or 0.0,
+        group_id=service.group_id,
+        partitions=service.partitions,
+        batch_size=service.batch_size,
+        metrics_port=service.metrics_port,
+        registry_wait_s=registry_wait_s,
     )
 
 
 def start_service(config: ServiceConfig) -> ClubhouseService:
     """Start the service and print its registration report; start-up failures exit 2."""
+    from clubhouse.app import ClubhouseService  # noqa: PLC0415 - heavy import
+    from clubhouse.errors import ClubhouseError  # noqa: PLC0415
+
     service = ClubhouseService(config)
     try:
         report = service.start()

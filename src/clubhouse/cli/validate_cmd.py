@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import click
 
+from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
@@ -87,7 +88,7 @@ def validate(
     model_modules: tuple[str, ...],
     topic_prefix: str,
     as_json: bool,
-    **params: Any,
+    registry: RegistryOptions,
 ) -> None:
     """Validate a JSON message against the schema registered under a subject.
 
@@ -114,9 +115,9 @@ def validate(
     wanted = _version(version)
     messages = _load_messages(file, getattr(file, "name", "message"))
     reports: list[tuple[str, ValidationReport]] = []
-    with config_errors_exit(), open_registry(params) as registry:
+    with config_errors_exit(), open_registry(registry) as client:
         for label, message in messages:
-            report = validate_against_registry(message, subject, wanted, registry=registry)
+            report = validate_against_registry(message, subject, wanted, registry=client)
             reports.append((label, report))
     if as_json:
         body = [{"message": label, **reporting.validation_json(r)} for label, r in reports]

@@ -46,6 +46,12 @@ def _same_schema(registered: str, local: str) -> bool:
         return False
 
 
+def _named_counts(counts: dict[str, int]) -> dict[str, int]:
+    """``registered``, ``already_registered``, ``would_register``, ``failed``: never one vague
+    total that counts schemas which were already there as registered."""
+    return {outcome.replace("-", "_"): n for outcome, n in counts.items()}
+
+
 class Outcome(StrEnum):
     """What happened to one model."""
 
@@ -117,7 +123,8 @@ class RegistrationReport:
         return {
             "ok": self.ok,
             "dry_run": self.dry_run,
-            "registered_count": self.registered_count,
+            "in_place_count": self.registered_count,
+            **_named_counts(self.counts()),
             "failed_count": len(self.failed),
             "counts": self.counts(),
             "fatal_error": self.fatal_error,
@@ -193,8 +200,7 @@ class SchemaRegistrator:
         )
         log.info(
             "schema registration finished",
-            extra={"registered_count": report.registered_count, "failed": len(report.failed),
-                   "dry_run": self._dry_run},
+            extra={**_named_counts(report.counts()), "dry_run": self._dry_run},
         )  # fmt: skip
         if self._raise_on_failure and report.failed:
             first = report.failed[0]
@@ -274,7 +280,8 @@ class SchemaRegistrator:
         if found is not None:
             schema_id, version = found.schema_id, found.version
         result = ModelRegistration(**base, outcome=outcome, schema_id=schema_id, version=version)
-        log.info(
+        # DEBUG: the CLI prints every outcome in its table; INFO would show each subject twice.
+        log.debug(
             "schema %s",
             outcome.value,
             extra={"subject": result.subject, "schema_id": schema_id, "version": version,

@@ -58,6 +58,7 @@ class KafkaProducer:
         settings: KafkaSettings,
         *,
         idempotence: bool = True,
+        why_not_idempotent: str | None = None,
         rebuild_after_timeout: bool = True,
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
@@ -75,6 +76,10 @@ class KafkaProducer:
         where = {"client_id": settings.client_id, "bootstrap": settings.bootstrap_servers}
         if idempotence:
             log.info("Kafka producer ready, idempotence on", extra=where)
+        elif why_not_idempotent:
+            # The caller knows why duplicates are harmless; that is not worth a warning.
+            log.info("Kafka producer ready, idempotence off", extra={**where,
+                     "reason": why_not_idempotent})  # fmt: skip
         else:
             log.warning(
                 "Kafka producer ready with idempotence OFF: a retried send can write a "

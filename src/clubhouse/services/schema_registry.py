@@ -146,6 +146,11 @@ class ConfluentSchemaRegistry:
             raise RegistryError(f"invalid schema registry settings: {exc}") from exc
         return cls(client, display_url=settings.display_url)
 
+    @property
+    def display_url(self) -> str:
+        """Where this client points, without credentials, for messages."""
+        return self._where
+
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()

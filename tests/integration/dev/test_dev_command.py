@@ -60,6 +60,7 @@ def test_start_send_and_ctrl_c_leave_nothing_behind(command: list[str], tmp_path
     printed = out.read_text()
     assert "Kafka broker (Tansu)" in printed
     assert "clubhouse send create-agent --agent-id a1" in printed
+    assert "  source .venv/bin/activate\n  clubhouse send create-agent" in printed
     assert (tmp_path / ".clubhouse" / "dev.env").exists()
     try:
         sent = subprocess.run(

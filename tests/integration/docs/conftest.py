@@ -18,8 +18,8 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
     executable = find_chromium()
     if executable is None:
         pytest.skip(
-            "chromium is not installed and could not be (.ci/run installs Debian's chromium "
-            "package with apt-get; run `apt-get install -y chromium` to run these tests)"
+            "chromium is not installed on this machine; these tests need Debian's chromium "
+            "package (`apt-get install -y chromium`, which .ci/run does)"
         )
     browser = Chromium(executable, tmp_path_factory.mktemp("chromium-profile"))
     try:

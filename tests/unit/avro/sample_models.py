@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum, IntEnum
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel
 
@@ -26,3 +26,12 @@ class Cat(BaseModel):
 class Dog(BaseModel):
     pet: Literal["dog"] = "dog"
     name: str
+
+
+class ContainersOfOptionals(BaseModel):
+    """Containers whose items may be null: each item is a ["null", T] union."""
+
+    scores: list[Optional[int]]  # noqa: UP045 - the spelling under test
+    ratings: list[int | None] = []
+    labels: dict[str, Optional[str]] = {}  # noqa: UP045 - the spelling under test
+    nested: list[list[float | None]] | None = None

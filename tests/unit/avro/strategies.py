@@ -75,3 +75,20 @@ def for_model(model: type[BaseModel]) -> st.SearchStrategy[BaseModel]:
             strategy = st.text(min_size=1, max_size=20)
         (required if info.is_required() else optional)[name] = strategy
     return st.fixed_dictionaries(required, optional=optional).map(model.model_validate)
+
+
+_leaf_types: st.SearchStrategy[Any] = st.sampled_from([int, str, float, bool, bytes, UUID])
+
+
+def _wrap(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        inner.map(lambda t: list[t]),  # type: ignore[valid-type]
+        inner.map(lambda t: dict[str, t]),  # type: ignore[valid-type]
+        inner.map(lambda t: t | None),
+        inner.map(lambda t: typing.Optional[t]),  # noqa: UP045 - both spellings on purpose
+    )
+
+
+# Annotations, not values: containers of optionals, optional containers, nested both ways.
+# Drawing only values for hand-written models could never reach a type nobody wrote down.
+annotations = st.recursive(_leaf_types, _wrap, max_leaves=4)

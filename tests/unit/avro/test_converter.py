@@ -13,9 +13,9 @@ import fastavro
 import pytest
 from pydantic import BaseModel, Field
 
-from clubhouse.avro import SchemaConversionError, canonical_json, model_to_avro
+from clubhouse.avro import AvroCodec, SchemaConversionError, canonical_json, model_to_avro
 from tests.unit.avro import future_models
-from tests.unit.avro.sample_models import Cat, Dog, Kind, Priority
+from tests.unit.avro.sample_models import Cat, ContainersOfOptionals, Dog, Kind, Priority
 
 
 def fields_of(model: type[BaseModel], **kw: Any) -> dict[str, dict[str, Any]]:
@@ -146,6 +146,27 @@ def test_sequences_and_sets_are_arrays() -> None:
     f = fields_of(A)
     assert [f[n]["type"]["items"] for n in "abcd"] == ["long", "string", "double", "boolean"]
     assert all(f[n]["type"]["type"] == "array" for n in "abcd")
+
+
+def test_containers_of_optionals_have_nullable_items() -> None:
+    f = fields_of(ContainersOfOptionals)
+    assert f["scores"]["type"] == {"type": "array", "items": ["null", "long"]}
+    assert f["ratings"]["type"] == {"type": "array", "items": ["null", "long"]}
+    assert f["ratings"]["default"] == []
+    assert f["labels"]["type"] == {"type": "map", "values": ["null", "string"]}
+    assert f["nested"]["type"] == [
+        "null",
+        {"type": "array", "items": {"type": "array", "items": ["null", "double"]}},
+    ]
+    assert_parses(model_to_avro(ContainersOfOptionals))
+
+
+def test_containers_of_optionals_round_trip_nulls() -> None:
+    codec = AvroCodec(ContainersOfOptionals)
+    value = ContainersOfOptionals(
+        scores=[1, None], ratings=[None], labels={"a": None, "b": "x"}, nested=[[None, 1.5]]
+    )
+    assert codec.decode(codec.encode(value)) == value
 
 
 def test_fixed_tuple_is_refused() -> None:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import avro.schema
 import fastavro
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from clubhouse.avro import AvroCodec, frame, unframe
 from clubhouse.contracts import MessageCatalog
 from tests.unit.avro import future_models
-from tests.unit.avro.strategies import for_model
+from tests.unit.avro.strategies import annotations, for_annotation, for_model
 
 CATALOG = list(MessageCatalog.default())
 
@@ -54,3 +55,12 @@ def test_every_builtin_schema_parses_with_fastavro_and_avro(model: type[BaseMode
     parsed = avro.schema.parse(codec.schema_json)
     assert parsed.fullname == f"clubhouse.messages.{model.__name__}"
     assert json.loads(codec.schema_json) == codec.schema
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(annotations, st.data())
+def test_generated_annotations_convert_and_round_trip(tp: Any, data: st.DataObject) -> None:
+    model = create_model("Generated", value=(tp, ...))
+    codec = AvroCodec(model)
+    instance = model(value=data.draw(for_annotation(tp)))
+    assert codec.decode(codec.encode(instance)) == instance

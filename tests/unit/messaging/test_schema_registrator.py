@@ -151,15 +151,19 @@ def test_topic_prefix_names_subjects() -> None:
     assert "prod-CreateAgentCommand-value" in fake.versions
 
 
-def test_logging_has_one_info_line_per_model_and_errors_with_cause(
+def test_logging_has_one_debug_line_per_model_and_errors_with_cause(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake = FakeRegistry()
     fake.fail["clubhouse-AgentThinkingEvent-value"] = Boom("quota exceeded")
-    with caplog.at_level(logging.INFO, logger="clubhouse.messaging.schema_registrator"):
+    with caplog.at_level(logging.DEBUG, logger="clubhouse.messaging.schema_registrator"):
         SchemaRegistrator(fake).register_all_schemas()
     per_model = [r for r in caplog.records if getattr(r, "outcome", None) == "registered"]
     assert len(per_model) == 13
+    # The CLI prints each outcome in its table; at INFO only the summary, with named counts.
+    [summary] = [r for r in caplog.records if r.levelno == logging.INFO]
+    assert (summary.registered, summary.already_registered, summary.failed) == (13, 0, 1)  # type: ignore[attr-defined]
+    assert not [r for r in per_model if r.levelno > logging.DEBUG]
     assert {r.subject for r in per_model} >= {"clubhouse-BaseMessage-value"}  # type: ignore[attr-defined]
     [error] = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert error.subject == "clubhouse-AgentThinkingEvent-value"  # type: ignore[attr-defined]

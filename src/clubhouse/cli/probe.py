@@ -1,0 +1,108 @@
+"""Short connect probes, so that a wrong address fails in seconds with the address named.
+
+The registry client retries with a 10 s timeout per request, and librdkafka keeps
+reconnecting: left alone, a registry URL that points at the broker's port hangs for tens of
+seconds, and a dead broker looks like "consuming failed" after twelve. A probe asks once,
+briefly, before either client is built.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+PROBE_TIMEOUT_S = 2.0
+
+
+class ProbeError(Exception):
+    """Nothing usable answers at an address; the message names it.
+
+    ``refused`` is True when no address accepted a connection at all (the server may still
+    be starting), False when one accepted but did not speak the expected protocol.
+    """
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+def split_host_port(address: str, default_port: int) -> tuple[str, int]:
+    """``host:port`` (or ``[v6]:port``, or a bare host) as a pair."""
+    host, sep, port = address.strip().rpartition(":")
+    if not sep or not port.isdigit():
+        return address.strip().strip("[]"), default_port
+    return host.strip("[]"), int(port)
+
+
+def probe_brokers(
+    bootstrap_servers: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
+) -> None:
+    """Return if any bootstrap server accepts a TCP connection; else raise ProbeError."""
+    addresses = [a for a in bootstrap_servers.split(",") if a.strip()]
+    for address in addresses:
+        # A SASL_SSL / SSL listener accepts TCP too; the client does the handshake later.
+        host, port = split_host_port(address, 9092)
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except OSError:
+            continue
+    raise ProbeError(
+        f"no Kafka broker answers at {bootstrap_servers} ({named_by}); start one there, or set "
+        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
+        refused=True,
+    )
+
+
+_CANNOT_CONNECT = "cannot connect"
+
+
+def _http_answers(host: str, port: int, timeout: float) -> str | None:
+    """None if an HTTP reply starts within ``timeout``; else why not."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        return f"{_CANNOT_CONNECT} ({exc.strerror or exc})"
+    with sock:
+        try:
+            sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+            first = sock.recv(5)
+        except TimeoutError:
+            return (
+                f"it accepted the connection but sent no HTTP reply within {timeout:g} s "
+                "(is this a Kafka broker's port?)"
+            )
+        except OSError as exc:
+            return f"the connection failed ({exc.strerror or exc})"
+    if not first.startswith(b"HTTP"):
+        return "it answered, but not with HTTP (is this a Kafka broker's port?)"
+    return None
+
+
+def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Return if any registry URL answers HTTP (TCP alone for https); else raise ProbeError."""
+    reasons: list[str] = []
+    refused = True
+    for url in [u.strip() for u in urls.split(",") if u.strip()]:
+        parts = urlsplit(url)
+        https = parts.scheme == "https"
+        host = parts.hostname or "localhost"
+        port = parts.port or (443 if https else 80)
+        if https:
+            # The TLS handshake may need client certificates the probe does not have.
+            try:
+                with socket.create_connection((host, port), timeout=timeout):
+                    return
+            except OSError as exc:
+                reasons.append(
+                    f"{parts.scheme}://{host}:{port}: {_CANNOT_CONNECT} ({exc.strerror})"
+                )
+                continue
+        why = _http_answers(host, port, timeout)
+        if why is None:
+            return
+        refused = refused and why.startswith(_CANNOT_CONNECT)
+        reasons.append(f"{parts.scheme}://{host}:{port}: {why}")
+    raise ProbeError(
+        f"cannot reach the schema registry ({named_by}): {'; '.join(reasons)}", refused=refused
+    )

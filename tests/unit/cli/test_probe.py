@@ -1,0 +1,111 @@
+"""The connect probes against real loopback listeners: silent, non-HTTP, HTTP, and none."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from clubhouse.cli.probe import ProbeError, probe_brokers, probe_registry, split_host_port
+
+
+def serve(reply: bytes | None) -> Iterator[int]:
+    """A listener that answers each connection with ``reply`` (None: never answers)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def loop() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            if reply is None:
+                held.append(conn)
+            else:
+                conn.recv(1024)
+                conn.sendall(reply)
+                conn.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+    yield int(server.getsockname()[1])
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    yield from serve(None)
+
+
+@pytest.fixture
+def binary_port() -> Iterator[int]:
+    yield from serve(b"\x00\x00\x00\x08kafka")
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    yield from serve(b"HTTP/1.0 404 Not Found\r\n\r\n")
+
+
+@pytest.fixture
+def dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_silent_port_is_no_registry(silent_port: int) -> None:
+    with pytest.raises(ProbeError) as caught:
+        probe_registry(f"http://127.0.0.1:{silent_port}", named_by="--url", timeout=0.3)
+    assert f"(--url): http://127.0.0.1:{silent_port}: it accepted the connection" in str(
+        caught.value
+    )
+    assert "Kafka broker's port" in str(caught.value)
+
+
+def test_a_non_http_reply_is_no_registry(binary_port: int) -> None:
+    with pytest.raises(ProbeError, match="not with HTTP"):
+        probe_registry(f"http://127.0.0.1:{binary_port}", named_by="--url", timeout=1)
+
+
+def test_any_http_reply_is_a_registry_and_fail_over_tries_the_next(
+    http_port: int, dead_port: int
+) -> None:
+    probe_registry(f"http://127.0.0.1:{http_port}", named_by="x", timeout=1)
+    probe_registry(f"http://127.0.0.1:{dead_port},http://127.0.0.1:{http_port}", named_by="x")
+
+
+def test_credentials_in_the_url_are_not_repeated(dead_port: int) -> None:
+    with pytest.raises(ProbeError) as caught:
+        probe_registry(f"http://ci:s3cret@127.0.0.1:{dead_port}", named_by="SCHEMA_REGISTRY_URL")
+    assert "s3cret" not in str(caught.value)
+    assert f"http://127.0.0.1:{dead_port}: cannot connect" in str(caught.value)
+
+
+def test_brokers(http_port: int, dead_port: int) -> None:
+    probe_brokers(f"127.0.0.1:{dead_port},127.0.0.1:{http_port}", named_by="x")
+    with pytest.raises(ProbeError) as caught:
+        probe_brokers(f"127.0.0.1:{dead_port}", named_by="from KAFKA_BOOTSTRAP_SERVERS")
+    assert f"no Kafka broker answers at 127.0.0.1:{dead_port} (from KAFKA_BOOTSTRAP_SERVERS)" in (
+        str(caught.value)
+    )
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [("h:1", ("h", 1)), ("h", ("h", 9092)), ("[::1]:9", ("::1", 9)), (" h:2 ", ("h", 2))],
+)
+def test_split_host_port(address: str, expected: tuple[str, int]) -> None:
+    assert split_host_port(address, 9092) == expected
+
+
+def test_refused_tells_a_starting_server_from_a_wrong_one(silent_port: int, dead_port: int) -> None:
+    with pytest.raises(ProbeError) as wrong:
+        probe_registry(f"http://127.0.0.1:{silent_port}", named_by="x", timeout=0.3)
+    with pytest.raises(ProbeError) as starting:
+        probe_registry(f"http://127.0.0.1:{dead_port}", named_by="x")
+    assert (wrong.value.refused, starting.value.refused) == (False, True)
