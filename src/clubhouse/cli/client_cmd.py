@@ -18,14 +18,17 @@ from clubhouse.cli.connection import BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    app_option,
     broker_options,
     build_catalog,
     check_registry_reachable,
     collapse,
     fail,
     json_option,
+    load_app_option,
     models_option,
     option_group,
+    prefix_for,
     quiet_logging_options,
     registry_options,
     topic_prefix_option,
@@ -33,8 +36,9 @@ from clubhouse.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from clubhouse.application import App
     from clubhouse.client import ClubhouseClient
-    from clubhouse.contracts import BaseMessage, Command
+    from clubhouse.contracts import BaseMessage, Command, MessageCatalog
 
 NO_CONNECTION = (
     "no broker or registry: pass --bootstrap-servers and --schema-registry-url, set "
@@ -71,8 +75,11 @@ connection_options = option_group(
 
 
 @contextmanager
-def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
-    """A client from flags, environment or the running dev stack; connection errors exit 2."""
+def connect(options: ClientOptions, app: App | None = None) -> Iterator[ClubhouseClient]:
+    """A client from flags, environment or the running dev stack; connection errors exit 2.
+
+    With ``app`` it speaks the App's models, keyed as its handlers declare.
+    """
     from clubhouse.cli.probe import ProbeError, probe_brokers  # noqa: PLC0415
 
     broker = options.broker
@@ -87,7 +94,7 @@ def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
         probe_brokers(broker.bootstrap_servers, named_by=f"from {broker.source}")
     except ProbeError as exc:
         fail(str(exc))
-    catalog = build_catalog(options.model_modules)
+    catalog = build_catalog(options.model_modules, app=app)
     from clubhouse.client import ClubhouseClient  # noqa: PLC0415 - heavy imports
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
     from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
@@ -99,7 +106,8 @@ def connect(options: ClientOptions) -> Iterator[ClubhouseClient]:
             KafkaSettings.from_env(bootstrap_servers=broker.bootstrap_servers, dev_tuning=True),
             client_registry,
             catalog=catalog,
-            topic_prefix=options.topic_prefix,
+            topic_prefix=prefix_for(app, options.topic_prefix),
+            app=app,
             idempotent=False,  # one command per process; see ClubhouseClient.connect
         )
     except ClubhouseError as exc:
@@ -133,12 +141,14 @@ def render(message: BaseMessage, as_json: bool) -> str:
     )
 
 
-def request(options: ClientOptions, command: Command, timeout: float) -> None:
+def request(
+    options: ClientOptions, command: Command, timeout: float, app: App | None = None
+) -> None:
     from clubhouse.client import RequestTimeoutError  # noqa: PLC0415 - heavy imports
     from clubhouse.contracts import ErrorResponse  # noqa: PLC0415
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
 
-    with connect(options) as client:
+    with connect(options, app) as client:
         try:
             response = client.request(command, timeout=timeout)
         except RequestTimeoutError as exc:
@@ -159,18 +169,85 @@ timeout_option = click.option(
 )
 
 
-@click.group("send")
+class SendGroup(click.Group):
+    """The built-in shortcuts by name; any other name is a command model to send."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        return found if found is not None else _any_model(cmd_name)
+
+
+@click.group("send", cls=SendGroup)
 def send() -> None:
     """Send a command to the service and print the response that answers it.
 
-    Exit codes: 0 answered, 1 an ErrorResponse or no answer in time, 2 cannot connect.
+    Any command model in the catalog can be sent by its class name, its fields as JSON:
+    `clubhouse send MODEL --data JSON [--app MODULE:ATTR | --models MODULE]`. The data is
+    validated against the model first; mistakes are listed by field path. The three
+    built-in agent commands also have shortcuts with their own flags.
+
+    Exit codes: 0 answered, 1 an ErrorResponse or no answer in time, 2 cannot connect or
+    invalid data.
 
     \b
     Examples:
       clubhouse send create-agent --agent-id a1
       clubhouse send process-message --agent-id a1 --content "hello" --json
       clubhouse send delete-agent --agent-id a1
+      clubhouse send PlaceOrderCommand --app orders_app:app --data '{"order_id":"o1","item":"pen"}'
+      clubhouse send CreateAgentCommand --data '{"agent_id": "a2", "personality_type": "echo"}'
     """
+
+
+def _any_model(name: str) -> click.Command:
+    help_text = (
+        f"Send a {name} built from --data and print the response.\n\n\b\nExamples:\n"
+        f"  clubhouse send {name} --app orders_app:app --data '{{...}}'\n"
+        f"  clubhouse send {name} --models myapp.messages --data '{{...}}' --json\n"
+    )
+
+    @click.command(name, help=help_text)
+    @click.option("--data", required=True, metavar="JSON", help="The command's fields.")
+    @app_option
+    @timeout_option
+    @connection_options
+    def run(data: str, app_ref: str | None, timeout: float, client: ClientOptions) -> None:
+        app = load_app_option(app_ref)
+        request(client, _validated(name, data, build_catalog(client.model_modules, app=app)),
+                timeout, app)  # fmt: skip
+
+    return run
+
+
+def _validated(name: str, data: str, catalog: MessageCatalog) -> Command:
+    """``data`` as a ``name`` command; an unknown model or invalid data exits 2."""
+    from pydantic import ValidationError  # noqa: PLC0415 - heavy import
+
+    from clubhouse.contracts import Command  # noqa: PLC0415
+
+    try:
+        model = catalog.get(name)
+    except KeyError:
+        commands = [m for m in catalog if issubclass(m, Command) and m is not Command]
+        known = ", ".join(m.__name__ for m in commands)
+        fail(f"no command model {name!r}: pass --app or --models with the module that defines "
+             f"it (known commands: {known})")  # fmt: skip
+    if not issubclass(model, Command):
+        fail(f"{name} is a {model.__mro__[1].__name__}, not a Command: only commands are sent")
+    try:
+        payload = json.loads(data)
+    except json.JSONDecodeError as exc:
+        fail(f"--data is not JSON: {exc}")
+    if not isinstance(payload, dict):
+        fail("--data must be a JSON object of the command's fields")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "\n".join(
+            f"  {'.'.join(str(p) for p in e['loc']) or '(command)'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"--data is not a valid {name}:\n{problems}")
 
 
 def _command(name: str, model: str, examples: str, *extra: Any) -> None:

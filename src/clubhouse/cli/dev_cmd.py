@@ -144,7 +144,7 @@ def run_dev(
                 )
             )
             click.echo(describe(stack))
-            click.echo(TRY_IT)
+            click.echo(TRY_IT if not service_options.app_ref else try_app(service_options.app_ref))
             serve_until_stopped(service, stop)
         finally:
             env_file.unlink(missing_ok=True)
@@ -157,6 +157,14 @@ TRY_IT = (
     "  clubhouse send create-agent --agent-id a1\n"
     '  clubhouse send process-message --agent-id a1 --content "hello"\n'
 )
+
+
+def try_app(app_ref: str) -> str:
+    return (
+        "Try it from another terminal in this directory:\n"
+        "  source .venv/bin/activate\n"
+        f"  clubhouse send <CommandModel> --app {app_ref} --data '{{...}}'\n"
+    )
 
 
 @click.command("dev")
@@ -195,6 +203,7 @@ def dev(
       clubhouse dev --no-service             # broker + registry for other applications
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
+      clubhouse dev --app orders_app:app     # your App, from this directory
     """
     run_dev(
         stack,

@@ -30,6 +30,7 @@ from clubhouse.cli.connection import (
 from clubhouse.logging_setup import configure_logging
 
 if TYPE_CHECKING:
+    from clubhouse.application import App
     from clubhouse.contracts import MessageCatalog
     from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
@@ -312,11 +313,14 @@ def syntax_error_message(what: str, exc: SyntaxError) -> str:
     return f"cannot import {what}: {exc.msg} at {exc.filename}:{exc.lineno}"
 
 
-def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:
-    """The built-in catalog plus the user's modules; a bad module is a usage error (exit 2)."""
+def build_catalog(
+    model_modules: tuple[str, ...], *, app: App | None = None
+) -> MessageCatalog:
+    """The app's models (the built-in contracts without ``--app``) plus the user's modules;
+    a bad module is a usage error (exit 2)."""
     from clubhouse.contracts import CatalogError, MessageCatalog  # noqa: PLC0415 - pydantic
 
-    catalog = MessageCatalog.default()
+    catalog = app.catalog() if app is not None else MessageCatalog.default()
     if model_modules:
         cwd_on_sys_path()
     for module in model_modules:
@@ -328,6 +332,40 @@ def build_catalog(model_modules: tuple[str, ...]) -> MessageCatalog:
             message = syntax_error_message(f"contract module {module!r}", exc)
             raise click.UsageError(message) from exc
     return catalog
+
+
+def load_app_option(reference: str | None) -> App | None:
+    """The App ``--app`` names, imported from the working directory; errors exit 2."""
+    if not reference:
+        return None
+    from clubhouse.application.loading import AppLoadError, load_app  # noqa: PLC0415
+    from clubhouse.contracts import CatalogError  # noqa: PLC0415
+
+    cwd_on_sys_path()
+    try:
+        return load_app(reference)
+    except (AppLoadError, CatalogError) as exc:
+        raise click.UsageError(str(exc)) from exc
+    except SyntaxError as exc:
+        raise click.UsageError(syntax_error_message(f"--app {reference!r}", exc)) from exc
+
+
+def prefix_for(app: App | None, topic_prefix: str) -> str:
+    """``--topic-prefix`` (or its variable) when given, else the app's own prefix."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source("topic_prefix") if ctx is not None else None
+    given = source not in (None, click.core.ParameterSource.DEFAULT)
+    return topic_prefix if given or app is None else app.prefix
+
+
+app_option = click.option(
+    "--app",
+    "app_ref",
+    metavar="MODULE:ATTR",
+    envvar="CLUBHOUSE_APP",
+    help="Your App (e.g. orders_app:app), imported from the working directory. Its "
+    "prefix is the topic prefix unless --topic-prefix says otherwise. Env: CLUBHOUSE_APP.",
+)
 
 
 def fail(message: str, code: int = EXIT_CONFIG) -> NoReturn:

@@ -13,14 +13,17 @@ from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_OK,
+    app_option,
     build_catalog,
     check_registry_reachable,
     collapse,
     fail,
     json_option,
+    load_app_option,
     logging_options,
     models_option,
     option_group,
+    prefix_for,
     registry_options,
     topic_prefix_option,
     with_dev_stack,
@@ -142,14 +145,18 @@ def register_and_report(
     model_modules: tuple[str, ...],
     topic_prefix: str,
     as_json: bool,
+    app_ref: str | None = None,
 ) -> int:
     """Register for CLI options, print the report and return the exit code.
 
+    With ``app_ref`` the App's models are registered, under its prefix unless one is given.
     Configuration and connection errors print one line and exit 2.
     """
     from clubhouse.services.registry_errors import RegistryError  # noqa: PLC0415
 
-    catalog = build_catalog(model_modules)
+    app = load_app_option(app_ref)
+    catalog = build_catalog(model_modules, app=app)
+    topic_prefix = prefix_for(app, topic_prefix)
     registry = with_dev_stack(registry)
     if not registry.url:
         raise click.UsageError(registry.missing_message())
@@ -175,6 +182,7 @@ def register_and_report(
 
 @click.command("register")
 @registry_options()
+@app_option
 @models_option
 @topic_prefix_option
 @registration_options
@@ -184,6 +192,7 @@ def register(
     *,
     registry: RegistryOptions,
     registration: RegistrationOptions,
+    app_ref: str | None,
     model_modules: tuple[str, ...],
     topic_prefix: str,
     as_json: bool,
@@ -206,6 +215,7 @@ def register(
       SCHEMA_REGISTRY_URL=https://sr:8081 SCHEMA_REGISTRY_BASIC_AUTH=ci:secret \\
           clubhouse register --models myapp.messages --json
       clubhouse register --dry-run --check-compatibility --registry-wait 60
+      clubhouse register --app orders_app:app        # the models your App names
     """
     raise SystemExit(
         register_and_report(
@@ -214,5 +224,6 @@ def register(
             model_modules=model_modules,
             topic_prefix=topic_prefix,
             as_json=as_json,
+            app_ref=app_ref,
         )
     )

@@ -23,6 +23,7 @@ from clubhouse.cli.options import (
     check_registry_reachable,
     fail,
     json_option,
+    load_app_option,
     logging_options,
     models_option,
     registry_options,
@@ -124,6 +125,7 @@ def run(
       clubhouse run --bootstrap-servers kafka:9092 --schema-registry-url http://sr:8081
       SCHEMA_REGISTRY_URL=http://sr:8081 clubhouse run      # broker: localhost:9092
       clubhouse run --register-schemas-only --url http://sr:8081 --json
+      clubhouse run --app orders_app:app --schema-registry-url http://sr:8081
       clubhouse dev                                         # no infrastructure at all
     """
     if register_schemas_only:
@@ -134,6 +136,7 @@ def run(
                 model_modules=model_modules,
                 topic_prefix=topic_prefix,
                 as_json=as_json,
+                app_ref=service.app_ref,
             )
         )
     if not broker.bootstrap_servers and not registry.url:
@@ -156,6 +159,9 @@ def run(
             f"no schema registry given (the broker is {broker.bootstrap_servers}, "
             f"{broker.why()}): pass --schema-registry-url or set SCHEMA_REGISTRY_URL"
         )
+    # A mistake in --app is the user's to fix first, before any network is probed; the
+    # import is cached, so service_config below gets the same module again for free.
+    load_app_option(service.app_ref)
     check_registry_reachable(registry)
     chosen = resolve_broker(broker)
     assert chosen.bootstrap_servers is not None

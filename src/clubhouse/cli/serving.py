@@ -11,11 +11,14 @@ import click
 
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    app_option,
     build_catalog,
     collapse,
     cwd_on_sys_path,
     fail,
+    load_app_option,
     option_group,
+    prefix_for,
     syntax_error_message,
 )
 from clubhouse.cli.register_cmd import render_report
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 class ServiceOptions:
     """The flags of a running service, shared by ``run`` and ``dev``."""
 
+    app_ref: str | None = None
     agent_factory: str | None = None
     state_db: Path | None = None
     metrics_port: int | None = None
@@ -39,24 +43,26 @@ class ServiceOptions:
 
 
 _SERVICE_PARAMS = (
-    "agent_factory", "state_db", "metrics_port", "partitions", "kafka_dev_tuning",
+    "app_ref", "agent_factory", "state_db", "metrics_port", "partitions", "kafka_dev_tuning",
     "batch_size", "group_id",
 )  # fmt: skip
 
 service_options = option_group(
     collapse("service", _SERVICE_PARAMS, lambda _ctx, values: ServiceOptions(**values)),
+    app_option,
     click.option(
         "--agent-factory",
         metavar="MODULE:CALLABLE",
         envvar="CLUBHOUSE_AGENT_FACTORY",
-        help="Build agents with your own factory (takes an AgentSpec, returns an "
-        "Agent). Default: the built-in 'assistant' and 'echo' agents.",
+        help="Without --app: build agents with your own factory (takes an AgentSpec, "
+        "returns an Agent). Default: the built-in 'assistant' and 'echo' agents.",
     ),
     click.option(
         "--state-db",
         type=click.Path(dir_okay=False, path_type=Path),
         envvar="CLUBHOUSE_STATE_DB",
-        help="SQLite file with agents and processed commands. Default: .clubhouse/agents.db.",
+        help="SQLite file with the keyed state and processed commands. "
+        "Default: .clubhouse/agents.db.",
     ),
     click.option(
         "--metrics-port",
@@ -111,6 +117,9 @@ def service_config(
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
     from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
 
+    app = load_app_option(service.app_ref)
+    if app is not None and service.agent_factory:
+        raise click.UsageError("--agent-factory configures the built-in agents; not with --app")
     try:
         if service.agent_factory:
             cwd_on_sys_path()
@@ -129,8 +138,9 @@ def service_config(
     return ServiceConfig(
         kafka=kafka,
         registry=registry,
-        catalog=build_catalog(model_modules),
-        topic_prefix=topic_prefix,
+        app=app,
+        catalog=build_catalog(model_modules, app=app),
+        topic_prefix=prefix_for(app, topic_prefix),
         state_db=service.state_db or default_state_db,
         agent_factory=factory,
         group_id=service.group_id,

@@ -114,3 +114,23 @@ def test_no_service_and_print_env(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0
+
+
+def test_dev_serves_an_app_from_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "orders_app.py").write_text(
+        (ROOT / "examples" / "orders" / "orders_app.py").read_text()
+    )
+    proc, out = start([*CLI, "dev", "--app", "orders_app:app"], tmp_path)
+    try:
+        assert "clubhouse send <CommandModel> --app orders_app:app" in out.read_text()
+        sent = subprocess.run(
+            [*CLI, "send", "PlaceOrderCommand", "--app", "orders_app:app", "--json",
+             "--data", '{"order_id": "d1", "item": "tea"}', "--timeout", "30"],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=90,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert '"total_items": 1' in sent.stdout
+        assert "Using the dev stack running from" in sent.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
