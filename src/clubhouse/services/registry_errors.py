@@ -32,3 +32,23 @@ class InvalidSchemaError(RegistryError):
 
 class NotFoundError(RegistryError):
     """The subject, version or schema id does not exist (HTTP 404)."""
+
+
+_BY_STATUS: dict[int, tuple[type[RegistryError], str]] = {
+    401: (RegistryUnauthorizedError, "unauthorized: check --basic-auth / "
+          "SCHEMA_REGISTRY_BASIC_AUTH or the bearer token"),
+    403: (RegistryUnauthorizedError, "unauthorized: these credentials may not do this"),
+    404: (NotFoundError, "not found"),
+    409: (IncompatibleSchemaError, "incompatible with the subject's compatibility "
+          "level; run `clubhouse schemas check` to see why"),
+    422: (InvalidSchemaError, "rejected as invalid"),
+}  # fmt: skip
+
+
+def error_for(
+    action: str, where: str, status: int, code: int | None, message: str
+) -> RegistryError:
+    """The typed error for the registry's answer ``status`` / ``code`` to ``action``."""
+    kind, hint = _BY_STATUS.get(status, (RegistryError, "failed"))
+    text = f"{message} (HTTP {status}, error code {code})"
+    return kind(f"{action} at {where}: {hint}: {text}", status=status, code=code)

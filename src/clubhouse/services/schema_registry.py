@@ -2,7 +2,8 @@
 
 The same class talks to Confluent Schema Registry and to Clubhouse's embedded registry. Auth,
 TLS, timeouts, retries with backoff and URL fail-over are the client's; this module maps its
-answers onto Clubhouse's types and its failures onto typed errors.
+answers onto Clubhouse's types and its failures onto typed errors. The few calls the
+client's public API lacks go through ``RegistryHttp``, built from the same settings.
 """
 
 from __future__ import annotations
@@ -15,14 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import httpx
 from confluent_kafka.schema_registry import (
     Schema,
     SchemaRegistryClient,
     SchemaRegistryError,
 )
-
-# The client's own HTTP library (httpx2, or httpx on older installs), so its errors match.
-from confluent_kafka.schema_registry.common._httpx_compat import httpx
 
 from clubhouse.services.kafka_protocol import (
     COMPATIBILITY_LEVELS,
@@ -32,16 +31,31 @@ from clubhouse.services.kafka_protocol import (
     SchemaRegistryProtocol,
 )
 from clubhouse.services.registry_errors import (
-    IncompatibleSchemaError,
-    InvalidSchemaError,
     NotFoundError,
     RegistryError,
-    RegistryUnauthorizedError,
     RegistryUnreachableError,
+    error_for,
 )
+from clubhouse.services.registry_http import RegistryHttp
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The connection errors confluent's client raises: its HTTP library is ``httpx2`` in
+    recent releases and ``httpx`` before, both public packages."""
+    errors: list[type[Exception]] = [httpx.TransportError]
+    try:
+        import httpx2  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+    except ImportError:
+        pass
+    else:
+        errors.append(httpx2.TransportError)
+    return tuple(errors)
+
+
+_TRANSPORT_ERRORS = _transport_errors()
 
 BASIC_AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH"
 
@@ -132,9 +146,11 @@ class ConfluentSchemaRegistry:
         self,
         client: SchemaRegistryClient,
         *,
+        http: RegistryHttp | None = None,
         display_url: str = "the schema registry",
     ) -> None:
         self._client = client
+        self._http = http
         self._where = display_url
 
     @classmethod
@@ -142,9 +158,10 @@ class ConfluentSchemaRegistry:
         """A registry client for ``settings``; invalid settings raise ``RegistryError``."""
         try:
             client = SchemaRegistryClient(settings.client_config())
-        except (ValueError, TypeError) as exc:
+            http = RegistryHttp(settings)
+        except (ValueError, TypeError, OSError) as exc:
             raise RegistryError(f"invalid schema registry settings: {exc}") from exc
-        return cls(client, display_url=settings.display_url)
+        return cls(client, http=http, display_url=settings.display_url)
 
     @property
     def display_url(self) -> str:
@@ -154,6 +171,8 @@ class ConfluentSchemaRegistry:
     def close(self) -> None:
         """Release the HTTP connections."""
         self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -262,37 +281,26 @@ class ConfluentSchemaRegistry:
     def _rest(
         self, method: str, path: str, *, body: dict[str, Any] | None = None, what: str = ""
     ) -> Any:
-        rest = self._client._rest_client  # the client's own transport: auth, TLS, retries
-        if method == "GET":
-            return self._call(what or path, lambda: rest.get(path))
-        return self._call(what or path, lambda: rest.post(path, body=body))
+        if self._http is None:
+            raise RegistryError(
+                f"{what or path}: this registry client was made without a RegistryHttp; "
+                "build it with ConfluentSchemaRegistry.from_settings"
+            )
+        return self._http.call(method, "/" + path, body=body)
 
     def _call(self, action: str, fn: Callable[[], T]) -> T:
         try:
             return fn()
         except SchemaRegistryError as exc:
-            raise self._translate(action, exc) from exc
-        except httpx.TransportError as exc:
+            raise error_for(
+                action, self._where, exc.http_status_code, exc.error_code, exc.error_message
+            ) from exc
+        except _TRANSPORT_ERRORS as exc:
             raise RegistryUnreachableError(
                 f"cannot reach the schema registry at {self._where} to {action}: "
                 f"{type(exc).__name__}: {exc or 'no answer'}. Check --schema-registry-url / "
                 "SCHEMA_REGISTRY_URL and that the registry is running"
             ) from exc
-
-    def _translate(self, action: str, exc: SchemaRegistryError) -> RegistryError:
-        status, code = exc.http_status_code, exc.error_code
-        text = f"{exc.error_message} (HTTP {status}, error code {code})"
-        kinds: dict[int, tuple[type[RegistryError], str]] = {
-            401: (RegistryUnauthorizedError, "unauthorized: check --basic-auth / "
-                  "SCHEMA_REGISTRY_BASIC_AUTH or the bearer token"),
-            403: (RegistryUnauthorizedError, "unauthorized: these credentials may not do this"),
-            404: (NotFoundError, "not found"),
-            409: (IncompatibleSchemaError, "incompatible with the subject's compatibility "
-                  "level; run `clubhouse schemas check` to see why"),
-            422: (InvalidSchemaError, "rejected as invalid"),
-        }  # fmt: skip
-        kind, hint = kinds.get(status, (RegistryError, "failed"))
-        return kind(f"{action} at {self._where}: {hint}: {text}", status=status, code=code)
 
 
 def _is_in_memory_mock(client: SchemaRegistryClient) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from confluent_kafka.schema_registry import SchemaRegistryError
 
 from clubhouse.services.registry_errors import (
     IncompatibleSchemaError,
@@ -12,6 +11,7 @@ from clubhouse.services.registry_errors import (
     RegistryError,
     RegistryUnauthorizedError,
     RegistryUnreachableError,
+    error_for,
 )
 from clubhouse.services.schema_registry import (
     ConfluentSchemaRegistry,
@@ -82,8 +82,7 @@ def test_urls_are_redacted_for_display() -> None:
 def test_registry_errors_map_to_typed_exceptions(
     status: int, kind: type[RegistryError], hint: str
 ) -> None:
-    registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=["http://h:1"]))
-    error = registry._translate("register s", SchemaRegistryError(status, status * 100, "msg"))
+    error = error_for("register s", "http://h:1", status, status * 100, "msg")
     assert type(error) is kind
     assert error.status == status
     assert hint in str(error)
