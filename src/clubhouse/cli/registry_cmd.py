@@ -12,12 +12,16 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
-import httpx
 
+from clubhouse.cli.connection import RegistryOptions
+from clubhouse.cli.options import registry_options, with_dev_stack
 from clubhouse.logging_setup import LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    from clubhouse.services.registry_http import RegistryHttp
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
@@ -147,69 +151,61 @@ def hash_password_cmd(user: str, password: str) -> None:
     click.echo(f"{user}:{hash_password(password)}")
 
 
-def _client(url: str, user_info: str | None) -> httpx.Client:
-    auth = None
-    if user_info:
-        user, sep, password = user_info.partition(":")
-        if not sep:
-            _fail("--user-info must look like USER:PASSWORD.", EXIT_CONFIG)
-        auth = httpx.BasicAuth(user, password)
+def _backup_http(registry_options: RegistryOptions) -> RegistryHttp:
+    """The backup client for the registry flags (or the dev stack running here)."""
+    from clubhouse.services.registry_http import RegistryHttp  # noqa: PLC0415
+
+    options = with_dev_stack(registry_options)
+    if not options.url:
+        _fail(options.missing_message(), EXIT_CONFIG)
     try:
-        return httpx.Client(base_url=url, auth=auth, timeout=30.0)
-    except (httpx.InvalidURL, ValueError) as exc:
-        _fail(f"Invalid --url: {exc}", EXIT_CONFIG)
-
-
-_URL_OPTION = click.option(
-    "--url",
-    required=True,
-    envvar="CLUBHOUSE_SCHEMA_REGISTRY_URL",
-    help="Registry base URL (Clubhouse's or Confluent's). $CLUBHOUSE_SCHEMA_REGISTRY_URL works.",
-)
-_USER_INFO_OPTION = click.option(
-    "--user-info",
-    envvar="CLUBHOUSE_REGISTRY_USER_INFO",
-    help="USER:PASSWORD for basic auth (prefer $CLUBHOUSE_REGISTRY_USER_INFO: it stays out "
-    "of the process list).",
-)
+        return RegistryHttp(options.settings())
+    except (ValueError, OSError) as exc:
+        _fail(f"invalid schema registry settings: {exc}", EXIT_CONFIG)
 
 
 @registry.command("export")
-@_URL_OPTION
-@_USER_INFO_OPTION
-def export_cmd(url: str, user_info: str | None) -> None:
+@registry_options(required=False)
+def export_cmd(registry: RegistryOptions) -> None:
     """Write a JSON backup of a registry to stdout.
 
     Covers every subject and version (soft-deleted ones too), ids, schemas, references,
     compatibility levels and modes. Uses only the REST API, so it works with Confluent
     Schema Registry as well.
 
+    It takes the same connection flags as the other tools (basic auth, bearer token,
+    TLS and mTLS), so a Confluent Cloud registry can be backed up too.
+
     \b
     Examples:
       clubhouse registry export --url http://localhost:8081 > backup.json
-      CLUBHOUSE_REGISTRY_USER_INFO=alice:secret clubhouse registry export --url https://sr > b.json
+      SCHEMA_REGISTRY_BASIC_AUTH=alice:secret clubhouse registry export --url https://sr > b.json
     """
-    from clubhouse.registry import backup  # noqa: PLC0415 (see serve)
+    from clubhouse.services import registry_backup as backup  # noqa: PLC0415 (see serve)
+    from clubhouse.services.registry_errors import (  # noqa: PLC0415
+        RegistryError,
+        RegistryUnauthorizedError,
+        RegistryUnreachableError,
+    )
 
-    with _client(url, user_info) as client:
+    with _backup_http(registry) as http:
         try:
-            document = backup.export_registry(backup.RegistryHttp(client))
-        except backup.RegistryUnreachable as exc:
+            document = backup.export_registry(http)
+        except (RegistryUnreachableError, RegistryUnauthorizedError) as exc:
             _fail(str(exc), EXIT_CONFIG)
-        except backup.BackupError as exc:
+        except (RegistryError, backup.BackupError) as exc:
             _fail(str(exc), EXIT_FAILED)
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
     versions = sum(len(s["versions"]) for s in document["subjects"])
     click.echo(
         f"Exported {len(document['subjects'])} subjects, {versions} versions from "
-        f"{backup.redact(url)}.",
+        f"{http.display_url}.",
         err=True,
     )
 
 
 @registry.command("import")
-@_URL_OPTION
-@_USER_INFO_OPTION
+@registry_options(required=False)
 @click.option(
     "--input",
     "source",
@@ -223,7 +219,7 @@ def export_cmd(url: str, user_info: str | None) -> None:
     is_flag=True,
     help="Import even if the target already holds schemas (ids may then collide).",
 )
-def import_cmd(url: str, user_info: str | None, source: TextIO, force: bool) -> None:
+def import_cmd(registry: RegistryOptions, source: TextIO, force: bool) -> None:
     """Restore a JSON backup (from 'export') into a registry, keeping ids and versions.
 
     The target is switched to IMPORT mode for the restore and ends in the backup's global
@@ -234,20 +230,29 @@ def import_cmd(url: str, user_info: str | None, source: TextIO, force: bool) -> 
       clubhouse registry import --url http://localhost:8081 < backup.json
       clubhouse registry import --url http://localhost:8081 --input backup.json --force
     """
-    from clubhouse.registry import backup  # noqa: PLC0415 (see serve)
+    from clubhouse.services import registry_backup as backup  # noqa: PLC0415 (see serve)
+    from clubhouse.services.registry_errors import (  # noqa: PLC0415
+        RegistryError,
+        RegistryUnauthorizedError,
+        RegistryUnreachableError,
+    )
 
     try:
         document = json.load(source)
     except ValueError as exc:
         _fail(f"The backup is not valid JSON: {exc}", EXIT_CONFIG)
-    with _client(url, user_info) as client:
+    with _backup_http(registry) as http:
         try:
-            report = backup.import_registry(backup.RegistryHttp(client), document, force=force)
-        except (backup.RegistryUnreachable, backup.BackupFormatError) as exc:
+            report = backup.import_registry(http, document, force=force)
+        except (
+            RegistryUnreachableError,
+            RegistryUnauthorizedError,
+            backup.BackupFormatError,
+        ) as exc:
             _fail(str(exc), EXIT_CONFIG)
-        except backup.RegistryRefused as exc:
+        except RegistryError as exc:
             hint = ""
-            if exc.error_code == 42205 and not force:
+            if exc.code == 42205 and not force:
                 hint = " (the target is not empty; pass --force to import into it anyway)"
             _fail(f"{exc}{hint}", EXIT_FAILED)
         except backup.BackupError as exc:
@@ -255,6 +260,6 @@ def import_cmd(url: str, user_info: str | None, source: TextIO, force: bool) -> 
     click.echo(
         f"Imported {report.subjects} subjects, {report.versions} versions "
         f"({report.soft_deleted} soft-deleted), {report.configs} subject configs and "
-        f"{report.modes} subject modes into {backup.redact(url)}.",
+        f"{report.modes} subject modes into {http.display_url}.",
         err=True,
     )

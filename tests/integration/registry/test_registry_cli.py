@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -191,7 +192,7 @@ def test_export_and_import_exit_2_when_the_registry_is_unreachable(tmp_path: Pat
     dead = "http://127.0.0.1:9"
     result = cli("export", "--url", dead)
     assert result.returncode == 2
-    assert "Cannot reach the registry" in result.stderr
+    assert "cannot reach the schema registry at http://127.0.0.1:9" in result.stderr
     bad = cli("import", "--url", dead, stdin="{}")
     assert bad.returncode == 2
     assert "Not a usable registry backup" in bad.stderr
@@ -219,3 +220,24 @@ def test_serve_on_a_busy_port_exits_2_without_creating_a_database(
     assert result.returncode == 2
     assert "Address already in use" in result.stderr
     assert not db.exists()
+
+
+def test_export_takes_the_same_connection_options_as_the_other_tools(
+    registry_factory: RegistryFactory, tmp_path: Path
+) -> None:
+    users = tmp_path / "users"
+    users.write_text(f"alice:{hash_password('wonderland', log2_n=10)}\n")
+    server = registry_factory(basic_auth_file=users)
+    authed = sr_client(server, **{"basic.auth.user.info": "alice:wonderland"})
+    authed.register_schema("s-value", Schema(record("A", ("a", "int")), "AVRO"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMA_REGISTRY")}
+    ok = cli("export", "--schema-registry-url", server.url, "--basic-auth", "alice:wonderland",
+             env=env)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    assert [s["name"] for s in json.loads(ok.stdout)["subjects"]] == ["s-value"]
+    from_env = cli("export", "--url", server.url,
+                   env=env | {"SCHEMA_REGISTRY_BASIC_AUTH": "alice:wonderland"})  # fmt: skip
+    assert from_env.returncode == 0, from_env.stderr
+    refused = cli("export", "--url", server.url, "--basic-auth", "alice:wrong", env=env)
+    assert refused.returncode == 2
+    assert "unauthorized" in refused.stderr and "wrong" not in refused.stderr

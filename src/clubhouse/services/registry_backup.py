@@ -9,122 +9,36 @@ soft-deletes what was soft-deleted, restores configs and modes, and finally rest
 global mode from the backup. On failure it puts the target back into the mode it was in.
 
 The backup is deterministic JSON: exporting a restored registry gives the same document.
+It goes through ``RegistryHttp``, so it has every connection option the other tools have
+(basic auth, bearer tokens, TLS and mTLS): a Confluent Cloud registry can be backed up too.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from clubhouse.errors import ClubhouseError
+from clubhouse.services.registry_http import RegistryHttp
 
 log = logging.getLogger(__name__)
 
 FORMAT = "clubhouse-registry-backup"
 FORMAT_VERSION = 1
-_ACCEPT = "application/vnd.schemaregistry.v1+json, application/json"
-_CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
-_RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
-_RETRIES = 3
-
-
 class BackupError(ClubhouseError):
-    """A backup or restore failed; subclasses say whether the cause was the registry or us."""
-
-
-class RegistryUnreachable(BackupError):
-    """The registry could not be reached at all (connection refused, DNS, timeout)."""
-
-
-class RegistryRefused(BackupError):
-    """The registry answered with an error; ``status`` and ``error_code`` are its own."""
-
-    def __init__(self, message: str, status: int, error_code: int | None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_code = error_code
+    """A backup or restore failed on our side; the registry's own refusals and an unreachable
+    registry are ``clubhouse.services.registry_errors`` types."""
 
 
 class BackupFormatError(BackupError):
     """The backup document is not one this code wrote; the message names the bad part."""
 
 
-def redact(url: str) -> str:
-    """``url`` with any password replaced, fit for messages and logs."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(password="***")) if parsed.password else url
-
-
 def _path(*parts: str | int) -> str:
     return "/" + "/".join(quote(str(part), safe="") for part in parts)
-
-
-class RegistryHttp:
-    """The few REST calls backup needs, with retries on transient answers and clear errors."""
-
-    def __init__(self, client: httpx.Client, *, retry_wait_s: float = 0.2) -> None:
-        self._client = client
-        self._retry_wait_s = retry_wait_s
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        missing: frozenset[int] = frozenset(),
-    ) -> Any:
-        """The decoded JSON answer; None when the error code is one of ``missing``."""
-        where = f"{method} {path}"
-        for attempt in range(_RETRIES + 1):
-            try:
-                response = self._client.request(
-                    method,
-                    path,
-                    params=params,
-                    json=body,
-                    headers={"Accept": _ACCEPT, "Content-Type": _CONTENT_TYPE},
-                )
-            except httpx.TransportError as exc:
-                if attempt == _RETRIES:
-                    raise RegistryUnreachable(
-                        f"Cannot reach the registry at {redact(str(self._client.base_url))} "
-                        f"({where}): {exc.__class__.__name__}: {exc}"
-                    ) from None
-            else:
-                if response.status_code not in _RETRY_STATUSES or attempt == _RETRIES:
-                    return self._decode(response, where, missing)
-            time.sleep(self._retry_wait_s * 2**attempt)
-        raise AssertionError("unreachable: the loop returns or raises on its last attempt")
-
-    @staticmethod
-    def _decode(response: httpx.Response, where: str, missing: frozenset[int]) -> Any:
-        try:
-            data = response.json() if response.content else None
-        except ValueError:
-            data = None
-        if response.is_success:
-            return data
-        error_code = data.get("error_code") if isinstance(data, dict) else None
-        if error_code in missing:
-            return None
-        message = data.get("message") if isinstance(data, dict) else response.text[:200]
-        raise RegistryRefused(
-            f"{where} failed with HTTP {response.status_code}"
-            f"{f' / {error_code}' if error_code is not None else ''}: {message}",
-            response.status_code,
-            error_code if isinstance(error_code, int) else None,
-        )
-
-
-# ---- export ---------------------------------------------------------------------------------
 
 
 def export_registry(http: RegistryHttp) -> dict[str, Any]:
