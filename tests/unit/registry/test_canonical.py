@@ -83,7 +83,7 @@ def test_invalid_schemas_raise_42201_naming_the_problem(text: str, fragment: str
         canonical.parse(text)
     assert info.value.status == 422
     assert info.value.error_code == ErrorCode.INVALID_SCHEMA
-    assert fragment in info.value.message
+    assert fragment.lower() in info.value.message.lower()  # wording varies across avro releases
 
 
 ADDRESS = (
