@@ -29,7 +29,7 @@ from clubhouse.services.kafka_protocol import (
 
 log = logging.getLogger(__name__)
 
-ConsumerFactory = Callable[[], KafkaConsumer]
+ReaderFactory = Callable[[], KafkaConsumer]  # a fresh consumer of the service's topics
 KeyFunction = Callable[[Command], str | None]
 
 
@@ -58,7 +58,7 @@ class ClubhouseClient:
         self,
         *,
         producer: KafkaProducerProtocol,
-        consumer_factory: ConsumerFactory,
+        consumer_factory: ReaderFactory,
         serde: MessageSerde,
         topic_prefix: str = "clubhouse",
         key_for: KeyFunction = agent_key,

@@ -59,7 +59,7 @@ class ClientOptions:
 
 # Outermost first; the ClientOptions collapse is innermost, so that it receives the
 # already-typed broker and registry values.
-connection_options = option_group(
+client_connection_options = option_group(
     quiet_logging_options,
     json_option,
     models_option,
@@ -210,7 +210,7 @@ def _any_model(name: str) -> click.Command:
     @click.option("--data", required=True, metavar="JSON", help="The command's fields.")
     @app_option
     @timeout_option
-    @connection_options
+    @client_connection_options
     def run(data: str, app_ref: str | None, timeout: float, client: ClientOptions) -> None:
         app = load_app_option(app_ref)
         request(client, _validated(name, data, build_catalog(client.model_modules, app=app)),
@@ -262,7 +262,7 @@ def _command(name: str, model: str, examples: str, *extra: Any) -> None:
     run.__doc__ = f"Send a {model} and print the response.\n\n\b\nExamples:\n{examples}"
     for option in reversed(extra):
         run = option(run)
-    send.command(name)(timeout_option(connection_options(run)))
+    send.command(name)(timeout_option(client_connection_options(run)))
 
 
 def _metadata(value: str | None) -> dict[str, Any] | None:
@@ -317,7 +317,7 @@ _command(
     "--idle-timeout", type=float, default=2.0, show_default=True,
     help="Without --follow: stop after this many seconds with no new event.",
 )  # fmt: skip
-@connection_options
+@client_connection_options
 def events(follow: bool, from_beginning: bool, idle_timeout: float, client: ClientOptions) -> None:
     """Print the service's events (agent thinking, errors, state changes).
 

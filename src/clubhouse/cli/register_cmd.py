@@ -104,7 +104,7 @@ def run_registration(
 
 def exit_code(report: RegistrationReport) -> int:
     """0 when every schema is in place, 2 when the registry was unusable, 1 otherwise."""
-    if report.fatal_type in ("RegistryUnreachableError", "RegistryUnauthorizedError"):
+    if report.stopped_early:
         return EXIT_CONFIG
     return EXIT_OK if report.ok else EXIT_FAILED
 

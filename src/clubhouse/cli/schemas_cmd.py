@@ -70,7 +70,7 @@ def config_errors_exit() -> Iterator[None]:
         fail(str(exc))
 
 
-def connection_options(fn: F) -> F:
+def registry_connection_options(fn: F) -> F:
     """The shared registry flags (``--url`` included), optional here."""
     return registry_options(required=False)(fn)
 
@@ -124,7 +124,7 @@ def schemas() -> None:
 @schemas.command("check")
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @click.option(
     "--against",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -233,7 +233,7 @@ def _report_files(written: list[Path], as_json: bool) -> None:
 @schemas.command("download")
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @click.option(
     "--out",
     required=True,
@@ -285,7 +285,7 @@ def download_cmd(
 @click.argument("model", required=False)
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @click.option(
     "--against",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -332,7 +332,7 @@ def diff_cmd(
 @schemas.command("plan")
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @json_option
 @logging_options
 def plan_cmd(
@@ -365,7 +365,7 @@ def plan_cmd(
 @click.option("--model", "model_name", help="Configure this model's subject instead.")
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @logging_options
 def set_compatibility_cmd(
     *,

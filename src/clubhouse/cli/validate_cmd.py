@@ -25,7 +25,7 @@ from clubhouse.cli.options import (
     open_registry,
     topic_prefix_option,
 )
-from clubhouse.cli.schemas_cmd import config_errors_exit, connection_options
+from clubhouse.cli.schemas_cmd import config_errors_exit, registry_connection_options
 from clubhouse.evolution import reporting
 from clubhouse.messaging.subjects import subject_name
 from clubhouse.validation import ValidationReport, validate_against_registry
@@ -76,7 +76,7 @@ def _load_messages(file: TextIO, name: str) -> list[tuple[str, Mapping[str, Any]
 )
 @models_option
 @topic_prefix_option
-@connection_options
+@registry_connection_options
 @json_option
 @logging_options
 def validate(

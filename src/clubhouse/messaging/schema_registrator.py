@@ -112,6 +112,12 @@ class RegistrationReport:
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
     @property
+    def stopped_early(self) -> bool:
+        """The registry could not be reached or refused the credentials: nothing more was
+        tried, and the cause is the configuration, not a schema."""
+        return self.fatal_error is not None
+
+    @property
     def ok(self) -> bool:
         return not self.failed
 
