@@ -72,6 +72,7 @@ class ServiceConfig:
 
     @property
     def consumer_group(self) -> str:
+        """``group_id``, or ``{topic_prefix}-service``."""
         return self.group_id or f"{self.topic_prefix}-service"
 
     def resolved_app(self) -> App:
@@ -208,6 +209,7 @@ class ClubhouseService:
 
     @property
     def metrics_port(self) -> int | None:
+        """The port of /metrics, /healthz and /readyz once started; None when not served."""
         return None if self._http is None else self._http.port
 
     def close(self) -> None:

@@ -161,6 +161,7 @@ class ClubhouseClient:
             consumer.close()
 
     def close(self) -> None:
+        """Close the response reader and flush the producer (10 s at most)."""
         if self._responses is not None:
             self._responses.close()
             self._responses = None

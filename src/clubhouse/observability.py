@@ -74,10 +74,12 @@ class Health:
         self.detail: dict[str, Any] = {}
 
     def beat(self) -> None:
+        """The loop is alive: called once per poll."""
         with self._lock:
             self._heartbeat = self._clock()
 
     def set_ready(self, ready: bool) -> None:
+        """Started (or stopped) consuming."""
         (self._ready.set if ready else self._ready.clear)()
 
     def working(self) -> None:
@@ -100,9 +102,11 @@ class Health:
 
     @property
     def ready(self) -> bool:
+        """Started, and not stalled (see the class docstring)."""
         return self._ready.is_set() and self.stalled_for_s < self._stall_after
 
     def alive(self, stale_after_s: float = 60.0) -> bool:
+        """The loop beat within the last ``stale_after_s`` seconds."""
         with self._lock:
             return self._clock() - self._heartbeat < stale_after_s
 
@@ -127,13 +131,16 @@ class ObservabilityServer:
 
     @property
     def port(self) -> int:
+        """The port it listens on (the one picked, when 0 was asked for)."""
         return int(self._server.server_address[1])
 
     def start(self) -> None:
+        """Serve on a background thread."""
         self._thread.start()
         log.info("metrics and health endpoint listening", extra={"port": self.port})
 
     def stop(self) -> None:
+        """Stop serving and close the socket."""
         self._server.shutdown()
         self._server.server_close()
 

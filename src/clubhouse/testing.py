@@ -88,6 +88,7 @@ class TestApp:
         return self._store.get(key)
 
     def close(self) -> None:
+        """Close the async handlers' event loop and the state store."""
         self._dispatcher.close()
         self._store.close()
 

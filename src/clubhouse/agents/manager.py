@@ -28,6 +28,7 @@ class AgentRecord:
 
     @classmethod
     def from_state(cls, agent_id: str, state: Mapping[str, Any]) -> AgentRecord:
+        """The record stored as the keyed state of ``agent_id``."""
         return cls(
             agent_id=agent_id,
             personality_type=state["personality_type"],
@@ -39,6 +40,7 @@ class AgentRecord:
         )
 
     def to_state(self) -> dict[str, Any]:
+        """This record as JSON-ready keyed state."""
         return {
             "personality_type": self.personality_type,
             "name": self.name,
@@ -50,6 +52,7 @@ class AgentRecord:
 
     @property
     def spec(self) -> AgentSpec:
+        """What the factory needs to rebuild this agent."""
         return AgentSpec(self.agent_id, self.personality_type, self.metadata)
 
 
@@ -81,5 +84,6 @@ class LiveAgents:
         return self.build(record.spec)
 
     def forget(self, agent_id: str) -> None:
+        """Drop the live agent of ``agent_id`` (it was deleted)."""
         with self._lock:
             self._live.pop(agent_id, None)

@@ -97,6 +97,7 @@ class App:
 
     @property
     def handlers(self) -> list[CommandHandler]:
+        """Every registered handler, in registration order."""
         return list(self._handlers.values())
 
     def handler_for(self, command_type: type[Command]) -> CommandHandler | None:

@@ -55,6 +55,7 @@ class SizeLimits:
     topic_max: Mapping[str, int] = field(default_factory=dict)
 
     def limit(self, topic: str) -> int:
+        """The largest record, in bytes, that ``topic`` takes from this producer."""
         return min(self.producer_max, self.topic_max.get(topic, self.producer_max))
 
 

@@ -87,6 +87,7 @@ class ModelRegistration:
 
     @property
     def ok(self) -> bool:
+        """Nothing failed."""
         return self.outcome is not Outcome.FAILED
 
 
@@ -109,6 +110,7 @@ class RegistrationReport:
 
     @property
     def failed(self) -> list[ModelRegistration]:
+        """The models whose registration failed, in catalog order."""
         return [r for r in self.results if r.outcome is Outcome.FAILED]
 
     @property
@@ -126,6 +128,7 @@ class RegistrationReport:
         return {o.value: sum(r.outcome is o for r in self.results) for o in Outcome}
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (``--json``)."""
         return {
             "ok": self.ok,
             "dry_run": self.dry_run,
@@ -166,6 +169,7 @@ class SchemaRegistrator:
         self._raise_on_failure = raise_on_failure
 
     def subject_for(self, model: MessageModel) -> str:
+        """``{topic_prefix}-{Model}-value``."""
         return subject_name(self._prefix, model)
 
     def register_all_schemas(self) -> RegistrationReport:

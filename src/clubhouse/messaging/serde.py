@@ -111,6 +111,7 @@ class MessageSerde:
         return {m.__name__: i for m, i in self._ids.items()}
 
     def schema_id(self, model: MessageModel) -> int:
+        """The registered schema id of ``model``'s subject, looked up by ``prepare``."""
         try:
             return self._ids[model]
         except KeyError:
@@ -120,6 +121,7 @@ class MessageSerde:
             ) from None
 
     def serialize(self, message: BaseMessage) -> bytes:
+        """``message`` in Confluent framing under its model's registered schema id."""
         model = type(message)
         if self._before_send is not None:
             self._before_send(message, subject_name(self._prefix, model))

@@ -132,6 +132,7 @@ class KafkaSettings:
 
     @property
     def effective_security_protocol(self) -> SecurityProtocol:
+        """The given protocol, or the one the TLS and SASL settings imply."""
         if self.security_protocol is not None:
             return self.security_protocol
         tls = self.ssl_ca_location or self.ssl_certificate_location
@@ -160,6 +161,7 @@ class KafkaSettings:
         return conf
 
     def producer_config(self, *, idempotence: bool) -> dict[str, ConfigValue]:
+        """librdkafka configuration of a producer, ``extra`` applied last."""
         conf = self.client_config()
         conf["enable.idempotence"] = idempotence
         return self._with_extra(conf)
@@ -167,6 +169,7 @@ class KafkaSettings:
     def consumer_config(
         self, *, group_id: str, auto_offset_reset: AutoOffsetReset
     ) -> dict[str, ConfigValue]:
+        """librdkafka configuration of a consumer in ``group_id``; explicit commits only."""
         conf = self.client_config()
         conf.update(
             {
@@ -183,6 +186,7 @@ class KafkaSettings:
         return self._with_extra(conf)
 
     def admin_config(self) -> dict[str, ConfigValue]:
+        """librdkafka configuration of an admin client."""
         return self._with_extra(self.client_config())
 
     def describe(self) -> dict[str, str]:
