@@ -9,6 +9,7 @@ Every broker fixture runs each test twice, on Tansu and on Apache Kafka (ids ``[
 * ``broker_kind`` -- ``"tansu"`` or ``"kafka"``: for tests that start their own stack.
 * ``kafka_broker`` -- bootstrap servers of one broker of that kind for the whole session.
 * ``broker_factory`` -- private brokers for a test that stops or restarts its broker.
+* ``kafka_cluster`` -- a private 3-node Apache Kafka cluster (Kafka only).
 * ``registry_factory`` / ``registry_url`` -- a fresh registry process on a tmp database.
 * ``session_registry`` / ``session_registry_url`` -- one registry for the whole session;
   keep to your own subjects.
@@ -31,7 +32,7 @@ from typing import Any
 import pytest
 
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
-from clubhouse.devstack.kafka import kafka_available
+from clubhouse.devstack.kafka import KafkaCluster, kafka_available
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
 from clubhouse.services.kafka import KafkaSettings
 
@@ -56,17 +57,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"brokers: tansu only; {reason}" if reason else "brokers: tansu and kafka"
 
 
+def _require_kafka() -> None:
+    reason = _kafka_unavailable()
+    if reason is not None:
+        if os.environ.get(REQUIRE_KAFKA_ENV) == "1":
+            pytest.fail(f"{REQUIRE_KAFKA_ENV}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
 @pytest.fixture(scope="session", params=BROKER_KINDS)
 def broker_kind(request: pytest.FixtureRequest) -> str:
     """Which broker this variant of the test runs on; skips Kafka without java or mvn."""
     kind = str(request.param)
     if kind == "kafka":
-        reason = _kafka_unavailable()
-        if reason is not None:
-            if os.environ.get(REQUIRE_KAFKA_ENV) == "1":
-                pytest.fail(f"{REQUIRE_KAFKA_ENV}=1 but {reason}", pytrace=False)
-            pytest.skip(reason)
+        _require_kafka()
     return kind
+
+
+@pytest.fixture
+def kafka_cluster(tmp_path: Path) -> Iterator[KafkaCluster]:
+    """A private 3-node Kafka cluster (replication 3, min.insync.replicas 2)."""
+    _require_kafka()
+    cluster = create_broker("kafka", data_dir=tmp_path / "cluster", kafka_nodes=3)
+    assert isinstance(cluster, KafkaCluster)
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
-
 from clubhouse.devstack.errors import DevStackError, ProcessExitedError, ReadinessTimeoutError
 from clubhouse.devstack.kafka_config import node_properties
+from clubhouse.devstack.kafka_ready import broker_ids, producer_id_assigned
 from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
 from clubhouse.devstack.ports import accepts_connections, pick_free_port
@@ -233,18 +231,13 @@ class KafkaCluster:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def broker_ids(self, timeout: float = 1.0) -> set[int]:
-        """The broker ids the cluster metadata lists now (empty when nobody answers)."""
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "log_level": 0})
-        try:
-            return set(admin.list_topics(timeout=timeout).brokers)
-        except KafkaException:
-            return set()
-
     def wait_for_brokers(self, count: int, timeout: float) -> None:
-        """Until the metadata lists ``count`` brokers; a node that exits meanwhile is an error."""
+        """Until the metadata lists ``count`` brokers and each node hands out producer ids.
+
+        A node that exits meanwhile is a ProcessExitedError (see ``kafka_ready``).
+        """
         deadline = time.monotonic() + timeout
-        while len(self.broker_ids()) < count:
+        while len(broker_ids(self.bootstrap_servers)) < count:
             for node in self._nodes:
                 if node.process is not None and node.process.started:
                     node.process.check_alive()
@@ -258,6 +251,16 @@ class KafkaCluster:
                     str(self._nodes[0].config.log_path),
                 )
             time.sleep(0.2)
+        for node in self._nodes:
+            address = f"{self.config.host}:{node.port}"
+            if not producer_id_assigned(address, max(1.0, deadline - time.monotonic())):
+                raise ReadinessTimeoutError(
+                    COMPONENT,
+                    timeout,
+                    f"an idempotent producer at {address} gets a producer id",
+                    node.process.output_tail() if node.process is not None else [],
+                    str(node.config.log_path),
+                )
 
     # -- preparing the nodes --------------------------------------------------------------
 
