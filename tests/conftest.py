@@ -3,8 +3,8 @@ supervisor code as ``clubhouse dev`` (``clubhouse.devstack``), plus per-test nam
 tests can share one broker without seeing each other's topics and groups.
 
 Every broker fixture runs each test twice, on Tansu and on Apache Kafka (ids ``[tansu]`` and
-``[kafka]``). Without java or mvn the Kafka variants skip for one stated reason, unless
-``CLUBHOUSE_REQUIRE_KAFKA=1`` (CI), where they fail instead.
+``[kafka]``). Without java or mvn the Kafka variants are left out with one summary line,
+unless ``CLUBHOUSE_REQUIRE_KAFKA=1`` (CI), where they fail instead.
 
 * ``broker_kind`` -- ``"tansu"`` or ``"kafka"``: for tests that start their own stack.
 * ``kafka_broker`` -- bootstrap servers of one broker of that kind for the whole session.
@@ -40,6 +40,7 @@ BrokerFactory = Callable[[], Broker]
 RegistryFactory = Callable[..., RegistryServer]
 
 REQUIRE_KAFKA_ENV = "CLUBHOUSE_REQUIRE_KAFKA"
+_LEFT_OUT = pytest.StashKey[str]()
 
 
 def _kafka_unavailable() -> str | None:
@@ -47,14 +48,41 @@ def _kafka_unavailable() -> str | None:
     if missing is None:
         return None
     return (
-        f"Apache Kafka variants skipped: {missing} is not on PATH (install a JDK 17+ and "
+        f"{missing} is not on PATH (install a JDK 17+ and "
         f"Maven; set {REQUIRE_KAFKA_ENV}=1 to make this a failure)"
     )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     reason = _kafka_unavailable()
-    return f"brokers: tansu only; {reason}" if reason else "brokers: tansu and kafka"
+    if reason is None:
+        return "brokers: tansu, kafka"
+    if os.environ.get(REQUIRE_KAFKA_ENV) == "1":
+        return f"brokers: tansu, kafka (required, but it cannot run: {reason})"
+    return f"brokers: tansu only, kafka left out: {reason}"
+
+
+def _runs_on_kafka(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_kafka = callspec is not None and callspec.params.get("broker_kind") == "kafka"
+    return on_kafka or "kafka_cluster" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without java or mvn, leave the Kafka variants out and say so once (not once a test)."""
+    reason = _kafka_unavailable()
+    if reason is None or os.environ.get(REQUIRE_KAFKA_ENV) == "1":
+        return
+    left_out = [item for item in items if _runs_on_kafka(item)]
+    if left_out:
+        items[:] = [item for item in items if not _runs_on_kafka(item)]
+        config.hook.pytest_deselected(items=left_out)
+        config.stash[_LEFT_OUT] = f"{len(left_out)} Apache Kafka test variants: {reason}"
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _LEFT_OUT in config.stash:
+        terminalreporter.write_line(f"SKIPPED {config.stash[_LEFT_OUT]}", yellow=True)
 
 
 def _require_kafka() -> None:
