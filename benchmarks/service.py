@@ -84,7 +84,7 @@ from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import all_topics
-from clubhouse.services.kafka import KafkaAdmin, KafkaSettings
+from clubhouse.services.kafka import KafkaAdmin, KafkaConsumer, KafkaSettings
 from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 
@@ -212,13 +212,14 @@ class RawDriver:
                 group_id=f"{replies}-reader-{uuid.uuid4().hex}", auto_offset_reset="latest"
             )
         )
-        # Like ClubhouseClient: read the reply topic from its current end, no group join.
-        meta = self._replies.list_topics(replies, timeout=10)
-        ends = []
-        for p in meta.topics[replies].partitions:
-            _, high = self._replies.get_watermark_offsets(TopicPartition(replies, p), timeout=10)
-            ends.append(TopicPartition(replies, p, high))
-        self._replies.assign(ends)
+        # Like ClubhouseClient: read the reply topic from its current end, no group join
+        # (positions found the client's way, which waits out a leader election on Kafka).
+        probe = KafkaConsumer(settings)
+        try:
+            ends = probe.end_offsets(replies, timeout=10)
+        finally:
+            probe.close()
+        self._replies.assign([TopicPartition(e.topic, e.partition, e.offset) for e in ends])
 
     def prepare(self, count: int) -> RoundTrips:
         records: list[tuple[bytes, bytes, Headers]] = [

@@ -89,8 +89,8 @@ def env(kafka_broker: str, registry_url: str, topic_prefix: str, tmp_path: Path)
 def wait_for_schemas(env: Env, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Until the service process has registered its schemas and created its topics.
 
-    Clients need both. The topics come after the schemas; on Tansu a client's metadata
-    request creates a missing topic, on Kafka it does not, so the order matters there.
+    Clients need both. The topics come after the schemas: on Tansu within milliseconds, on
+    Kafka late enough for a client that only waited for the schemas to find no topic.
     """
     last = f"{env.prefix}-AgentStateChangedEvent-value"
     responses = f"{env.prefix}-responses"
