@@ -121,3 +121,10 @@ def test_dev_without_java_or_maven_exits_2_naming_the_tool(
     assert f"{missing} was not found on PATH" in result.output
     assert "apt-get install openjdk-17-jdk-headless maven" in result.output
     assert os.environ.get("PATH") != env["PATH"]  # the runner restored ours
+
+
+def test_several_brokers_on_tansu_is_a_config_error(tmp_path: Path) -> None:
+    args = ["dev", "--kafka-brokers", "3", "--no-service", "--data-dir", str(tmp_path)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "--kafka-brokers needs --broker kafka" in result.output
