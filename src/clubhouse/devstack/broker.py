@@ -6,6 +6,7 @@ import importlib.resources
 import logging
 import os
 import signal
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 from clubhouse.devstack.errors import BrokerBinaryNotFoundError
 from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.ports import accepts_connections
-from clubhouse.devstack.process import ProcessSpec
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class TansuBroker(LoopbackServer[BrokerConfig]):
     """A Tansu broker process; ``bootstrap_servers`` is valid once ``start`` has returned."""
 
     component = COMPONENT
+    startup_seconds: float | None = None  # of the last start
 
     @property
     def bootstrap_servers(self) -> str:
@@ -92,7 +94,12 @@ class TansuBroker(LoopbackServer[BrokerConfig]):
         After ``stop`` it starts again on the same port, with empty storage (memory only).
         """
         binary = resolve_tansu_binary(self.config.binary)
+        began = time.monotonic()
         self._launch(lambda port: self._spec(binary, port))
+        self.startup_seconds = time.monotonic() - began
+
+    def processes(self) -> list[ManagedProcess]:
+        return [self.process] if self.process is not None else []
 
     def restart(self) -> None:
         """Stop and start again on the same port: a broker restart as clients see it."""

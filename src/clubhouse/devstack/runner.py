@@ -55,7 +55,9 @@ def format_env(env: Mapping[str, str]) -> str:
 
 def describe(stack: DevStack) -> str:
     """The human summary printed once the stack is up."""
-    lines = [f"Kafka broker (Tansu)  {stack.bootstrap_servers}"]
+    started = stack.broker.startup_seconds
+    took = f", ready in {started:.1f} s" if started is not None else ""
+    lines = [f"Kafka bootstrap       {stack.bootstrap_servers}  ({stack.broker.component}{took})"]
     if stack.registry is not None:
         lines.append(f"Schema registry       {stack.schema_registry_url}")
     lines += [

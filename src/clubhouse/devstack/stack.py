@@ -1,4 +1,4 @@
-"""The dev stack: a Tansu broker plus the embedded registry, started and stopped together."""
+"""The dev stack: a broker (Tansu or Apache Kafka) plus the embedded registry, as one unit."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from clubhouse.devstack.broker import BrokerConfig, TansuBroker
+from clubhouse.devstack.broker import BrokerConfig
+from clubhouse.devstack.brokers import Broker, create_broker
 from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.process import ManagedProcess
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
@@ -23,7 +24,8 @@ class DevStackConfig:
     """Where the stack keeps its files, and which loopback ports it uses (None: free ones).
 
     Layout under ``data_dir``: ``registry.db``, and ``logs/broker.log`` / ``logs/registry.log``
-    with each child's output. The broker keeps its data in memory only.
+    with each child's output. Tansu keeps its data in memory only; Kafka (``broker="kafka"``,
+    ``kafka_brokers`` nodes) keeps it under ``kafka/``, wiped at each start of the stack.
     """
 
     data_dir: Path = Path(".clubhouse")
@@ -34,6 +36,19 @@ class DevStackConfig:
     with_registry: bool = True
     broker_binary: Path | None = None
     startup_timeout: float = 30.0
+    broker: str = "tansu"  # or "kafka"
+    kafka_brokers: int = 1
+
+    def create_broker(self) -> Broker:
+        return create_broker(
+            self.broker,
+            data_dir=self.data_dir,
+            host=self.host,
+            port=self.broker_port,
+            binary=self.broker_binary,
+            startup_timeout=self.startup_timeout,
+            kafka_nodes=self.kafka_brokers,
+        )
 
     def broker_config(self) -> BrokerConfig:
         return BrokerConfig(
@@ -66,11 +81,11 @@ class DevStack:
         self,
         config: DevStackConfig | None = None,
         *,
-        broker: TansuBroker | None = None,
+        broker: Broker | None = None,
         registry: RegistryServer | None = None,
     ) -> None:
         self.config = config or DevStackConfig()
-        self.broker = broker or TansuBroker(self.config.broker_config())
+        self.broker = broker or self.config.create_broker()
         self.registry: RegistryServer | None = registry
         if registry is None and self.config.with_registry:
             self.registry = RegistryServer(self.config.registry_config())
@@ -94,7 +109,7 @@ class DevStack:
 
     def processes(self) -> list[ManagedProcess]:
         """The child processes started so far."""
-        found = [self.broker.process]
+        found: list[ManagedProcess | None] = list(self.broker.processes())
         if self.registry is not None:
             found.append(self.registry.process)
         return [p for p in found if p is not None]

@@ -48,6 +48,15 @@ _NOT_RETRIABLE = frozenset(
     }
 )
 
+# A partition between leaders: the answer comes once the election is over.
+_LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,  # a replica that has not heard of the topic yet
+    }
+)
+
 
 class KafkaConsumer:
     """Reads records; nothing is committed unless ``commit`` is called."""
@@ -165,20 +174,35 @@ class KafkaConsumer:
         ``assign(end_offsets(...))`` reads what is produced from now on. Tansu 0.6 reports
         the end of a partition as its last *batch's* base offset + 1 (measured), so on the
         dev broker such a reader may first see the tail of the last batch again; it never
-        misses a newer record.
+        misses a newer record. A partition whose leader is still being elected (on Kafka, a
+        topic just created or a broker just restarted) is asked again until ``timeout``.
         """
+        deadline = time.monotonic() + timeout
         metadata = self._call(self._consumer.list_topics, topic, timeout)
         found = metadata.topics.get(topic)
         if found is None or found.error is not None:
             code = found.error.name() if found is not None else "UNKNOWN_TOPIC_OR_PART"
             raise ConsumeError("the topic does not exist", code, topic=topic)
-        ends = []
-        for partition in sorted(found.partitions):
-            _low, high = self._call(
-                self._consumer.get_watermark_offsets, TopicPartition(topic, partition), timeout
-            )
-            ends.append(TopicOffset(topic, partition, high))
-        return ends
+        return [
+            TopicOffset(topic, partition, self._high_watermark(topic, partition, deadline))
+            for partition in sorted(found.partitions)
+        ]
+
+    def _high_watermark(self, topic: str, partition: int, deadline: float) -> int:
+        delay = 0.05
+        while True:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), remaining
+                )
+                return int(high)
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.code() not in _LEADER_MOVING or time.monotonic() + delay >= deadline:
+                    raise self._as_error(exc) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     def commit(self, offsets: Sequence[TopicOffset]) -> None:
         """Commit these offsets (each the next offset to read) and wait for the broker."""
@@ -245,10 +269,14 @@ class KafkaConsumer:
         try:
             return method(*args)
         except KafkaException as exc:
-            err = exc.args[0]
-            if err.fatal():
-                raise FatalKafkaError("consumer", err.str(), err.name()) from exc
-            raise ConsumeError(err.str(), err.name()) from exc
+            raise self._as_error(exc) from exc
+
+    @staticmethod
+    def _as_error(exc: KafkaException) -> ConsumeError | FatalKafkaError:
+        err = exc.args[0]
+        if err.fatal():
+            return FatalKafkaError("consumer", err.str(), err.name())
+        return ConsumeError(err.str(), err.name())
 
     def _record_or_raise(self, msg: Any) -> ConsumedRecord | None:
         err = msg.error()

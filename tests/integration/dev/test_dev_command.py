@@ -49,16 +49,23 @@ def assert_gone(kids: list[psutil.Process]) -> None:
     assert not alive, [p.cmdline() for p in alive]
 
 
-@pytest.mark.parametrize(
-    "command",
-    [[*CLI, "dev"], [sys.executable, str(ROOT / "scripts" / "run_clubhouse.py")]],
-    ids=["clubhouse-dev", "run_clubhouse.py"],
-)
-def test_start_send_and_ctrl_c_leave_nothing_behind(command: list[str], tmp_path: Path) -> None:
+def test_clubhouse_dev_start_send_and_ctrl_c_leave_nothing_behind(
+    broker_kind: str, tmp_path: Path
+) -> None:
+    banner = "Kafka broker (Tansu)" if broker_kind == "tansu" else "Apache Kafka"
+    _start_send_and_ctrl_c([*CLI, "dev", "--broker", broker_kind], tmp_path, banner)
+
+
+def test_run_clubhouse_py_with_no_flags_runs_the_tansu_dev_stack(tmp_path: Path) -> None:
+    command = [sys.executable, str(ROOT / "scripts" / "run_clubhouse.py")]
+    _start_send_and_ctrl_c(command, tmp_path, "Kafka broker (Tansu)")
+
+
+def _start_send_and_ctrl_c(command: list[str], tmp_path: Path, banner: str) -> None:
     proc, out = start(command, tmp_path)
     kids = children(proc)
     printed = out.read_text()
-    assert "Kafka broker (Tansu)" in printed
+    assert banner in printed
     assert "clubhouse send create-agent --agent-id a1" in printed
     assert "  source .venv/bin/activate\n  clubhouse send create-agent" in printed
     assert (tmp_path / ".clubhouse" / "dev.env").exists()
@@ -82,18 +89,19 @@ def test_start_send_and_ctrl_c_leave_nothing_behind(command: list[str], tmp_path
     assert not (tmp_path / ".clubhouse" / "dev.env").exists()
 
 
-def test_killing_the_dev_process_kills_its_children(tmp_path: Path) -> None:
-    proc, _ = start([*CLI, "dev"], tmp_path)
+def test_killing_the_dev_process_kills_its_children(broker_kind: str, tmp_path: Path) -> None:
+    proc, _ = start([*CLI, "dev", "--broker", broker_kind], tmp_path)
     kids = children(proc)
     proc.kill()
     proc.wait(30)
     assert_gone(kids)
 
 
-def test_no_service_and_print_env(tmp_path: Path) -> None:
+def test_no_service_and_print_env(broker_kind: str, tmp_path: Path) -> None:
     out = tmp_path / "stack.out"
     proc = subprocess.Popen(
-        [*CLI, "dev", "--no-service"], cwd=tmp_path, env=clean_env(), text=True,
+        [*CLI, "dev", "--no-service", "--broker", broker_kind],
+        cwd=tmp_path, env=clean_env(), text=True,
         stdout=out.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:

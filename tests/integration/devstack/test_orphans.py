@@ -17,9 +17,10 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _parent(mode: str, data_dir: Path) -> subprocess.Popen[str]:
+def _parent(mode: str, data_dir: Path, broker: str) -> subprocess.Popen[str]:
+    module = "tests.integration.devstack.stack_parent"
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.devstack.stack_parent", mode, str(data_dir)],
+        [sys.executable, "-m", module, mode, str(data_dir), broker],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
@@ -37,8 +38,8 @@ def _assert_all_gone(pids: list[int]) -> None:
     assert not alive, f"children still running: {[(p.pid, p.name()) for p in alive]}"
 
 
-def test_children_die_when_the_parent_is_sigkilled(tmp_path: Path) -> None:
-    parent = _parent("hold", tmp_path)
+def test_children_die_when_the_parent_is_sigkilled(broker_kind: str, tmp_path: Path) -> None:
+    parent = _parent("hold", tmp_path, broker_kind)
     try:
         assert parent.stdout is not None
         pids = json.loads(parent.stdout.readline())["pids"]
@@ -58,8 +59,10 @@ def test_children_die_when_the_parent_is_sigkilled(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_run_dev_stack_stops_everything_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
-    parent = _parent("run", tmp_path)
+def test_run_dev_stack_stops_everything_on_a_signal(
+    broker_kind: str, tmp_path: Path, sig: signal.Signals
+) -> None:
+    parent = _parent("run", tmp_path, broker_kind)
     try:
         assert parent.stdout is not None
         lines = [parent.stdout.readline(), parent.stdout.readline()]

@@ -1,4 +1,4 @@
-"""The dev stack against the real Tansu binary and the real registry command."""
+"""The dev stack against the real brokers (Tansu, Apache Kafka) and the real registry command."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from clubhouse.devstack import (
     DevStack,
     DevStackConfig,
     PortInUseError,
-    TansuBroker,
 )
 from clubhouse.registry.auth import hash_password
 from tests.conftest import BrokerFactory, RegistryFactory
@@ -30,8 +29,10 @@ def test_session_broker_answers_kafka_metadata(kafka_broker: str) -> None:
     assert _broker_ids(kafka_broker)
 
 
-def test_stack_env_points_at_a_working_broker_and_registry(tmp_path: Path) -> None:
-    with DevStack(DevStackConfig(data_dir=tmp_path)) as stack:
+def test_stack_env_points_at_a_working_broker_and_registry(
+    broker_kind: str, tmp_path: Path
+) -> None:
+    with DevStack(DevStackConfig(data_dir=tmp_path, broker=broker_kind)) as stack:
         env = stack.env()
         assert env == {
             "KAFKA_BOOTSTRAP_SERVERS": stack.bootstrap_servers,
@@ -40,20 +41,26 @@ def test_stack_env_points_at_a_working_broker_and_registry(tmp_path: Path) -> No
         assert _broker_ids(env["KAFKA_BOOTSTRAP_SERVERS"])
         assert httpx.get(f"{env['SCHEMA_REGISTRY_URL']}/subjects").json() == []
     assert (tmp_path / "registry.db").exists()
-    assert (tmp_path / "logs" / "broker.log").read_text()
+    log_name = "broker.log" if broker_kind == "tansu" else "kafka-1.log"
+    assert (tmp_path / "logs" / log_name).read_text()
 
 
-def test_configured_broker_port_in_use_is_a_clear_error(tmp_path: Path, taken_port: int) -> None:
-    config = DevStackConfig(data_dir=tmp_path, broker_port=taken_port, with_registry=False)
+def test_configured_broker_port_in_use_is_a_clear_error(
+    broker_kind: str, tmp_path: Path, taken_port: int
+) -> None:
+    config = DevStackConfig(
+        data_dir=tmp_path, broker_port=taken_port, with_registry=False, broker=broker_kind
+    )
     with pytest.raises(PortInUseError, match=f"127.0.0.1:{taken_port} is already in use") as info:
         DevStack(config).start()
     assert "Kafka broker" in str(info.value)
 
 
 def test_configured_registry_port_in_use_stops_the_broker_again(
-    tmp_path: Path, taken_port: int
+    broker_kind: str, tmp_path: Path, taken_port: int
 ) -> None:
-    stack = DevStack(DevStackConfig(data_dir=tmp_path, registry_port=taken_port))
+    config = DevStackConfig(data_dir=tmp_path, registry_port=taken_port, broker=broker_kind)
+    stack = DevStack(config)
     with pytest.raises(PortInUseError, match="schema registry"):
         stack.start()
     broker = stack.broker.process
@@ -67,15 +74,18 @@ def test_missing_broker_binary_names_the_package(tmp_path: Path) -> None:
         DevStack(config).start()
 
 
-def test_restart_keeps_the_port_and_loses_the_topics(broker_factory: BrokerFactory) -> None:
-    broker: TansuBroker = broker_factory()
+def test_restart_keeps_the_port_and_kafka_keeps_the_topics(
+    broker_kind: str, broker_factory: BrokerFactory
+) -> None:
+    broker = broker_factory()
     bootstrap = broker.bootstrap_servers
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic("kept", 1, 1)])["kept"].result(10)
     broker.restart()
     assert broker.bootstrap_servers == bootstrap
     fresh = AdminClient({"bootstrap.servers": bootstrap})
-    assert "kept" not in fresh.list_topics(timeout=10).topics
+    # Tansu keeps everything in memory only; Kafka's log survives a restart.
+    assert ("kept" in fresh.list_topics(timeout=10).topics) is (broker_kind == "kafka")
 
 
 def test_registry_behind_basic_auth_counts_as_ready(

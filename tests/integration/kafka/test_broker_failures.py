@@ -1,7 +1,8 @@
-"""Delivery failures and broker restarts, each on a private Tansu broker.
+"""Delivery failures and broker restarts, each on a private broker (Tansu and Kafka).
 
 Tansu keeps everything in memory, so a restart also loses topics, committed offsets and the
-producer ids it handed out; the wrappers have to come back from all of that.
+producer ids it handed out; the wrappers have to come back from all of that. Kafka keeps
+its log, so after a restart a group consumer may get an uncommitted record again.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def test_a_timed_out_record_is_withdrawn_not_delivered_later(
 
 @pytest.mark.slow
 def test_idempotent_producer_and_group_consumer_survive_a_broker_restart(
-    broker_factory: BrokerFactory,
+    broker_kind: str, broker_factory: BrokerFactory
 ) -> None:
     broker = broker_factory()
     settings = _settings(broker.bootstrap_servers)
@@ -86,7 +87,7 @@ def test_idempotent_producer_and_group_consumer_survive_a_broker_restart(
     producer.send("orders", None, b"before")
     assert _poll_value(consumer, 15) == b"before"
 
-    broker.restart()  # memory storage: topics, offsets and producer ids are gone
+    broker.restart()  # Tansu: topics, offsets and producer ids are gone; Kafka keeps them
     restarted = time.monotonic()
     KafkaAdmin(settings).ensure_topics(["orders"])
     timeouts = 0
@@ -99,7 +100,12 @@ def test_idempotent_producer_and_group_consumer_survive_a_broker_restart(
     else:
         pytest.fail("the producer never delivered again after the broker restart")
     delivered = time.monotonic() - restarted
-    assert _poll_value(consumer, 20) == b"after"
+    seen = _poll_until(consumer, b"after", 20)
+    if broker_kind == "tansu":
+        assert seen == [b"after"]
+    else:
+        # Nothing was committed and the group rebalanced during the restart: at least once.
+        assert seen in ([b"after"], [b"before", b"after"]), seen
     log.info(
         "recovered from a broker restart",
         extra={
@@ -110,6 +116,17 @@ def test_idempotent_producer_and_group_consumer_survive_a_broker_restart(
     )
     consumer.close()
     producer.close(5)
+
+
+def _poll_until(consumer: KafkaConsumer, value: bytes, timeout: float) -> list[bytes | None]:
+    """Every value polled up to and including ``value`` (or until ``timeout``)."""
+    seen: list[bytes | None] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and value not in seen:
+        record = consumer.poll(0.5)
+        if record is not None:
+            seen.append(record.value)
+    return seen
 
 
 def _poll_value(consumer: KafkaConsumer, timeout: float) -> bytes | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from confluent_kafka.admin import AdminClient
 
 from clubhouse.app import ClubhouseService, ServiceConfig
 from clubhouse.client import ClubhouseClient
@@ -86,17 +87,25 @@ def env(kafka_broker: str, registry_url: str, topic_prefix: str, tmp_path: Path)
 
 
 def wait_for_schemas(env: Env, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
-    """Until the service process has registered its schemas (clients need them)."""
+    """Until the service process has registered its schemas and created its topics.
+
+    Clients need both. The topics come after the schemas: on Tansu within milliseconds, on
+    Kafka late enough for a client that only waited for the schemas to find no topic.
+    """
     last = f"{env.prefix}-AgentStateChangedEvent-value"
+    responses = f"{env.prefix}-responses"
+    admin = AdminClient({"bootstrap.servers": env.bootstrap})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             log = (env.state_db.parent / "service.log").read_text()
             raise AssertionError(f"the service exited with {proc.returncode}:\n{log[-3000:]}")
         if last in httpx.get(f"{env.registry_url}/subjects").json():
-            return
+            topic = admin.list_topics(timeout=5).topics.get(responses)  # creates nothing
+            if topic is not None and topic.error is None:
+                return
         time.sleep(0.1)
-    raise AssertionError("the service did not register its schemas in time")
+    raise AssertionError("the service did not register its schemas and create its topics in time")
 
 
 def stop_process(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:

@@ -1,0 +1,82 @@
+"""The brokers the dev stack can run, behind one protocol: Tansu (default) or Apache Kafka."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Protocol, get_args
+
+from clubhouse.devstack.broker import BrokerConfig, TansuBroker
+from clubhouse.devstack.errors import DevStackError
+from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig
+from clubhouse.devstack.process import ManagedProcess
+
+BrokerKind = Literal["tansu", "kafka"]
+BROKER_KINDS: tuple[str, ...] = get_args(BrokerKind)
+
+
+class Broker(Protocol):
+    """What the stack, the CLI and the test fixtures need of either broker."""
+
+    @property
+    def component(self) -> str: ...
+
+    @property
+    def bootstrap_servers(self) -> str: ...
+
+    @property
+    def startup_seconds(self) -> float | None: ...
+
+    @property
+    def process(self) -> ManagedProcess | None: ...
+
+    def processes(self) -> list[ManagedProcess]: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> int | None: ...
+
+    def restart(self) -> None: ...
+
+
+def create_broker(
+    kind: str,
+    *,
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    binary: Path | None = None,
+    startup_timeout: float = 30.0,
+    kafka_nodes: int = 1,
+) -> Broker:
+    """A not-yet-started broker of ``kind``, its logs under ``data_dir/logs``.
+
+    ``port`` is the (first) broker port; ``binary`` is Tansu's; ``kafka_nodes`` is Kafka's.
+    """
+    logs = data_dir / "logs"
+    if kind == "tansu":
+        if kafka_nodes != 1:
+            raise DevStackError("Tansu runs one broker; --kafka-brokers needs --broker kafka")
+        return TansuBroker(
+            BrokerConfig(
+                log_path=logs / "broker.log",
+                host=host,
+                port=port,
+                binary=binary,
+                startup_timeout=startup_timeout,
+            )
+        )
+    if kind == "kafka":
+        if port is not None and kafka_nodes != 1:
+            raise DevStackError("a fixed broker port works with one Kafka broker only")
+        return KafkaCluster(
+            KafkaConfig(
+                data_dir=data_dir / "kafka",
+                log_dir=logs,
+                nodes=kafka_nodes,
+                host=host,
+                broker_ports=None if port is None else (port,),
+                # The JVM's start-up alone is several seconds on a busy 2-core machine.
+                startup_timeout=max(startup_timeout, 90.0),
+            )
+        )
+    raise DevStackError(f"unknown broker {kind!r}; choose one of {', '.join(BROKER_KINDS)}")
