@@ -30,8 +30,10 @@ DEFAULT_BOOTSTRAP = "localhost:9092"
 
 def write_dev_env(path: Path, env: Mapping[str, str]) -> None:
     """Record a running stack's variables as ``export`` lines a shell can ``source``."""
+    from clubhouse.devstack.runner import format_env  # noqa: PLC0415 - keeps --help light
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items()))
+    path.write_text(format_env(env))
 
 
 def read_dev_env(path: Path = DEV_ENV_FILE) -> dict[str, str]:

@@ -20,7 +20,7 @@ from clubhouse.devstack.kafka import KAFKA_VERSION, KafkaCluster, KafkaConfig
 from clubhouse.devstack.ports import pick_free_port, port_is_free
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
-from clubhouse.devstack.runner import describe, format_env, run_dev_stack, shutdown_signals
+from clubhouse.devstack.runner import describe, format_env, shutdown_signals
 from clubhouse.devstack.stack import BOOTSTRAP_ENV, REGISTRY_ENV, DevStack, DevStackConfig
 
 __all__ = [
@@ -50,6 +50,5 @@ __all__ = [
     "pick_free_port",
     "port_is_free",
     "resolve_tansu_binary",
-    "run_dev_stack",
     "shutdown_signals",
 ]

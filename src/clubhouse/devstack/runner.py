@@ -1,8 +1,5 @@
-"""Run the dev stack in the foreground until SIGINT or SIGTERM: what ``clubhouse dev`` builds on.
-
-``run_dev_stack`` covers ``clubhouse dev --no-service`` (and ``--print-env``) on its own; a
-command that also runs the service uses ``shutdown_signals`` and ``DevStack`` the same way.
-"""
+"""What ``clubhouse dev`` needs around a running stack: shutdown signals, the summary it
+prints, and the ``export`` lines other shells ``eval`` or ``source``."""
 
 from __future__ import annotations
 
@@ -10,12 +7,11 @@ import logging
 import shlex
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import TextIO
 
-from clubhouse.devstack.stack import DevStack, DevStackConfig
+from clubhouse.devstack.stack import DevStack
 
 log = logging.getLogger(__name__)
 
@@ -67,27 +63,3 @@ def describe(stack: DevStack) -> str:
         *("  " + line for line in format_env(stack.env()).splitlines()),
     ]
     return "\n".join(lines) + "\n"
-
-
-def run_dev_stack(
-    config: DevStackConfig,
-    out: TextIO,
-    *,
-    print_env: bool = False,
-    on_ready: Callable[[DevStack], None] | None = None,
-    liveness_interval: float = 0.5,
-) -> None:
-    """Start the stack, print where it is, block until SIGINT/SIGTERM, stop it.
-
-    ``print_env`` prints only the ``export`` lines (for ``eval`` or a file). If a child dies
-    while running, everything is stopped and ProcessExitedError says which and why.
-    """
-    with shutdown_signals() as stop, DevStack(config) as stack:
-        out.write(format_env(stack.env()) if print_env else describe(stack))
-        if not print_env:
-            out.write("Press Ctrl-C to stop.\n")
-        out.flush()
-        if on_ready is not None:
-            on_ready(stack)
-        while not stop.wait(liveness_interval):
-            stack.check_alive()

@@ -1,8 +1,8 @@
 """A parent process for the orphan tests: starts the dev stack and reports its children.
 
 ``python -m tests.integration.devstack.stack_parent hold DATA_DIR [BROKER]`` starts the stack,
-prints ``{"pids": [...]}`` and sleeps until killed. ``... run DATA_DIR`` runs ``run_dev_stack`` with
-``print_env`` exactly as ``clubhouse dev --no-service --print-env`` would.
+prints ``{"pids": [...]}`` and sleeps until killed. ``... run DATA_DIR [BROKER]`` is
+``clubhouse dev --no-service`` itself, the path users run.
 """
 
 from __future__ import annotations
@@ -12,14 +12,17 @@ import sys
 import time
 from pathlib import Path
 
-from clubhouse.devstack import DevStack, DevStackConfig, run_dev_stack
+from clubhouse.cli.main import main as clubhouse
+from clubhouse.devstack import DevStack, DevStackConfig
 
 
 def main(mode: str, data_dir: str, broker: str = "tansu") -> None:
-    config = DevStackConfig(data_dir=Path(data_dir), broker=broker)
     if mode == "run":
-        run_dev_stack(config, sys.stdout, print_env=True)
+        sys.argv = ["clubhouse", "dev", "--no-service", "--data-dir", data_dir,
+                    "--broker", broker]  # fmt: skip
+        clubhouse()
         return
+    config = DevStackConfig(data_dir=Path(data_dir), broker=broker)
     stack = DevStack(config).start()
     print(json.dumps({"pids": stack.child_pids()}), flush=True)
     while True:
