@@ -1,7 +1,8 @@
 """Process-wide logging configuration: readable text or one JSON object per line.
 
 Structured fields travel in ``extra={...}`` so that both formats carry them. Secrets never
-reach a log record: callers pass redacted values (see ``clubhouse.config.redact_url``).
+reach a log record: callers pass redacted values (see
+``clubhouse.services.schema_registry.redact_url``).
 """
 
 from __future__ import annotations
