@@ -15,6 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
 from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
 
@@ -200,28 +202,32 @@ class RegistryApi:
         )
         return _json(request, params.page([_version_body(v) for v in views], q))
 
+    def _subjects_of(self, schema_id: int, query: QueryParams) -> list[str]:
+        versions = self._registry.versions_of_schema(
+            schema_id, deleted=params.flag(query, "deleted"), subject=query.get("subject") or None
+        )
+        return sorted({sv.subject for sv in versions})
+
     async def schema_by_id(self, request: Request) -> Response:
-        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
-        return _json(request, _schema_body(schema))
+        schema_id = params.schema_id(path_param(request, "id"))
+        body = _schema_body(self._registry.schema_by_id(schema_id))
+        if params.flag(request.query_params, "includeSubjects"):
+            body["subjects"] = self._subjects_of(schema_id, request.query_params)
+        return _json(request, body)
 
     async def raw_schema_by_id(self, request: Request) -> Response:
-        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
+        schema = self._registry.schema_by_id(params.schema_id(path_param(request, "id")))
         return Response(schema.schema, media_type=_media_type(request))
 
     async def subjects_of_schema(self, request: Request) -> Response:
         q = request.query_params
-        versions = self._registry.versions_of_schema(
-            params.schema_id(request.path_params["id"]),
-            deleted=params.flag(q, "deleted"),
-            subject=q.get("subject") or None,
-        )
-        subjects = sorted({sv.subject for sv in versions})
+        subjects = self._subjects_of(params.schema_id(path_param(request, "id")), q)
         return _json(request, params.page(subjects, q))
 
     async def versions_of_schema(self, request: Request) -> Response:
         q = request.query_params
         versions = self._registry.versions_of_schema(
-            params.schema_id(request.path_params["id"]),
+            params.schema_id(path_param(request, "id")),
             deleted=params.flag(q, "deleted"),
             subject=q.get("subject") or None,
         )
@@ -245,7 +251,7 @@ class RegistryApi:
         run = _inline if small else _in_thread
         view = await run(
             self._registry.lookup,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             schema_request,
             normalize=params.flag(q, "normalize"),
             deleted=params.flag(q, "deleted"),
@@ -255,7 +261,7 @@ class RegistryApi:
     async def delete_subject(self, request: Request) -> Response:
         deleted = await _in_thread(
             self._registry.delete_subject,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             permanent=params.flag(request.query_params, "permanent"),
         )
         return _json(request, deleted)
@@ -263,7 +269,7 @@ class RegistryApi:
     async def versions(self, request: Request) -> Response:
         q = request.query_params
         found = self._registry.versions(
-            request.path_params["subject"],
+            path_param(request, "subject"),
             deleted=params.flag(q, "deleted"),
             deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
         )
@@ -271,7 +277,7 @@ class RegistryApi:
 
     async def register(self, request: Request) -> Response:
         schema_request, small = await self._schema_request(request)
-        subject = request.path_params["subject"]
+        subject = path_param(request, "subject")
         normalize = params.flag(request.query_params, "normalize")
         # Most registrations repeat an existing one; those need no write and no thread.
         registered = None
@@ -291,32 +297,32 @@ class RegistryApi:
 
     async def get_version(self, request: Request) -> Response:
         view = self._registry.get_version(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             deleted=params.flag(request.query_params, "deleted"),
         )
         return _json(request, _version_body(view))
 
     async def raw_version_schema(self, request: Request) -> Response:
         view = self._registry.get_version(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             deleted=params.flag(request.query_params, "deleted"),
         )
         return Response(view.schema.schema, media_type=_media_type(request))
 
     async def referenced_by(self, request: Request) -> Response:
         ids = self._registry.referenced_by(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
         )
         return _json(request, params.page(ids, request.query_params))
 
     async def delete_version(self, request: Request) -> Response:
         deleted = await _in_thread(
             self._registry.delete_version,
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             permanent=params.flag(request.query_params, "permanent"),
         )
         return _json(request, deleted)
@@ -329,7 +335,7 @@ class RegistryApi:
         # Compatibility may parse every version of the subject: always off the loop.
         result = await _in_thread(
             self._registry.test_compatibility,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             schema_request,
             version,
             normalize=params.flag(q, "normalize"),
@@ -338,7 +344,7 @@ class RegistryApi:
         return _json(request, {"is_compatible": result.is_compatible, "messages": messages})
 
     async def compatibility_with_version(self, request: Request) -> Response:
-        return await self._compatibility(request, params.version(request.path_params["version"]))
+        return await self._compatibility(request, params.version(path_param(request, "version")))
 
     async def compatibility_with_all(self, request: Request) -> Response:
         return await self._compatibility(request, None)
@@ -347,7 +353,7 @@ class RegistryApi:
 
     async def get_config(self, request: Request) -> Response:
         level = self._registry.get_compatibility(
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
         return _json(request, {"compatibilityLevel": level.value})
@@ -356,13 +362,13 @@ class RegistryApi:
         body = await self._body(request)
         level = parse_compatibility(body.get("compatibility"))
         await _in_thread(
-            self._registry.set_compatibility, request.path_params.get("subject"), level
+            self._registry.set_compatibility, optional_path_param(request, "subject"), level
         )
         return _json(request, {"compatibility": level.value})
 
     async def delete_config(self, request: Request) -> Response:
         previous = await _in_thread(
-            self._registry.delete_compatibility, request.path_params.get("subject")
+            self._registry.delete_compatibility, optional_path_param(request, "subject")
         )
         return _json(request, {"compatibilityLevel": previous.value})
 
@@ -370,7 +376,7 @@ class RegistryApi:
 
     async def get_mode(self, request: Request) -> Response:
         mode = self._registry.get_mode(
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
         return _json(request, {"mode": mode.value})
@@ -380,14 +386,16 @@ class RegistryApi:
         mode = Mode.parse(body.get("mode"))
         await _in_thread(
             self._registry.set_mode,
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             mode,
             force=params.flag(request.query_params, "force"),
         )
         return _json(request, {"mode": mode.value})
 
     async def delete_mode(self, request: Request) -> Response:
-        previous = await _in_thread(self._registry.delete_mode, request.path_params.get("subject"))
+        previous = await _in_thread(
+            self._registry.delete_mode, optional_path_param(request, "subject")
+        )
         return _json(request, {"mode": previous.value})
 
     def routes(self) -> list[Route]:
@@ -451,8 +459,10 @@ async def _registry_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    # Confluent's REST layer answers an unmatched route or method with the bare status line
+    # as the message ("HTTP 404 Not Found"), and clients compare it verbatim.
     response = _error(
-        request, exc.status_code, exc.status_code, f"HTTP {exc.status_code}: {exc.detail}"
+        request, exc.status_code, exc.status_code, f"HTTP {exc.status_code} {exc.detail}"
     )
     if exc.headers:
         response.headers.update(exc.headers)
@@ -467,7 +477,9 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
     api = RegistryApi(registry, max_body_bytes)
-    middleware = [Middleware(BasicAuthMiddleware, auth=auth)] if auth is not None else []
+    middleware = [Middleware(RawPathMiddleware)]
+    if auth is not None:
+        middleware.append(Middleware(BasicAuthMiddleware, auth=auth))
     middleware.append(Middleware(AcceptCheckMiddleware))
     return Starlette(
         routes=api.routes(),
