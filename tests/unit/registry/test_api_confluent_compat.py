@@ -121,3 +121,136 @@ def test_an_unsupported_method_answers_like_confluent(client: TestClient) -> Non
     response = client.patch("/subjects")
     assert response.status_code == 405
     assert response.json() == {"error_code": 405, "message": "HTTP 405 Method Not Allowed"}
+
+
+# ---- 4. Confluent's response shape and wording -----------------------------------------------
+
+
+def test_compatibility_answers_omit_messages_unless_verbose(client: TestClient) -> None:
+    _register(client, "c-value")
+    url = "/compatibility/subjects/c-value/versions/latest"
+    assert client.post(url, json={"schema": V2}).json() == {"is_compatible": True}
+    assert client.post(url, json={"schema": INCOMPATIBLE}).json() == {"is_compatible": False}
+    verbose = client.post(url, params={"verbose": "true"}, json={"schema": INCOMPATIBLE}).json()
+    assert verbose["is_compatible"] is False
+    assert len(verbose["messages"]) == 1
+
+
+def test_compatibility_with_versions_of_an_unknown_subject(client: TestClient) -> None:
+    latest = client.post("/compatibility/subjects/none/versions/latest", json={"schema": V1})
+    assert (latest.status_code, latest.json()) == (200, {"is_compatible": True})
+    numbered = client.post("/compatibility/subjects/none/versions/3", json={"schema": V1})
+    assert numbered.status_code == 404
+    assert numbered.json() == {"error_code": 40402, "message": "Version 3 not found."}
+
+
+def _error(client: TestClient, method: str, url: str, **kwargs: object) -> tuple[int, str]:
+    response = client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code >= 400
+    body = response.json()
+    assert set(body) == {"error_code", "message"}
+    return int(body["error_code"]), str(body["message"])
+
+
+def test_error_messages_use_confluents_wording(client: TestClient) -> None:
+    _register(client, SLASHED)
+    subject = "team/orders-value"
+    assert _error(client, "POST", f"/subjects/{SLASHED}/versions", json={"schema": INCOMPATIBLE})[
+        1
+    ].startswith(
+        "Schema being registered is incompatible with an earlier schema for subject "
+        f'"{subject}", details: [BACKWARD: '
+    )
+    assert _error(client, "GET", f"/subjects/{SLASHED}/versions/0") == (
+        42202,
+        "The specified version '0' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"',
+    )
+    assert _error(client, "PUT", "/config", json={"compatibility": "sideways"}) == (
+        42203,
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
+        "backward_transitive, forward_transitive, and full_transitive",
+    )
+    assert _error(client, "GET", f"/subjects/{SLASHED}/versions/5") == (
+        40402,
+        "Version 5 not found.",
+    )
+    assert _error(client, "GET", "/subjects/nobody/versions") == (
+        40401,
+        "Subject 'nobody' not found.",
+    )
+    assert _error(client, "GET", "/schemas/ids/77") == (40403, "Schema 77 not found")
+    assert _error(client, "POST", f"/subjects/{SLASHED}", json={"schema": V2}) == (
+        40403,
+        "Schema not found",
+    )
+    assert _error(client, "GET", f"/config/{SLASHED}") == (
+        40408,
+        f"Subject '{subject}' does not have subject-level compatibility configured",
+    )
+    assert _error(client, "GET", f"/mode/{SLASHED}") == (
+        40409,
+        f"Subject '{subject}' does not have subject-level mode configured",
+    )
+    assert _error(client, "POST", f"/subjects/{SLASHED}/versions", json={"schema": " "}) == (
+        42201,
+        "Empty schema",
+    )
+
+
+def test_delete_errors_use_confluents_wording(client: TestClient) -> None:
+    _register(client, SLASHED)
+    subject = "team/orders-value"
+    hard_version = ("DELETE", f"/subjects/{SLASHED}/versions/1", {"params": {"permanent": "true"}})
+    assert _error(client, hard_version[0], hard_version[1], **hard_version[2]) == (
+        40407,
+        f"Subject '{subject}' Version 1 was not deleted first before being permanently deleted",
+    )
+    assert _error(client, "DELETE", f"/subjects/{SLASHED}", params={"permanent": "true"}) == (
+        40405,
+        f"Subject '{subject}' was not deleted first before being permanently deleted",
+    )
+    assert client.delete(f"/subjects/{SLASHED}/versions/1").status_code == 200
+    # Confluent's own messages lack the space after the full stop.
+    assert _error(client, "DELETE", f"/subjects/{SLASHED}/versions/1") == (
+        40406,
+        f"Subject '{subject}' Version 1 was soft deleted.Set permanent=true to delete permanently",
+    )
+    assert _error(client, "DELETE", f"/subjects/{SLASHED}") == (
+        40404,
+        f"Subject '{subject}' was soft deleted.Set permanent=true to delete permanently",
+    )
+
+
+def test_a_non_numeric_schema_id_matches_no_route(client: TestClient) -> None:
+    assert _error(client, "GET", "/schemas/ids/abc") == (404, "HTTP 404 Not Found")
+
+
+@pytest.mark.parametrize(
+    ("accept", "answered"),
+    [
+        ("application/vnd.schemaregistry+json", "application/vnd.schemaregistry+json"),
+        ("application/json", "application/json"),
+        ("*", "application/vnd.schemaregistry.v1+json"),
+        ("*/whatever", "application/vnd.schemaregistry.v1+json"),
+        ("text/html, */*; q=0.2", "application/vnd.schemaregistry.v1+json"),
+    ],
+)
+def test_accept_negotiation(client: TestClient, accept: str, answered: str) -> None:
+    response = client.get("/subjects", headers={"Accept": accept})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == answered
+
+
+def test_unacceptable_and_unsupported_types_answer_with_the_status_line(
+    client: TestClient,
+) -> None:
+    assert _error(client, "GET", "/subjects", headers={"Accept": "text/*"}) == (
+        406,
+        "HTTP 406 Not Acceptable",
+    )
+    html = {"Content-Type": "text/html"}
+    assert _error(client, "PUT", "/config", content=b"{}", headers=html) == (
+        415,
+        "HTTP 415 Unsupported Media Type",
+    )
