@@ -254,3 +254,14 @@ def test_unacceptable_and_unsupported_types_answer_with_the_status_line(
         415,
         "HTTP 415 Unsupported Media Type",
     )
+
+
+def test_a_declared_charset_is_honoured(client: TestClient) -> None:
+    body = json.dumps({"compatibility": "NONE"}).encode("utf-16")
+    headers = {"Content-Type": "application/vnd.schemaregistry.v1+json; charset=utf-16"}
+    response = client.put("/config", content=body, headers=headers)
+    assert (response.status_code, response.json()) == (200, {"compatibility": "NONE"})
+    unknown = {"Content-Type": "application/json; charset=klingon"}
+    refused = client.put("/config", content=b"{}", headers=unknown)
+    assert refused.status_code == 415
+    assert "klingon" in refused.json()["message"]
