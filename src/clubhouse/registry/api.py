@@ -1,135 +1,45 @@
 """The registry's HTTP API: a Starlette app speaking Confluent Schema Registry's REST dialect.
 
 This module only translates HTTP to :class:`~clubhouse.registry.service.Registry` calls and
-back. It accepts and returns ``application/vnd.schemaregistry.v1+json`` and
-``application/json``, caps request bodies, and turns every refusal into Confluent's
-``{"error_code", "message"}`` body, so bad input gets a 4xx, never a 500.
+back, and turns every refusal into Confluent's ``{"error_code", "message"}`` body, so bad
+input gets a 4xx, never a 500. Media types and request bodies are handled in
+:mod:`~clubhouse.registry.media`, how paths reach the routes in :mod:`~clubhouse.registry.paths`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import RegistryError
+from clubhouse.registry.media import (
+    AcceptCheckMiddleware,
+    error_response,
+    json_response,
+    media_type,
+    read_body,
+)
+from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
 
-SR_V1 = "application/vnd.schemaregistry.v1+json"
-SR_ANY = "application/vnd.schemaregistry+json"
-JSON = "application/json"
-_BODY_TYPES = frozenset({SR_V1, SR_ANY, JSON, "application/octet-stream"})
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 _INLINE_PARSE_BYTES = 64 * 1024
-# A body above the limit is still read and discarded up to this size, so the client gets
-# a clean 413 instead of a reset connection; beyond it the connection is simply closed.
-_DRAIN_LIMIT = 64 * 1024 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def _media_type(request: Request) -> str:
-    """The response type the client accepts: Confluent's own unless it asked for plain JSON."""
-    accept = request.headers.get("accept")
-    if not accept:
-        return SR_V1
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept.split(",")):
-        media, *options = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for option in options:
-            key, _, value = option.partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality > 0:
-            ranked.append((-quality, position, media.lower()))
-    for _, _, media in sorted(ranked):
-        if media in (SR_V1, SR_ANY, "*/*", "application/*"):
-            return SR_V1
-        if media == JSON:
-            return JSON
-    raise RegistryError(
-        406,
-        ErrorCode.NOT_ACCEPTABLE,
-        f"Cannot answer with any of the accepted types ({accept}); accept {SR_V1} or {JSON}.",
-    )
-
-
-class AcceptCheckMiddleware:
-    """Answer 406 before any handler runs (and possibly writes) when no answer type fits."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope)
-            try:
-                _media_type(request)
-            except RegistryError as exc:
-                response = _error(request, exc.status, exc.error_code, exc.message)
-                await response(scope, receive, send)
-                return
-        await self._app(scope, receive, send)
-
-
-def _json(request: Request, data: Any, status: int = 200) -> Response:
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    try:
-        media_type = _media_type(request)
-    except RegistryError:
-        media_type = SR_V1  # an error about Accept itself still needs a body
-    return Response(body, status_code=status, media_type=media_type)
-
-
-def _error(request: Request, status: int, error_code: int, message: str) -> Response:
-    return _json(request, {"error_code": error_code, "message": message}, status)
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type and content_type not in _BODY_TYPES:
-        raise RegistryError(
-            415,
-            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            f"Unsupported Content-Type {content_type!r}; send {SR_V1} or {JSON}.",
-        )
-    too_large = RegistryError(
-        413,
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        f"The request body is larger than this registry's limit of {limit} bytes.",
-    )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _DRAIN_LIMIT:
-            raise too_large
-        if size <= limit:
-            chunks.append(chunk)
-    if size > limit:
-        raise too_large
-    return b"".join(chunks)
 
 
 async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -169,7 +79,7 @@ class RegistryApi:
         self._max_body = max_body_bytes
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        return params.json_body(await _read_body(request, self._max_body))
+        return params.json_body(await read_body(request, self._max_body))
 
     async def _schema_request(self, request: Request) -> tuple[SchemaRequest, bool]:
         """The submitted schema, and whether it is small enough to parse on the event loop.
@@ -177,19 +87,19 @@ class RegistryApi:
         A cache miss parses the schema; a big one would stall every other request while it
         did, so those go to a worker thread, where the GIL still lets the loop take turns.
         """
-        raw = await _read_body(request, self._max_body)
+        raw = await read_body(request, self._max_body)
         return params.schema_request(params.json_body(raw)), len(raw) <= _INLINE_PARSE_BYTES
 
     # ---- root and schemas -----------------------------------------------------------------
 
     async def root(self, request: Request) -> Response:
-        return _json(request, {})
+        return json_response(request, {})
 
     async def schema_types(self, request: Request) -> Response:
-        return _json(request, list(SUPPORTED_TYPES))
+        return json_response(request, list(SUPPORTED_TYPES))
 
     async def contexts(self, request: Request) -> Response:
-        return _json(request, params.page(["."], request.query_params))
+        return json_response(request, params.page(["."], request.query_params))
 
     async def schemas(self, request: Request) -> Response:
         q = request.query_params
@@ -198,35 +108,39 @@ class RegistryApi:
             deleted=params.flag(q, "deleted"),
             latest_only=params.flag(q, "latestOnly"),
         )
-        return _json(request, params.page([_version_body(v) for v in views], q))
+        return json_response(request, params.page([_version_body(v) for v in views], q))
+
+    def _subjects_of(self, schema_id: int, query: QueryParams) -> list[str]:
+        versions = self._registry.versions_of_schema(
+            schema_id, deleted=params.flag(query, "deleted"), subject=query.get("subject") or None
+        )
+        return sorted({sv.subject for sv in versions})
 
     async def schema_by_id(self, request: Request) -> Response:
-        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
-        return _json(request, _schema_body(schema))
+        schema_id = params.schema_id(path_param(request, "id"))
+        body = _schema_body(self._registry.schema_by_id(schema_id))
+        if params.flag(request.query_params, "includeSubjects"):
+            body["subjects"] = self._subjects_of(schema_id, request.query_params)
+        return json_response(request, body)
 
     async def raw_schema_by_id(self, request: Request) -> Response:
-        schema = self._registry.schema_by_id(params.schema_id(request.path_params["id"]))
-        return Response(schema.schema, media_type=_media_type(request))
+        schema = self._registry.schema_by_id(params.schema_id(path_param(request, "id")))
+        return Response(schema.schema, media_type=media_type(request))
 
     async def subjects_of_schema(self, request: Request) -> Response:
         q = request.query_params
-        versions = self._registry.versions_of_schema(
-            params.schema_id(request.path_params["id"]),
-            deleted=params.flag(q, "deleted"),
-            subject=q.get("subject") or None,
-        )
-        subjects = sorted({sv.subject for sv in versions})
-        return _json(request, params.page(subjects, q))
+        subjects = self._subjects_of(params.schema_id(path_param(request, "id")), q)
+        return json_response(request, params.page(subjects, q))
 
     async def versions_of_schema(self, request: Request) -> Response:
         q = request.query_params
         versions = self._registry.versions_of_schema(
-            params.schema_id(request.path_params["id"]),
+            params.schema_id(path_param(request, "id")),
             deleted=params.flag(q, "deleted"),
             subject=q.get("subject") or None,
         )
         body = [{"subject": sv.subject, "version": sv.version} for sv in versions]
-        return _json(request, params.page(body, q))
+        return json_response(request, params.page(body, q))
 
     # ---- subjects -------------------------------------------------------------------------
 
@@ -237,7 +151,7 @@ class RegistryApi:
             deleted=params.flag(q, "deleted"),
             deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
         )
-        return _json(request, params.page(names, q))
+        return json_response(request, params.page(names, q))
 
     async def lookup(self, request: Request) -> Response:
         q = request.query_params
@@ -245,33 +159,33 @@ class RegistryApi:
         run = _inline if small else _in_thread
         view = await run(
             self._registry.lookup,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             schema_request,
             normalize=params.flag(q, "normalize"),
             deleted=params.flag(q, "deleted"),
         )
-        return _json(request, _version_body(view))
+        return json_response(request, _version_body(view))
 
     async def delete_subject(self, request: Request) -> Response:
         deleted = await _in_thread(
             self._registry.delete_subject,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             permanent=params.flag(request.query_params, "permanent"),
         )
-        return _json(request, deleted)
+        return json_response(request, deleted)
 
     async def versions(self, request: Request) -> Response:
         q = request.query_params
         found = self._registry.versions(
-            request.path_params["subject"],
+            path_param(request, "subject"),
             deleted=params.flag(q, "deleted"),
             deleted_only=params.flag(q, "deleted_only") or params.flag(q, "deletedOnly"),
         )
-        return _json(request, params.page(found, q))
+        return json_response(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
         schema_request, small = await self._schema_request(request)
-        subject = request.path_params["subject"]
+        subject = path_param(request, "subject")
         normalize = params.flag(request.query_params, "normalize")
         # Most registrations repeat an existing one; those need no write and no thread.
         registered = None
@@ -285,41 +199,41 @@ class RegistryApi:
             )
         # Newer Confluent registries answer version and subject too, and the client reads
         # them; a caller then needs no second request to learn the version.
-        return _json(
+        return json_response(
             request, {"id": registered.id, "version": registered.version, "subject": subject}
         )
 
     async def get_version(self, request: Request) -> Response:
         view = self._registry.get_version(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             deleted=params.flag(request.query_params, "deleted"),
         )
-        return _json(request, _version_body(view))
+        return json_response(request, _version_body(view))
 
     async def raw_version_schema(self, request: Request) -> Response:
         view = self._registry.get_version(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             deleted=params.flag(request.query_params, "deleted"),
         )
-        return Response(view.schema.schema, media_type=_media_type(request))
+        return Response(view.schema.schema, media_type=media_type(request))
 
     async def referenced_by(self, request: Request) -> Response:
         ids = self._registry.referenced_by(
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
         )
-        return _json(request, params.page(ids, request.query_params))
+        return json_response(request, params.page(ids, request.query_params))
 
     async def delete_version(self, request: Request) -> Response:
         deleted = await _in_thread(
             self._registry.delete_version,
-            request.path_params["subject"],
-            params.version(request.path_params["version"]),
+            path_param(request, "subject"),
+            params.version(path_param(request, "version")),
             permanent=params.flag(request.query_params, "permanent"),
         )
-        return _json(request, deleted)
+        return json_response(request, deleted)
 
     # ---- compatibility ----------------------------------------------------------------------
 
@@ -329,16 +243,19 @@ class RegistryApi:
         # Compatibility may parse every version of the subject: always off the loop.
         result = await _in_thread(
             self._registry.test_compatibility,
-            request.path_params["subject"],
+            path_param(request, "subject"),
             schema_request,
             version,
             normalize=params.flag(q, "normalize"),
         )
-        messages = list(result.messages) if params.flag(q, "verbose") else []
-        return _json(request, {"is_compatible": result.is_compatible, "messages": messages})
+        # Confluent sends the messages only to a verbose request and omits the key otherwise.
+        body: dict[str, Any] = {"is_compatible": result.is_compatible}
+        if params.flag(q, "verbose"):
+            body["messages"] = list(result.messages)
+        return json_response(request, body)
 
     async def compatibility_with_version(self, request: Request) -> Response:
-        return await self._compatibility(request, params.version(request.path_params["version"]))
+        return await self._compatibility(request, params.version(path_param(request, "version")))
 
     async def compatibility_with_all(self, request: Request) -> Response:
         return await self._compatibility(request, None)
@@ -347,48 +264,50 @@ class RegistryApi:
 
     async def get_config(self, request: Request) -> Response:
         level = self._registry.get_compatibility(
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
-        return _json(request, {"compatibilityLevel": level.value})
+        return json_response(request, {"compatibilityLevel": level.value})
 
     async def put_config(self, request: Request) -> Response:
         body = await self._body(request)
         level = parse_compatibility(body.get("compatibility"))
         await _in_thread(
-            self._registry.set_compatibility, request.path_params.get("subject"), level
+            self._registry.set_compatibility, optional_path_param(request, "subject"), level
         )
-        return _json(request, {"compatibility": level.value})
+        return json_response(request, {"compatibility": level.value})
 
     async def delete_config(self, request: Request) -> Response:
         previous = await _in_thread(
-            self._registry.delete_compatibility, request.path_params.get("subject")
+            self._registry.delete_compatibility, optional_path_param(request, "subject")
         )
-        return _json(request, {"compatibilityLevel": previous.value})
+        return json_response(request, {"compatibilityLevel": previous.value})
 
     # ---- mode -------------------------------------------------------------------------------
 
     async def get_mode(self, request: Request) -> Response:
         mode = self._registry.get_mode(
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
-        return _json(request, {"mode": mode.value})
+        return json_response(request, {"mode": mode.value})
 
     async def put_mode(self, request: Request) -> Response:
         body = await self._body(request)
         mode = Mode.parse(body.get("mode"))
         await _in_thread(
             self._registry.set_mode,
-            request.path_params.get("subject"),
+            optional_path_param(request, "subject"),
             mode,
             force=params.flag(request.query_params, "force"),
         )
-        return _json(request, {"mode": mode.value})
+        return json_response(request, {"mode": mode.value})
 
     async def delete_mode(self, request: Request) -> Response:
-        previous = await _in_thread(self._registry.delete_mode, request.path_params.get("subject"))
-        return _json(request, {"mode": previous.value})
+        previous = await _in_thread(
+            self._registry.delete_mode, optional_path_param(request, "subject")
+        )
+        return json_response(request, {"mode": previous.value})
 
     def routes(self) -> list[Route]:
         return [
@@ -446,13 +365,15 @@ class RegistryApi:
 
 async def _registry_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RegistryError)
-    return _error(request, exc.status, exc.error_code, exc.message)
+    return error_response(request, exc.status, exc.error_code, exc.message)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    response = _error(
-        request, exc.status_code, exc.status_code, f"HTTP {exc.status_code}: {exc.detail}"
+    # Confluent's REST layer answers an unmatched route or method with the bare status line
+    # as the message ("HTTP 404 Not Found"), and clients compare it verbatim.
+    response = error_response(
+        request, exc.status_code, exc.status_code, f"HTTP {exc.status_code} {exc.detail}"
     )
     if exc.headers:
         response.headers.update(exc.headers)
@@ -467,7 +388,9 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
     api = RegistryApi(registry, max_body_bytes)
-    middleware = [Middleware(BasicAuthMiddleware, auth=auth)] if auth is not None else []
+    middleware = [Middleware(RawPathMiddleware)]
+    if auth is not None:
+        middleware.append(Middleware(BasicAuthMiddleware, auth=auth))
     middleware.append(Middleware(AcceptCheckMiddleware))
     return Starlette(
         routes=api.routes(),

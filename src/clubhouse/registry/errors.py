@@ -3,6 +3,8 @@
 Every failure a client can cause becomes a :class:`RegistryError` carrying the HTTP status,
 Confluent's numeric ``error_code`` and a message that names what was wrong and where. The
 API layer turns it into the ``{"error_code", "message"}`` body Confluent clients parse.
+Where Confluent's registry has a fixed message for a code, the helpers here use its exact
+wording (from its ``Errors`` and ``Rest*Exception`` classes), since clients compare them.
 """
 
 from __future__ import annotations
@@ -62,14 +64,19 @@ def subject_not_found(subject: str) -> RegistryError:
     return RegistryError(404, ErrorCode.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found.")
 
 
-def version_not_found(subject: str, version: object) -> RegistryError:
-    return RegistryError(
-        404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found for subject '{subject}'."
-    )
+def version_not_found(version: object) -> RegistryError:
+    return RegistryError(404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found.")
 
 
-def schema_not_found(detail: str) -> RegistryError:
-    return RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, f"Schema not found: {detail}.")
+def schema_not_found(schema_id: int | None = None) -> RegistryError:
+    """Confluent's 40403: "Schema 7 not found" for an id, "Schema not found" under a subject."""
+    message = "Schema not found" if schema_id is None else f"Schema {schema_id} not found"
+    return RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, message)
+
+
+def no_such_route() -> RegistryError:
+    """What Confluent's REST layer answers for a path that matches nothing (or a bad id)."""
+    return RegistryError(404, ErrorCode.NOT_FOUND, "HTTP 404 Not Found")
 
 
 def invalid_schema(detail: str) -> RegistryError:
@@ -80,8 +87,8 @@ def invalid_version(value: str) -> RegistryError:
     return RegistryError(
         422,
         ErrorCode.INVALID_VERSION,
-        f"Invalid version '{value}': a version is an integer between 1 and 2147483647, "
-        "or the string 'latest' (or -1).",
+        f"The specified version '{value}' is not a valid version id. "
+        'Allowed values are between [1, 2^31-1] and the string "latest"',
     )
 
 

@@ -16,6 +16,7 @@ from clubhouse.registry.errors import (
     bad_request,
     invalid_schema,
     invalid_version,
+    no_such_route,
     schema_not_found,
     unprocessable,
 )
@@ -77,9 +78,10 @@ def schema_id(raw: str) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise schema_not_found(f"'{raw}' is not a schema id (ids are positive integers)") from None
+        # Confluent's id is an integer path parameter: anything else matches no route.
+        raise no_such_route() from None
     if value < 1:
-        raise schema_not_found(f"'{raw}' is not a schema id (ids are positive integers)")
+        raise schema_not_found(value)
     return value
 
 
@@ -132,6 +134,8 @@ def schema_request(data: Mapping[str, Any]) -> SchemaRequest:
             f"'schema' must be a string holding the schema's JSON, got {type(schema).__name__};"
             " serialize the schema with json.dumps first."
         )
+    if not schema.strip():
+        raise RegistryError(422, ErrorCode.INVALID_SCHEMA, "Empty schema")  # Confluent's words
     schema_type = data.get("schemaType")
     if schema_type is None:
         schema_type = "AVRO"

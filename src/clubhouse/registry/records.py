@@ -36,7 +36,9 @@ def parse_compatibility(value: object) -> CompatibilityLevel:
         CompatibilityLevel,
         value,
         ErrorCode.INVALID_COMPATIBILITY_LEVEL,
-        "Invalid compatibility level {value!r}: expected one of {expected} (case-insensitive).",
+        # Confluent's own wording, which clients and test suites compare verbatim.
+        "Invalid compatibility level. Valid values are none, backward, forward, full, "
+        "backward_transitive, forward_transitive, and full_transitive",
     )
 
 

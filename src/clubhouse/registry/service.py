@@ -88,22 +88,21 @@ class _Setting:
 
     key: str
     missing: ErrorCode  # the error code when a subject has no value of its own
-    name: str  # "compatibility level"
-    short: str  # "level"
+    name: str  # "compatibility", as Confluent's message names it
 
     def effective(self, tx: Transaction, subject: str) -> str | None:
         """The subject's own value, else the registry-wide one; None when neither is set."""
         return tx.setting(subject, self.key) or tx.setting(GLOBAL_SCOPE, self.key)
 
-    def not_configured(self, subject: str, rest: str) -> RegistryError:
-        message = f"Subject '{subject}' has no {self.name} of its own{rest}"
+    def not_configured(self, subject: str) -> RegistryError:
+        message = f"Subject '{subject}' does not have subject-level {self.name} configured"
         return RegistryError(404, self.missing, message)
 
 
 _COMPATIBILITY = _Setting(
-    "compatibility", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility level", "level"
+    "compatibility", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility"
 )
-_MODE = _Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode", "mode")
+_MODE = _Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode")
 
 
 def validate_subject(subject: str) -> None:
@@ -224,7 +223,7 @@ class Registry:
         with self._store.read() as tx:
             stored = tx.schema(schema_id)
             if stored is None or not tx.subject_versions_of_schema(schema_id, include_deleted=True):
-                raise schema_not_found(f"no schema has id {schema_id}")
+                raise schema_not_found(schema_id)
             return stored
 
     def versions_of_schema(
@@ -233,7 +232,7 @@ class Registry:
         with self._store.read() as tx:
             every = tx.subject_versions_of_schema(schema_id, include_deleted=True)
             if not every:
-                raise schema_not_found(f"no schema has id {schema_id}")
+                raise schema_not_found(schema_id)
             return [
                 sv
                 for sv in every
@@ -284,7 +283,7 @@ class Registry:
             else:
                 found = next((sv for sv in versions if sv.version == version), None)
             if found is None:
-                raise version_not_found(subject, version)
+                raise version_not_found(version)
             return VersionView(
                 subject, found.version, self._schema(tx, found.schema_id), found.deleted
             )
@@ -315,7 +314,7 @@ class Registry:
                     tx.schema_ids_by_normalized(canonical.fingerprint(parsed.normalized, resolved)),
                 )
             if found is None:
-                raise schema_not_found(f"the schema is not registered under subject '{subject}'")
+                raise schema_not_found()
             return VersionView(
                 subject, found.version, self._schema(tx, found.schema_id), found.deleted
             )
@@ -381,8 +380,9 @@ class Registry:
                 raise RegistryError(
                     409,
                     ErrorCode.INCOMPATIBLE_SCHEMA,
-                    f"Schema being registered is incompatible with an earlier schema for "
-                    f"subject '{subject}' under {level.value}: " + " | ".join(problems),
+                    # Confluent's wording; the details name the level and each problem.
+                    "Schema being registered is incompatible with an earlier schema for "
+                    f'subject "{subject}", details: [{level.value}: ' + ", ".join(problems) + "]",
                 )
 
         def insert(schema_id: int | None) -> int:
@@ -469,7 +469,7 @@ class Registry:
                         404,
                         ErrorCode.SUBJECT_NOT_SOFT_DELETED,
                         f"Subject '{subject}' was not deleted first before being permanently "
-                        "deleted; soft-delete it (permanent=false) first.",
+                        "deleted",
                     )
                 doomed = [sv.version for sv in every]
                 self._check_unreferenced(
@@ -483,8 +483,9 @@ class Registry:
                     raise RegistryError(
                         404,
                         ErrorCode.SUBJECT_SOFT_DELETED,
-                        f"Subject '{subject}' was soft deleted; set permanent=true to delete "
-                        "it permanently.",
+                        # Confluent's wording, missing space included.
+                        f"Subject '{subject}' was soft deleted.Set permanent=true to delete "
+                        "permanently",
                     )
                 doomed = live
                 self._check_unreferenced(
@@ -509,14 +510,14 @@ class Registry:
             else:
                 found = next((sv for sv in every if sv.version == version), None)
             if found is None:
-                raise version_not_found(subject, "latest" if version == LATEST else version)
+                raise version_not_found("latest" if version == LATEST else version)
             if permanent:
                 if not found.deleted:
                     raise RegistryError(
                         404,
                         ErrorCode.VERSION_NOT_SOFT_DELETED,
-                        f"Version {found.version} of subject '{subject}' was not deleted first "
-                        "before being permanently deleted; soft-delete it first.",
+                        f"Subject '{subject}' Version {found.version} was not deleted first "
+                        "before being permanently deleted",
                     )
                 self._check_unreferenced(
                     tx, subject, [found.version], include_deleted=True, whole_subject=False
@@ -527,8 +528,8 @@ class Registry:
                     raise RegistryError(
                         404,
                         ErrorCode.VERSION_SOFT_DELETED,
-                        f"Version {found.version} of subject '{subject}' was soft deleted; set "
-                        "permanent=true to delete it permanently.",
+                        f"Subject '{subject}' Version {found.version} was soft deleted.Set "
+                        "permanent=true to delete permanently",
                     )
                 self._check_unreferenced(
                     tx, subject, [found.version], include_deleted=False, whole_subject=False
@@ -549,17 +550,16 @@ class Registry:
         del normalize  # the avro objects compared are the same either way
         with self._store.read() as tx:
             live = tx.versions(subject, include_deleted=False)
+            # As in Confluent: "latest" of a subject with no versions has nothing to be
+            # incompatible with, while a numbered version must exist.
             if version is None:
                 targets = live
+            elif version == LATEST:
+                targets = live[-1:]
             else:
-                if not live:
-                    raise subject_not_found(subject)
-                if version == LATEST:
-                    targets = live[-1:]
-                else:
-                    targets = [sv for sv in live if sv.version == version]
+                targets = [sv for sv in live if sv.version == version]
                 if not targets:
-                    raise version_not_found(subject, version)
+                    raise version_not_found(version)
             parsed, _ = self._parse_request(tx, request)
             level = self._level(tx, subject)
             previous = [
@@ -630,8 +630,7 @@ class Registry:
                 if value is not None:
                     return value
                 if not default_to_global:
-                    rest = f"; pass defaultToGlobal=true for the effective {setting.short}."
-                    raise setting.not_configured(subject, rest)
+                    raise setting.not_configured(subject)
             return tx.setting(GLOBAL_SCOPE, setting.key)
 
     def _delete_setting(self, subject: str | None, setting: _Setting) -> str | None:
@@ -640,7 +639,7 @@ class Registry:
             scope = subject or GLOBAL_SCOPE
             value = tx.setting(scope, setting.key)
             if value is None and subject is not None:
-                raise setting.not_configured(subject, " to delete.")
+                raise setting.not_configured(subject)
             tx.delete_setting(scope, setting.key)
         return value
 
