@@ -8,6 +8,7 @@ back. It accepts and returns ``application/vnd.schemaregistry.v1+json`` and
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,15 +26,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
 from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.guards import (
+    DEFAULT_MAX_IN_FLIGHT,
+    InFlightLimitMiddleware,
+    InternalErrorMiddleware,
+)
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
+from clubhouse.registry.workers import BoundedPool
 
 SR_V1 = "application/vnd.schemaregistry.v1+json"
 SR_ANY = "application/vnd.schemaregistry+json"
 JSON = "application/json"
 _BODY_TYPES = frozenset({SR_V1, SR_ANY, JSON, "application/octet-stream"})
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-_INLINE_PARSE_BYTES = 64 * 1024
 # A body above the limit is still read and discarded up to this size, so the client gets
 # a clean 413 instead of a reset connection; beyond it the connection is simply closed.
 _DRAIN_LIMIT = 64 * 1024 * 1024
@@ -143,9 +149,19 @@ async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
 
-async def _inline(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run short registry reads on the event loop (see ``_in_thread`` for why)."""
-    return func(*args, **kwargs)
+def parse_pool() -> BoundedPool:
+    """Where submitted schemas are parsed and checked: two threads, 128 jobs admitted.
+
+    Parsing is CPU work that even small schemas make long enough to stall the event loop for
+    every other client, so none of it runs there; the cap turns a flood into quick 503s.
+    """
+    return BoundedPool("schema-parse", max_workers=2, max_pending=128)
+
+
+async def _disconnected(request: Request) -> None:
+    """Return once the client has gone (its body was read already, so nothing else arrives)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _schema_body(schema: StoredSchema) -> dict[str, Any]:
@@ -164,21 +180,32 @@ def _version_body(view: VersionView) -> dict[str, Any]:
 class RegistryApi:
     """The endpoint handlers, bound to one registry and one body-size limit."""
 
-    def __init__(self, registry: Registry, max_body_bytes: int) -> None:
+    def __init__(self, registry: Registry, max_body_bytes: int, parser: BoundedPool) -> None:
         self._registry = registry
         self._max_body = max_body_bytes
+        self._parser = parser
 
     async def _body(self, request: Request) -> dict[str, Any]:
         return params.json_body(await _read_body(request, self._max_body))
 
-    async def _schema_request(self, request: Request) -> tuple[SchemaRequest, bool]:
-        """The submitted schema, and whether it is small enough to parse on the event loop.
-
-        A cache miss parses the schema; a big one would stall every other request while it
-        did, so those go to a worker thread, where the GIL still lets the loop take turns.
-        """
+    async def _schema_request(self, request: Request) -> SchemaRequest:
         raw = await _read_body(request, self._max_body)
-        return params.schema_request(params.json_body(raw)), len(raw) <= _INLINE_PARSE_BYTES
+        return params.schema_request(params.json_body(raw))
+
+    async def _parse(
+        self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run parsing work in the parse pool; drop it if the client leaves before it starts."""
+        job = asyncio.ensure_future(self._parser.run(func, *args, **kwargs))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not job.done():
+            job.cancel()
+            raise ClientDisconnect()
+        return job.result()
 
     # ---- root and schemas -----------------------------------------------------------------
 
@@ -241,9 +268,9 @@ class RegistryApi:
 
     async def lookup(self, request: Request) -> Response:
         q = request.query_params
-        schema_request, small = await self._schema_request(request)
-        run = _inline if small else _in_thread
-        view = await run(
+        schema_request = await self._schema_request(request)
+        view = await self._parse(
+            request,
             self._registry.lookup,
             request.path_params["subject"],
             schema_request,
@@ -270,15 +297,13 @@ class RegistryApi:
         return _json(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
-        schema_request, small = await self._schema_request(request)
+        schema_request = await self._schema_request(request)
         subject = request.path_params["subject"]
         normalize = params.flag(request.query_params, "normalize")
-        # Most registrations repeat an existing one; those need no write and no thread.
-        registered = None
-        if small:
-            registered = self._registry.find_registered(
-                subject, schema_request, normalize=normalize
-            )
+        # Most registrations repeat an existing one; those need no write.
+        registered = await self._parse(
+            request, self._registry.find_registered, subject, schema_request, normalize=normalize
+        )
         if registered is None:
             registered = await _in_thread(
                 self._registry.register, subject, schema_request, normalize=normalize
@@ -325,9 +350,10 @@ class RegistryApi:
 
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
-        schema_request, _ = await self._schema_request(request)
-        # Compatibility may parse every version of the subject: always off the loop.
-        result = await _in_thread(
+        schema_request = await self._schema_request(request)
+        # Compatibility may parse every version of the subject.
+        result = await self._parse(
+            request,
             self._registry.test_compatibility,
             request.path_params["subject"],
             schema_request,
@@ -464,10 +490,21 @@ def create_app(
     *,
     auth: BasicAuth | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    parser: BoundedPool | None = None,
 ) -> Starlette:
-    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
-    api = RegistryApi(registry, max_body_bytes)
-    middleware = [Middleware(BasicAuthMiddleware, auth=auth)] if auth is not None else []
+    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials.
+
+    Outermost first: unexpected errors become Confluent 500s, requests past ``max_in_flight``
+    get 503, then authentication, then the Accept check.
+    """
+    api = RegistryApi(registry, max_body_bytes, parser or parse_pool())
+    middleware = [
+        Middleware(InternalErrorMiddleware),
+        Middleware(InFlightLimitMiddleware, max_in_flight=max_in_flight),
+    ]
+    if auth is not None:
+        middleware.append(Middleware(BasicAuthMiddleware, auth=auth))
     middleware.append(Middleware(AcceptCheckMiddleware))
     return Starlette(
         routes=api.routes(),
