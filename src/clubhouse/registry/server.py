@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +26,8 @@ import uvicorn
 from clubhouse.errors import ClubhouseError
 from clubhouse.registry.api import DEFAULT_MAX_BODY_BYTES, create_app
 from clubhouse.registry.auth import BasicAuth
+from clubhouse.registry.guards import DEFAULT_MAX_IN_FLIGHT
+from clubhouse.registry.protocol import ConnectionLimits, LimitedHttpProtocol
 from clubhouse.registry.service import Registry
 from clubhouse.registry.store import Store
 
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_DB = Path(".clubhouse/registry.db")
+DEFAULT_KEEP_ALIVE_S = 5
+# Descriptors kept free for the database, logs and the listening socket.
+_FD_RESERVE = 64
 
 
 class ServerConfigError(ClubhouseError):
@@ -47,6 +53,9 @@ class ServerSettings:
     credentials: dict[str, str] | None = None
     allow_remote: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    keep_alive_timeout_s: int = DEFAULT_KEEP_ALIVE_S
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +76,22 @@ def check_bind(settings: ServerSettings) -> None:
         "could change every schema. Use --basic-auth-file (or $CLUBHOUSE_REGISTRY_BASIC_AUTH), "
         "bind to 127.0.0.1, or pass --allow-remote if the network is trusted."
     )
+
+
+def fitted_limits(limits: ConnectionLimits, fd_limit: int) -> ConnectionLimits:
+    """``limits`` with ``max_connections`` lowered to fit under the process's descriptor limit.
+
+    Past that limit accept() fails, asyncio logs every failure, and nobody gets served; a
+    connection cap below it refuses the extra clients cleanly instead.
+    """
+    room = max(fd_limit - _FD_RESERVE, 1)
+    if limits.max_connections <= room:
+        return limits
+    log.warning(
+        "registry connection limit lowered to fit the open-file limit",
+        extra={"asked": limits.max_connections, "max_connections": room, "nofile": fd_limit},
+    )
+    return replace(limits, max_connections=room)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -151,10 +176,18 @@ def serve(settings: ServerSettings) -> None:
         raise
     try:
         auth = BasicAuth(settings.credentials) if settings.credentials else None
-        app = create_app(Registry(store), auth=auth, max_body_bytes=settings.max_body_bytes)
+        app = create_app(
+            Registry(store),
+            auth=auth,
+            max_body_bytes=settings.max_body_bytes,
+            max_in_flight=settings.max_in_flight,
+        )
+        limits = fitted_limits(settings.limits, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
+                http=LimitedHttpProtocol.with_limits(limits),
+                timeout_keep_alive=settings.keep_alive_timeout_s,
                 log_config=None,
                 access_log=False,
                 lifespan="off",
