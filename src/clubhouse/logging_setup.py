@@ -32,9 +32,17 @@ def one_line(value: object, limit: int | None = None) -> str:
         text = text[:limit] + "..."
     if text.isprintable():
         return text
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    # Built by hand: the "unicode_escape" codec is imported lazily, which fails exactly when
+    # the process is out of file descriptors and has the most to log.
+    code = ord(ch)
+    return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -141,10 +141,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
 async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run registry code in a worker thread.
 
-    Writes always go here: they may wait for the database lock and fsync. Reads normally run
+    Writes always go here: they may wait for the database lock and fsync. Plain reads run
     on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
-    writers) plus cached or CPU-bound Avro work that threads could not parallelise under the
-    GIL anyway, so hopping threads would cost more than the work itself.
+    writers), so hopping threads would cost more than the work itself. Work that parses a
+    submitted schema goes to the parse pool (``parse_pool``).
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 

@@ -37,8 +37,11 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_DB = Path(".clubhouse/registry.db")
 DEFAULT_KEEP_ALIVE_S = 5
-# Descriptors kept free for the database, logs and the listening socket.
-_FD_RESERVE = 64
+# asyncio accepts up to this many connections in one go before any of them can be refused,
+# so it is also the listen queue; waiting clients beyond it wait in the kernel, not here.
+_ACCEPT_BACKLOG = 128
+# Descriptors kept free: one accept burst, plus the database, logs and listening socket.
+_FD_RESERVE = _ACCEPT_BACKLOG + 64
 
 
 class ServerConfigError(ClubhouseError):
@@ -160,10 +163,23 @@ class _DropColorMessage(logging.Filter):
         return True
 
 
+class _QuietRefusals(logging.Filter):
+    """uvicorn warns once per malformed request; a flood of them is DEBUG noise, not news."""
+
+    _MESSAGES = frozenset({"Invalid HTTP request received.", "Exceeded concurrency limit."})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg in self._MESSAGES:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def serve(settings: ServerSettings) -> None:
     """Serve until SIGINT or SIGTERM; returns after a graceful shutdown."""
     check_bind(settings)
     logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
+    logging.getLogger("uvicorn.error").addFilter(_QuietRefusals())
     # The avro package warns on every schema with an unknown logical type; those schemas are
     # valid (readers fall back to the underlying type), so the warning is noise here.
     warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)
@@ -188,6 +204,7 @@ def serve(settings: ServerSettings) -> None:
                 app,
                 http=LimitedHttpProtocol.with_limits(limits),
                 timeout_keep_alive=settings.keep_alive_timeout_s,
+                backlog=_ACCEPT_BACKLOG,
                 log_config=None,
                 access_log=False,
                 lifespan="off",

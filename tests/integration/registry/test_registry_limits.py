@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
+import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -200,6 +203,10 @@ def test_non_ascii_basic_auth_is_401_and_refusals_are_not_logged_at_info(
     with http_client(server) as http:
         for n in range(30):
             assert http.get(f"/subjects/a%0Aforged-{n}/versions").status_code == 401
+    for _ in range(30):
+        with _connect(server) as sock:
+            sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            assert _read_all(sock).startswith(b"HTTP/1.1 400")
     lines = log_text(server).splitlines()
     assert len(lines) - before < 5, lines[before:]
     assert not any(line.startswith("forged") for line in lines)
@@ -246,3 +253,28 @@ def test_after_importing_the_largest_id_a_normal_register_is_refused_clearly(
         refused = http.post("/subjects/b/versions", json={"schema": record("B")})
     assert (refused.status_code, refused.json()["error_code"]) == (422, 42205)
     assert "No schema id is left" in refused.json()["message"]
+
+
+def test_under_a_low_open_file_limit_extra_clients_get_503_and_nothing_floods_the_log(
+    registry_factory: RegistryFactory, tmp_path: Path
+) -> None:
+    wrapper = tmp_path / "python-low-nofile"
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 300\nexec {sys.executable} "$@"\n')
+    wrapper.chmod(0o755)
+    server = registry_factory(python=str(wrapper))
+    assert server_process(server).rlimit(psutil.RLIMIT_NOFILE)[0] == 300
+    held = [_connect(server) for _ in range(400)]
+    time.sleep(2.0)  # the registry accepts them all; the header timeout (10 s) is far off
+    answered, _, _ = select.select(held, [], [], 0)
+    statuses = Counter(sock.recv(65536)[:12] for sock in answered)
+    # About 108 are kept (300 descriptors less the reserve); every other one got a clean 503.
+    assert set(statuses) == {b"HTTP/1.1 503"}, statuses
+    assert 400 - 150 <= statuses[b"HTTP/1.1 503"] < 400, statuses
+    assert server_process(server).num_fds() < 300
+    for sock in held:
+        sock.close()
+    time.sleep(0.3)
+    _fine(server)
+    log = log_text(server)
+    assert "Too many open files" not in log
+    assert "connection limit lowered" in log

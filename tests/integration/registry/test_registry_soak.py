@@ -25,14 +25,19 @@ from clubhouse.registry.auth import hash_password
 from tests.avro_records import record
 from tests.conftest import RegistryFactory
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
 IDLE_CONNECTIONS = 200
 SAMPLE_EVERY_S = 2.0
 
 
 def _duration() -> float:
     return float(os.environ.get("CLUBHOUSE_SOAK_SECONDS", "60"))
+
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.timeout(_duration() + 180),  # the run itself, plus start-up and wind-down
+]
 
 
 class Idlers:
