@@ -45,8 +45,8 @@ _R = 8
 _P = 1
 _KEY_LEN = 32
 _MAXMEM = 64 * 1024 * 1024
-SCRYPT_WORKERS = 2
-SCRYPT_MAX_PENDING = 16
+SCRYPT_WORKERS = 1
+SCRYPT_MAX_PENDING = 64
 
 
 class AuthConfigError(ClubhouseError):
@@ -182,7 +182,11 @@ class BasicAuth:
 
 
 def scrypt_pool() -> BoundedPool:
-    """The pool password checks run in: two threads, so at most 32 MB of scrypt at a time."""
+    """The pool password checks run in: one thread, so 16 MB of scrypt at a time at most.
+
+    Successes are cached, so only new clients and wrong passwords reach it; one thread keeps
+    a flood of those to one core, leaving the other cores to the database and parsing.
+    """
     return BoundedPool("scrypt", max_workers=SCRYPT_WORKERS, max_pending=SCRYPT_MAX_PENDING)
 
 
@@ -232,6 +236,9 @@ class BasicAuthMiddleware:
                     [(b"retry-after", str(math.ceil(wait)).encode("ascii"))],
                 )
                 return
+            # Counted as a failure before scrypt runs, so concurrent guesses cannot all slip
+            # past the throttle while the first ones are still being checked.
+            self._throttle.failed(client)
             try:
                 user = await self._pool.run(self._auth.verify, header)
             except PoolBusy as exc:
@@ -239,9 +246,7 @@ class BasicAuthMiddleware:
                     send, exc.status, exc.error_code, exc.message, [(b"retry-after", b"1")]
                 )
                 return
-            if user is None:
-                self._throttle.failed(client)
-            else:
+            if user is not None:
                 self._throttle.succeeded(client)
         if user is None:
             log.debug(
