@@ -8,7 +8,6 @@ back. It accepts and returns ``application/vnd.schemaregistry.v1+json`` and
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,7 +32,7 @@ from clubhouse.registry.guards import (
 )
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
-from clubhouse.registry.workers import BoundedPool
+from clubhouse.registry.workers import BoundedPool, parse_pool
 
 SR_V1 = "application/vnd.schemaregistry.v1+json"
 SR_ANY = "application/vnd.schemaregistry+json"
@@ -149,21 +148,6 @@ async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
 
-def parse_pool() -> BoundedPool:
-    """Where submitted schemas are parsed and checked: two threads, 128 jobs admitted.
-
-    Parsing is CPU work that even small schemas make long enough to stall the event loop for
-    every other client, so none of it runs there; the cap turns a flood into quick 503s.
-    """
-    return BoundedPool("schema-parse", max_workers=2, max_pending=128)
-
-
-async def _disconnected(request: Request) -> None:
-    """Return once the client has gone (its body was read already, so nothing else arrives)."""
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 def _schema_body(schema: StoredSchema) -> dict[str, Any]:
     body: dict[str, Any] = {"schema": schema.schema}
     if schema.references:
@@ -195,17 +179,8 @@ class RegistryApi:
     async def _parse(
         self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run parsing work in the parse pool; drop it if the client leaves before it starts."""
-        job = asyncio.ensure_future(self._parser.run(func, *args, **kwargs))
-        gone = asyncio.ensure_future(_disconnected(request))
-        try:
-            await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            gone.cancel()
-        if not job.done():
-            job.cancel()
-            raise ClientDisconnect()
-        return job.result()
+        """Parsing work goes to the parse pool, never the event loop (see ``parse_pool``)."""
+        return await self._parser.run_for(request.receive, func, *args, **kwargs)
 
     # ---- root and schemas -----------------------------------------------------------------
 

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
+
 from clubhouse.registry.errors import RegistryError
 
 P = ParamSpec("P")
@@ -62,5 +65,38 @@ class BoundedPool:
         finally:
             self._pending -= 1
 
+    async def run_for(
+        self, receive: Receive, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """:meth:`run` for one request whose body is read: ClientDisconnect if it goes first.
+
+        ``receive`` is the request's ASGI receive; with the body read, the only message left
+        is the disconnect, and a job still queued then is dropped.
+        """
+        job = asyncio.ensure_future(self.run(func, *args, **kwargs))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({job, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+        if not job.done():
+            job.cancel()
+            raise ClientDisconnect()
+        return job.result()
+
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def parse_pool() -> BoundedPool:
+    """Where submitted schemas are parsed and checked: two threads, 128 jobs admitted.
+
+    Parsing is CPU work that even small schemas make long enough to stall the event loop for
+    every other client, so none of it runs there; the cap turns a flood into quick 503s.
+    """
+    return BoundedPool("schema-parse", max_workers=2, max_pending=128)

@@ -77,3 +77,42 @@ def test_a_full_pool_refuses_with_503_and_a_queued_job_is_dropped_when_cancelled
     asyncio.run(scenario())
     pool.close()
     assert ran == ["first"]
+
+
+def test_a_queued_parse_is_dropped_when_its_client_disconnects() -> None:
+    from starlette.requests import ClientDisconnect
+
+    pool = BoundedPool("test", max_workers=1, max_pending=4)
+    release = threading.Event()
+    ran: list[str] = []
+
+    def job(name: str) -> str:
+        ran.append(name)
+        release.wait(5)
+        return name
+
+    async def scenario() -> None:
+        left = asyncio.Event()
+
+        async def receive() -> dict[str, object]:
+            await left.wait()
+            return {"type": "http.disconnect"}
+
+        async def stays() -> dict[str, object]:
+            await asyncio.Event().wait()
+            return {}
+
+        busy = asyncio.ensure_future(pool.run_for(stays, job, "busy"))
+        await asyncio.sleep(0.05)
+        abandoned = asyncio.ensure_future(pool.run_for(receive, job, "abandoned"))
+        await asyncio.sleep(0.05)
+        left.set()  # the second client hangs up while its job waits behind the first
+        with pytest.raises(ClientDisconnect):
+            await abandoned
+        release.set()
+        assert await busy == "busy"
+        assert pool.pending == 0
+
+    asyncio.run(scenario())
+    pool.close()
+    assert ran == ["busy"]
