@@ -21,6 +21,31 @@ _STANDARD_ATTRS = frozenset(
 )
 
 
+def one_line(value: object, limit: int | None = None) -> str:
+    """``value`` as text that cannot forge a log line: control characters escaped, cut to ``limit``.
+
+    Paths, headers and names come from clients; a raw newline in them would start what looks
+    like a new, genuine log record, and terminal escape codes could rewrite the operator's
+    screen.
+    """
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "..."
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    # Built by hand: the "unicode_escape" codec is imported lazily, which fails exactly when
+    # the process is out of file descriptors and has the most to log.
+    code = ord(ch)
+    return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields a caller attached to ``record`` with ``extra``."""
     return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
@@ -48,12 +73,15 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-5s %(name)s: %(message)s", "%H:%M:%S")
 
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return one_line(super().formatMessage(record))
+
     def format(self, record: logging.LogRecord) -> str:
-        base = super().format(record)
+        base = super().format(record)  # a traceback, if any, keeps its own lines
         fields = record_fields(record)
         if not fields:
             return base
-        tail = " ".join(f"{k}={v}" for k, v in fields.items())
+        tail = " ".join(f"{one_line(k)}={one_line(v)}" for k, v in fields.items())
         return f"{base} {tail}"
 
 

@@ -25,3 +25,20 @@ def test_json_lines_carry_extra_fields() -> None:
 def test_text_lines_append_key_values() -> None:
     line = TextFormatter().format(record(outcome="registered"))
     assert line.endswith("clubhouse.test: schema ok outcome=registered")
+
+
+def test_text_lines_escape_control_characters_so_no_line_can_be_forged() -> None:
+    rec = logging.LogRecord(
+        "clubhouse.test", logging.INFO, __file__, 1, "refused %s", ("/x\nFAKE line",), None
+    )
+    rec.__dict__["path"] = "/subjects/a\r\n12:00:00 INFO  forged: admin logged in\x1b[2J"
+    line = TextFormatter().format(rec)
+    assert "\n" not in line and "\r" not in line and "\x1b" not in line
+    assert "refused /x\\nFAKE line" in line
+    assert "path=/subjects/a\\r\\n12:00:00 INFO  forged: admin logged in\\x1b[2J" in line
+
+
+def test_json_lines_never_hold_a_raw_newline() -> None:
+    line = JsonFormatter().format(record(path="/a\nb"))
+    assert "\n" not in line
+    assert json.loads(line)["path"] == "/a\nb"

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+MIN_PASSWORD_LENGTH = 8
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -84,6 +85,48 @@ def registry() -> None:
     help="Largest request body accepted; bigger ones get HTTP 413.",
 )
 @click.option(
+    "--max-header-bytes",
+    default=16 * 1024,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest request line plus headers; bigger ones get HTTP 431.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client has to send a request's headers (from connect); then HTTP 408.",
+)
+@click.option(
+    "--body-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client has to send a request's body; then HTTP 408.",
+)
+@click.option(
+    "--keep-alive-timeout",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Seconds an idle keep-alive connection stays open.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Open connections at most (lowered to fit the open-file limit); more get HTTP 503.",
+)
+@click.option(
+    "--max-in-flight",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests served at once at most; more get HTTP 503 at once rather than queueing.",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
     default="text",
@@ -97,6 +140,12 @@ def serve(
     basic_auth_file: Path | None,
     allow_remote: bool,
     max_body_bytes: int,
+    max_header_bytes: int,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: int,
+    max_connections: int,
+    max_in_flight: int,
     log_format: LogFormat,
 ) -> None:
     """Serve the registry until SIGINT or SIGTERM.
@@ -109,6 +158,7 @@ def serve(
     """
     # Imported on use so `clubhouse --help` does not pay for uvicorn, starlette and avro.
     from clubhouse.registry.auth import AuthConfigError, load_credentials  # noqa: PLC0415
+    from clubhouse.registry.protocol import ConnectionLimits  # noqa: PLC0415
     from clubhouse.registry.server import (  # noqa: PLC0415
         ServerConfigError,
         ServerSettings,
@@ -126,6 +176,14 @@ def serve(
                 credentials=credentials,
                 allow_remote=allow_remote,
                 max_body_bytes=max_body_bytes,
+                limits=ConnectionLimits(
+                    max_header_bytes=max_header_bytes,
+                    header_timeout_s=header_timeout,
+                    body_timeout_s=body_timeout,
+                    max_connections=max_connections,
+                ),
+                keep_alive_timeout_s=keep_alive_timeout,
+                max_in_flight=max_in_flight,
             )
         )
     except (AuthConfigError, ServerConfigError) as exc:
@@ -140,6 +198,8 @@ def serve(
 def hash_password_cmd(user: str, password: str) -> None:
     """Print a 'USER:$scrypt$...' line for --basic-auth-file.
 
+    An empty password is refused (exit 2); one under 8 characters is hashed with a warning.
+
     \b
     Example:
       clubhouse registry hash-password alice >> registry-users.txt
@@ -148,6 +208,14 @@ def hash_password_cmd(user: str, password: str) -> None:
 
     if ":" in user or not user.strip():
         _fail("USER must be non-empty and must not contain ':'.", EXIT_CONFIG)
+    if not password:
+        _fail("The password is empty; choose one of at least 8 characters.", EXIT_CONFIG)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        click.echo(
+            f"Warning: the password has {len(password)} characters; use at least "
+            f"{MIN_PASSWORD_LENGTH}.",
+            err=True,
+        )
     click.echo(f"{user}:{hash_password(password)}")
 
 

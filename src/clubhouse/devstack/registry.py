@@ -40,6 +40,7 @@ class RegistryConfig:
     startup_timeout: float = 30.0
     stop_timeout: float = 10.0
     stop_signal: signal.Signals = signal.SIGTERM  # SIGINT stops it just as cleanly
+    extra_args: tuple[str, ...] = ()  # more `serve` options, e.g. ("--max-connections", "50")
 
 
 class RegistryServer(LoopbackServer[RegistryConfig]):
@@ -69,6 +70,7 @@ class RegistryServer(LoopbackServer[RegistryConfig]):
         ]  # fmt: skip
         if self.config.basic_auth_file is not None:
             argv += ["--basic-auth-file", str(self.config.basic_auth_file)]
+        argv += self.config.extra_args
         env = {**os.environ, **self.config.env} if self.config.env else None
         return ProcessSpec(
             component=COMPONENT,

@@ -24,6 +24,11 @@ from starlette.routing import Route
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
 from clubhouse.registry.errors import RegistryError
+from clubhouse.registry.guards import (
+    DEFAULT_MAX_IN_FLIGHT,
+    InFlightLimitMiddleware,
+    InternalErrorMiddleware,
+)
 from clubhouse.registry.media import (
     AcceptCheckMiddleware,
     error_response,
@@ -34,9 +39,9 @@ from clubhouse.registry.media import (
 from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
+from clubhouse.registry.workers import BoundedPool, parse_pool
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
-_INLINE_PARSE_BYTES = 64 * 1024
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -45,17 +50,12 @@ T = TypeVar("T")
 async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run registry code in a worker thread.
 
-    Writes always go here: they may wait for the database lock and fsync. Reads normally run
+    Writes always go here: they may wait for the database lock and fsync. Plain reads run
     on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
-    writers) plus cached or CPU-bound Avro work that threads could not parallelise under the
-    GIL anyway, so hopping threads would cost more than the work itself.
+    writers), so hopping threads would cost more than the work itself. Work that parses a
+    submitted schema goes to the parse pool (``parse_pool``).
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
-
-
-async def _inline(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run short registry reads on the event loop (see ``_in_thread`` for why)."""
-    return func(*args, **kwargs)
 
 
 def _schema_body(schema: StoredSchema) -> dict[str, Any]:
@@ -74,21 +74,23 @@ def _version_body(view: VersionView) -> dict[str, Any]:
 class RegistryApi:
     """The endpoint handlers, bound to one registry and one body-size limit."""
 
-    def __init__(self, registry: Registry, max_body_bytes: int) -> None:
+    def __init__(self, registry: Registry, max_body_bytes: int, parser: BoundedPool) -> None:
         self._registry = registry
         self._max_body = max_body_bytes
+        self._parser = parser
 
     async def _body(self, request: Request) -> dict[str, Any]:
         return params.json_body(await read_body(request, self._max_body))
 
-    async def _schema_request(self, request: Request) -> tuple[SchemaRequest, bool]:
-        """The submitted schema, and whether it is small enough to parse on the event loop.
-
-        A cache miss parses the schema; a big one would stall every other request while it
-        did, so those go to a worker thread, where the GIL still lets the loop take turns.
-        """
+    async def _schema_request(self, request: Request) -> SchemaRequest:
         raw = await read_body(request, self._max_body)
-        return params.schema_request(params.json_body(raw)), len(raw) <= _INLINE_PARSE_BYTES
+        return params.schema_request(params.json_body(raw))
+
+    async def _parse(
+        self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Parsing work goes to the parse pool, never the event loop (see ``parse_pool``)."""
+        return await self._parser.run_for(request.receive, func, *args, **kwargs)
 
     # ---- root and schemas -----------------------------------------------------------------
 
@@ -155,9 +157,9 @@ class RegistryApi:
 
     async def lookup(self, request: Request) -> Response:
         q = request.query_params
-        schema_request, small = await self._schema_request(request)
-        run = _inline if small else _in_thread
-        view = await run(
+        schema_request = await self._schema_request(request)
+        view = await self._parse(
+            request,
             self._registry.lookup,
             path_param(request, "subject"),
             schema_request,
@@ -184,15 +186,13 @@ class RegistryApi:
         return json_response(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
-        schema_request, small = await self._schema_request(request)
+        schema_request = await self._schema_request(request)
         subject = path_param(request, "subject")
         normalize = params.flag(request.query_params, "normalize")
-        # Most registrations repeat an existing one; those need no write and no thread.
-        registered = None
-        if small:
-            registered = self._registry.find_registered(
-                subject, schema_request, normalize=normalize
-            )
+        # Most registrations repeat an existing one; those need no write.
+        registered = await self._parse(
+            request, self._registry.find_registered, subject, schema_request, normalize=normalize
+        )
         if registered is None:
             registered = await _in_thread(
                 self._registry.register, subject, schema_request, normalize=normalize
@@ -239,9 +239,10 @@ class RegistryApi:
 
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
-        schema_request, _ = await self._schema_request(request)
-        # Compatibility may parse every version of the subject: always off the loop.
-        result = await _in_thread(
+        schema_request = await self._schema_request(request)
+        # Compatibility may parse every version of the subject.
+        result = await self._parse(
+            request,
             self._registry.test_compatibility,
             path_param(request, "subject"),
             schema_request,
@@ -385,10 +386,21 @@ def create_app(
     *,
     auth: BasicAuth | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    parser: BoundedPool | None = None,
 ) -> Starlette:
-    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials."""
-    api = RegistryApi(registry, max_body_bytes)
-    middleware = [Middleware(RawPathMiddleware)]
+    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials.
+
+    Outermost first: unexpected errors become Confluent 500s, the raw path is restored (so
+    ``%2F`` stays inside a subject), requests past ``max_in_flight`` get 503, then
+    authentication, then the Accept check.
+    """
+    api = RegistryApi(registry, max_body_bytes, parser or parse_pool())
+    middleware = [
+        Middleware(InternalErrorMiddleware),
+        Middleware(RawPathMiddleware),
+        Middleware(InFlightLimitMiddleware, max_in_flight=max_in_flight),
+    ]
     if auth is not None:
         middleware.append(Middleware(BasicAuthMiddleware, auth=auth))
     middleware.append(Middleware(AcceptCheckMiddleware))

@@ -5,9 +5,13 @@ Credentials are ``user:hash`` entries, where the hash is a PHC-style scrypt stri
 a line, ``#`` comments) or from the ``CLUBHOUSE_REGISTRY_BASIC_AUTH`` environment variable
 (entries separated by whitespace). Plain passwords are never stored or logged.
 
-scrypt is deliberately slow, so a successful check is remembered as a keyed digest of the
-credentials (the key is random per process); later requests with the same header cost one
-HMAC instead of one scrypt.
+scrypt is deliberately slow (and takes 16 MB a run), so:
+
+* a successful check is remembered as a keyed digest of the credentials (the key is random
+  per process); later requests with the same header cost one HMAC instead of one scrypt;
+* scrypt runs in a small pool of its own with a bounded queue (503 past it), apart from the
+  database's threads, so a flood of logins neither grows memory nor delays writes;
+* failed logins are throttled per client address (429 with Retry-After), before scrypt.
 """
 
 from __future__ import annotations
@@ -16,18 +20,21 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
+import math
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
-import anyio.to_thread
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clubhouse.errors import ClubhouseError
+from clubhouse.registry.errors import ErrorCode
+from clubhouse.registry.guards import send_error
+from clubhouse.registry.throttle import LoginThrottle
+from clubhouse.registry.workers import BoundedPool, PoolBusy
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,8 @@ _R = 8
 _P = 1
 _KEY_LEN = 32
 _MAXMEM = 64 * 1024 * 1024
+SCRYPT_WORKERS = 1
+SCRYPT_MAX_PENDING = 64
 
 
 class AuthConfigError(ClubhouseError):
@@ -155,7 +164,7 @@ class BasicAuth:
             return None
         try:
             decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (non-ASCII bytes included), or not UTF-8 inside
             return None
         user, sep, password = decoded.partition(":")
         if not sep:
@@ -172,12 +181,37 @@ class BasicAuth:
         return user
 
 
-class BasicAuthMiddleware:
-    """ASGI middleware answering 401 to every HTTP request without valid credentials."""
+def scrypt_pool() -> BoundedPool:
+    """The pool password checks run in: one thread, so 16 MB of scrypt at a time at most.
 
-    def __init__(self, app: ASGIApp, auth: BasicAuth) -> None:
+    Successes are cached, so only new clients and wrong passwords reach it; one thread keeps
+    a flood of those to one core, leaving the other cores to the database and parsing.
+    """
+    return BoundedPool("scrypt", max_workers=SCRYPT_WORKERS, max_pending=SCRYPT_MAX_PENDING)
+
+
+_UNAUTHORIZED = "Unauthorized: valid basic-auth credentials are required."
+_CHALLENGE = (b"www-authenticate", b'Basic realm="clubhouse-registry"')
+
+
+class BasicAuthMiddleware:
+    """ASGI middleware answering 401 to every HTTP request without valid credentials.
+
+    Refusals are logged at DEBUG: a flood of them must not become a flood of log lines.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        auth: BasicAuth,
+        *,
+        pool: BoundedPool | None = None,
+        throttle: LoginThrottle | None = None,
+    ) -> None:
         self._app = app
         self._auth = auth
+        self._pool = pool or scrypt_pool()
+        self._throttle = throttle or LoginThrottle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -188,32 +222,37 @@ class BasicAuthMiddleware:
             if name == b"authorization":
                 header = value.decode("latin-1")
                 break
+        client = (scope.get("client") or ("?",))[0]
         user = self._auth.cached(header) if header else None
         if user is None and header:
-            user = await anyio.to_thread.run_sync(self._auth.verify, header)
+            wait = self._throttle.retry_after(client)
+            if wait > 0:
+                log.debug("registry login throttled", extra={"client": client})
+                await send_error(
+                    send,
+                    429,
+                    429,
+                    f"Too many failed logins from {client}; retry in {math.ceil(wait)} s.",
+                    [(b"retry-after", str(math.ceil(wait)).encode("ascii"))],
+                )
+                return
+            # Counted as a failure before scrypt runs, so concurrent guesses cannot all slip
+            # past the throttle while the first ones are still being checked.
+            self._throttle.failed(client)
+            try:
+                user = await self._pool.run(self._auth.verify, header)
+            except PoolBusy as exc:
+                await send_error(
+                    send, exc.status, exc.error_code, exc.message, [(b"retry-after", b"1")]
+                )
+                return
+            if user is not None:
+                self._throttle.succeeded(client)
         if user is None:
-            log.info(
-                "registry request refused: missing or invalid credentials",
-                extra={"path": scope.get("path", ""), "client": (scope.get("client") or ("?",))[0]},
+            log.debug(
+                "registry request refused: missing or invalid credentials", extra={"client": client}
             )
-            body = json.dumps(
-                {
-                    "error_code": 401,
-                    "message": "Unauthorized: valid basic-auth credentials are required.",
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 401,
-                    "headers": [
-                        (b"content-type", b"application/vnd.schemaregistry.v1+json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"www-authenticate", b'Basic realm="clubhouse-registry"'),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 401, ErrorCode.UNAUTHORIZED, _UNAUTHORIZED, [_CHALLENGE])
             return
         scope.setdefault("state", {})["user"] = user
         await self._app(scope, receive, send)

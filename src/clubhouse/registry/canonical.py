@@ -102,11 +102,39 @@ def _reject_constant(name: str) -> Any:
 def load_json(text: str, what: str) -> Any:
     """``json.loads`` that names ``what`` failed to parse, and rejects NaN and Infinity."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise invalid_schema(f"{what} is nested too deeply to parse.") from None
     except ValueError as exc:
         raise invalid_schema(f"{what} is not valid JSON: {exc}.") from None
+    surrogate = _lone_surrogate(value)
+    if surrogate is not None:
+        # json.loads lets "\ud800" through; such a string cannot be stored, hashed or sent
+        # back as UTF-8, so it is refused here rather than failing deep inside a handler.
+        raise invalid_schema(
+            f"{what} holds a lone UTF-16 surrogate (U+{surrogate:04X}); "
+            "JSON may escape only complete surrogate pairs."
+        )
+    return value
+
+
+def _lone_surrogate(value: Any) -> int | None:
+    """The code point of the first unpaired surrogate in any string of ``value``, or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    return ord(item[exc.start])
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def ordered(value: Any, rank: dict[str, int] = _TYPE_ORDER) -> Any:

@@ -6,6 +6,7 @@ and a message naming the parameter and the value that was wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +23,12 @@ from clubhouse.registry.errors import (
 )
 from clubhouse.registry.records import Reference
 from clubhouse.registry.service import LATEST, SchemaRequest
+from clubhouse.registry.store import MAX_SCHEMA_ID
 
 MAX_VERSION = 2**31 - 1
+# ASCII digits only: int() also takes "+1", " 1", "1_0" and other scripts' digits, which
+# Confluent refuses; the length cap keeps a huge number from ever reaching int().
+_DIGITS = re.compile(r"[0-9]{1,10}")
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no", ""})
 
@@ -59,28 +64,38 @@ def page(items: list[Any], query: Mapping[str, str]) -> list[Any]:
     return items[offset:end]
 
 
+def _strict_int(raw: str) -> int | None:
+    """``raw`` as a non-negative integer when it is 1-10 ASCII digits and nothing else."""
+    return int(raw) if _DIGITS.fullmatch(raw) else None
+
+
+def _shown(raw: str) -> str:
+    """``raw`` cut short for an error message, so a huge segment is not echoed back whole."""
+    return raw if len(raw) <= 40 else raw[:40] + "..."
+
+
 def version(raw: str) -> int:
     """A version path segment: 1..2^31-1, or ``latest`` / ``-1`` (returned as ``LATEST``)."""
-    if raw.strip().lower() == "latest":
+    if raw.lower() == "latest" or raw == "-1":
         return LATEST
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid_version(raw) from None
-    if value == LATEST:
-        return LATEST
-    if not 1 <= value <= MAX_VERSION:
-        raise invalid_version(raw)
+    value = _strict_int(raw)
+    if value is None or not 1 <= value <= MAX_VERSION:
+        raise invalid_version(_shown(raw))
     return value
 
 
 def schema_id(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        # Confluent's id is an integer path parameter: anything else matches no route.
-        raise no_such_route() from None
-    if value < 1:
+    """An id path segment: 1..2^31-1 in plain ASCII digits."""
+    value = _strict_int(raw)
+    if value is None:
+        if not any(c.isdigit() for c in raw):
+            # Confluent's id is an integer path parameter: a word matches no route at all.
+            raise no_such_route()
+        raise RegistryError(
+            404, ErrorCode.SCHEMA_NOT_FOUND,
+            f"{_shown(raw)!r} is not a schema id (ids are integers from 1 to {MAX_SCHEMA_ID})",
+        )  # fmt: skip
+    if not 1 <= value <= MAX_SCHEMA_ID:
         raise schema_not_found(value)
     return value
 

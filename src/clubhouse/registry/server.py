@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import resource
 import signal
 import socket
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +26,8 @@ import uvicorn
 from clubhouse.errors import ClubhouseError
 from clubhouse.registry.api import DEFAULT_MAX_BODY_BYTES, create_app
 from clubhouse.registry.auth import BasicAuth
+from clubhouse.registry.guards import DEFAULT_MAX_IN_FLIGHT
+from clubhouse.registry.protocol import ConnectionLimits, LimitedHttpProtocol
 from clubhouse.registry.service import Registry
 from clubhouse.registry.store import Store
 
@@ -33,6 +36,12 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8081
 DEFAULT_DB = Path(".clubhouse/registry.db")
+DEFAULT_KEEP_ALIVE_S = 5
+# asyncio accepts up to this many connections in one go before any of them can be refused,
+# so it is also the listen queue; waiting clients beyond it wait in the kernel, not here.
+_ACCEPT_BACKLOG = 128
+# Descriptors kept free: one accept burst, plus the database, logs and listening socket.
+_FD_RESERVE = _ACCEPT_BACKLOG + 64
 
 
 class ServerConfigError(ClubhouseError):
@@ -47,6 +56,9 @@ class ServerSettings:
     credentials: dict[str, str] | None = None
     allow_remote: bool = False
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    keep_alive_timeout_s: int = DEFAULT_KEEP_ALIVE_S
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +79,22 @@ def check_bind(settings: ServerSettings) -> None:
         "could change every schema. Use --basic-auth-file (or $CLUBHOUSE_REGISTRY_BASIC_AUTH), "
         "bind to 127.0.0.1, or pass --allow-remote if the network is trusted."
     )
+
+
+def fitted_limits(limits: ConnectionLimits, fd_limit: int) -> ConnectionLimits:
+    """``limits`` with ``max_connections`` lowered to fit under the process's descriptor limit.
+
+    Past that limit accept() fails, asyncio logs every failure, and nobody gets served; a
+    connection cap below it refuses the extra clients cleanly instead.
+    """
+    room = max(fd_limit - _FD_RESERVE, 1)
+    if limits.max_connections <= room:
+        return limits
+    log.warning(
+        "registry connection limit lowered to fit the open-file limit",
+        extra={"asked": limits.max_connections, "max_connections": room, "nofile": fd_limit},
+    )
+    return replace(limits, max_connections=room)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -135,10 +163,23 @@ class _DropColorMessage(logging.Filter):
         return True
 
 
+class _QuietRefusals(logging.Filter):
+    """uvicorn warns once per malformed request; a flood of them is DEBUG noise, not news."""
+
+    _MESSAGES = frozenset({"Invalid HTTP request received.", "Exceeded concurrency limit."})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.msg in self._MESSAGES:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
 def serve(settings: ServerSettings) -> None:
     """Serve until SIGINT or SIGTERM; returns after a graceful shutdown."""
     check_bind(settings)
     logging.getLogger("uvicorn.error").addFilter(_DropColorMessage())
+    logging.getLogger("uvicorn.error").addFilter(_QuietRefusals())
     # The avro package warns on every schema with an unknown logical type; those schemas are
     # valid (readers fall back to the underlying type), so the warning is noise here.
     warnings.filterwarnings("ignore", category=avro.errors.IgnoredLogicalType)
@@ -151,10 +192,19 @@ def serve(settings: ServerSettings) -> None:
         raise
     try:
         auth = BasicAuth(settings.credentials) if settings.credentials else None
-        app = create_app(Registry(store), auth=auth, max_body_bytes=settings.max_body_bytes)
+        app = create_app(
+            Registry(store),
+            auth=auth,
+            max_body_bytes=settings.max_body_bytes,
+            max_in_flight=settings.max_in_flight,
+        )
+        limits = fitted_limits(settings.limits, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         server = uvicorn.Server(
             uvicorn.Config(
                 app,
+                http=LimitedHttpProtocol.with_limits(limits),
+                timeout_keep_alive=settings.keep_alive_timeout_s,
+                backlog=_ACCEPT_BACKLOG,
                 log_config=None,
                 access_log=False,
                 lifespan="off",

@@ -25,6 +25,9 @@ from clubhouse.registry.records import Reference, StoredSchema, SubjectVersion
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+# The wire format carries a schema id in 4 signed bytes; an id above this could never be
+# written into a message, so allocation stops here instead of handing it out.
+MAX_SCHEMA_ID = 2**31 - 1
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS schemas (
@@ -147,6 +150,14 @@ class Transaction:
         normalized_fingerprint: str,
     ) -> int:
         """Store a schema under ``schema_id``, or under the next free id when it is None."""
+        if schema_id is None and self.max_schema_id() >= MAX_SCHEMA_ID:
+            raise RegistryError(
+                422,
+                ErrorCode.OPERATION_NOT_PERMITTED,
+                f"No schema id is left: id {MAX_SCHEMA_ID}, the largest the wire format can "
+                "carry, is taken. Ids come from the highest one in use; import into a "
+                "registry whose ids are lower.",
+            )
         cursor = self._conn.execute(
             "INSERT INTO schemas"
             " (id, schema, normalized, refs, fingerprint, normalized_fingerprint)"

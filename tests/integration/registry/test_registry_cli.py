@@ -97,6 +97,19 @@ def test_hash_password_prints_a_usable_entry() -> None:
     assert user == "bob" and hashed.startswith("$scrypt$")
 
 
+def test_hash_password_refuses_an_empty_password() -> None:
+    result = cli("hash-password", "bob", "--password", "")
+    assert result.returncode == 2
+    assert "empty" in result.stderr and "$scrypt$" not in result.stdout
+
+
+def test_hash_password_warns_about_a_short_password_and_still_hashes_it() -> None:
+    result = cli("hash-password", "bob", "--password", "short")
+    assert result.returncode == 0
+    assert "at least 8" in result.stderr and "short" not in result.stdout
+    assert result.stdout.startswith("bob:$scrypt$")
+
+
 def _populate(server: RegistryServer) -> dict[str, int]:
     c = sr_client(server)
     ids = {}

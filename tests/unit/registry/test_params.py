@@ -87,3 +87,27 @@ def test_bodies_must_be_json_objects() -> None:
     with pytest.raises(RegistryError) as info:
         params.json_body(b"\xff\xfe")
     assert info.value.status == 400
+
+
+@pytest.mark.parametrize(
+    "raw", ["+1", " 1", "1 ", "1_0", "\u0661", "01" + "0" * 20, "9223372036854775808", " latest"]
+)
+def test_loose_spellings_of_a_version_are_42202(raw: str) -> None:
+    with pytest.raises(RegistryError) as info:
+        params.version(raw)
+    assert (info.value.status, info.value.error_code) == (422, ErrorCode.INVALID_VERSION)
+
+
+@pytest.mark.parametrize(
+    "raw", ["+1", " 1", "1_0", "\u0661", "0", "-1", "2147483648", "9223372036854775808", "9" * 5000]
+)
+def test_loose_or_out_of_range_ids_are_40403(raw: str) -> None:
+    with pytest.raises(RegistryError) as info:
+        params.schema_id(raw)
+    assert (info.value.status, info.value.error_code) == (404, ErrorCode.SCHEMA_NOT_FOUND)
+    assert len(info.value.message) < 200  # a huge segment is not echoed back whole
+
+
+def test_the_largest_wire_id_is_still_an_id() -> None:
+    assert params.schema_id("2147483647") == 2**31 - 1
+    assert params.version("2147483647") == 2**31 - 1
