@@ -29,8 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import percentile, table
-from clubhouse.devstack import ManagedProcess, ProcessSpec, RegistryConfig, RegistryServer
+from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.launch import Readiness, start_on_port
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 from clubhouse.devstack.registry import answers_http
 
 BASELINE = "baseline server"

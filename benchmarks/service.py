@@ -73,14 +73,10 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
-from clubhouse.devstack import (
-    ManagedProcess,
-    ProcessSpec,
-    RegistryConfig,
-    RegistryServer,
-    shutdown_signals,
-)
+from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.runner import shutdown_signals
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import all_topics

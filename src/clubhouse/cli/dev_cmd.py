@@ -27,15 +27,9 @@ from clubhouse.cli.serving import (
     service_options,
     start_service,
 )
-from clubhouse.devstack import (
-    DevStack,
-    DevStackConfig,
-    DevStackError,
-    describe,
-    format_env,
-    shutdown_signals,
-)
+from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
 from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
+from clubhouse.devstack.runner import describe, format_env, shutdown_signals
 from clubhouse.services.schema_registry import RegistrySettings
 
 log = logging.getLogger(__name__)

@@ -154,7 +154,7 @@ def serve(
     Examples:
       clubhouse registry serve
       clubhouse registry serve --host 0.0.0.0 --basic-auth-file registry-users.txt
-      python -m clubhouse.registry serve --host 127.0.0.1 --port 18081 --db /tmp/r.db
+      clubhouse registry serve --host 127.0.0.1 --port 18081 --db /tmp/r.db
     """
     # Imported on use so `clubhouse --help` does not pay for uvicorn, starlette and avro.
     from clubhouse.registry.auth import AuthConfigError, load_credentials  # noqa: PLC0415

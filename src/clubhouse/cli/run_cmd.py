@@ -165,7 +165,7 @@ def run(
     check_registry_reachable(registry)
     chosen = resolve_broker(broker)
     assert chosen.bootstrap_servers is not None
-    from clubhouse.devstack import shutdown_signals  # noqa: PLC0415 - heavy import
+    from clubhouse.devstack.runner import shutdown_signals  # noqa: PLC0415 - heavy import
 
     config = service_config(
         service,

@@ -7,48 +7,27 @@ process groups, are killed with the parent even on SIGKILL (Linux), and are wait
 ready; failures are ``DevStackError`` subclasses that say which child failed and why.
 """
 
-from clubhouse.devstack.broker import BrokerConfig, TansuBroker, resolve_tansu_binary
+from clubhouse.devstack.broker import BrokerConfig, TansuBroker
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
-from clubhouse.devstack.errors import (
-    BrokerBinaryNotFoundError,
-    DevStackError,
-    PortInUseError,
-    ProcessExitedError,
-    ReadinessTimeoutError,
-)
+from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.kafka import KAFKA_VERSION, KafkaCluster, KafkaConfig
-from clubhouse.devstack.ports import pick_free_port, port_is_free
-from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
-from clubhouse.devstack.runner import describe, format_env, shutdown_signals
-from clubhouse.devstack.stack import BOOTSTRAP_ENV, REGISTRY_ENV, DevStack, DevStackConfig
+from clubhouse.devstack.stack import DevStack, DevStackConfig
 
+# The supervisor's parts (processes, ports, readiness, errors) stay in their own modules;
+# this is what a user, or a test, starting a stack needs.
 __all__ = [
-    "BOOTSTRAP_ENV",
     "BROKER_KINDS",
     "KAFKA_VERSION",
-    "REGISTRY_ENV",
     "Broker",
-    "BrokerBinaryNotFoundError",
     "BrokerConfig",
     "DevStack",
     "DevStackConfig",
     "DevStackError",
     "KafkaCluster",
     "KafkaConfig",
-    "ManagedProcess",
-    "PortInUseError",
-    "ProcessExitedError",
-    "ProcessSpec",
-    "ReadinessTimeoutError",
     "RegistryConfig",
     "RegistryServer",
     "TansuBroker",
     "create_broker",
-    "describe",
-    "format_env",
-    "pick_free_port",
-    "port_is_free",
-    "resolve_tansu_binary",
-    "shutdown_signals",
 ]

@@ -1,4 +1,4 @@
-"""The embedded schema registry (``python -m clubhouse.registry serve``) as a child process."""
+"""The embedded schema registry (``clubhouse registry serve``) as a child process."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class RegistryServer(LoopbackServer[RegistryConfig]):
 
     def _spec(self, port: int) -> ProcessSpec:
         argv = [
-            self.config.python, "-m", "clubhouse.registry", "serve",
+            self.config.python, "-m", "clubhouse.cli.main", "registry", "serve",
             "--host", self.config.host,
             "--port", str(port),
             "--db", str(self.config.db_path),

@@ -6,18 +6,18 @@ Run it with ``clubhouse registry serve``; embed it with :func:`create_app` over 
 
 from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry.api import create_app
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 from clubhouse.registry.records import Mode, Reference
 from clubhouse.registry.service import Registry, SchemaRequest
 from clubhouse.registry.store import Store
 
 __all__ = [
+    "ApiError",
     "CompatibilityLevel",
     "ErrorCode",
     "Mode",
     "Reference",
     "Registry",
-    "RegistryError",
     "SchemaRequest",
     "Store",
     "create_app",

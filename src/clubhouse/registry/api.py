@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
-from clubhouse.registry.errors import RegistryError
+from clubhouse.registry.errors import ApiError
 from clubhouse.registry.guards import (
     DEFAULT_MAX_IN_FLIGHT,
     InFlightLimitMiddleware,
@@ -365,7 +365,7 @@ class RegistryApi:
 
 
 async def _registry_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RegistryError)
+    assert isinstance(exc, ApiError)
     return error_response(request, exc.status, exc.error_code, exc.message)
 
 
@@ -407,5 +407,5 @@ def create_app(
     return Starlette(
         routes=api.routes(),
         middleware=middleware,
-        exception_handlers={RegistryError: _registry_error, HTTPException: _http_error},
+        exception_handlers={ApiError: _registry_error, HTTPException: _http_error},
     )

@@ -237,7 +237,7 @@ def _validate(
 def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
     """Validate ``text`` (with ``references`` in scope) and derive its canonical texts.
 
-    Raises ``RegistryError`` 42201 naming the problem and, for references, the chain of
+    Raises ``ApiError`` 42201 naming the problem and, for references, the chain of
     references that led to it.
     """
     loader = _ReferenceLoader()

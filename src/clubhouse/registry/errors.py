@@ -1,6 +1,6 @@
 """Confluent's error codes and the one exception type the registry raises on purpose.
 
-Every failure a client can cause becomes a :class:`RegistryError` carrying the HTTP status,
+Every failure a client can cause becomes a :class:`ApiError` carrying the HTTP status,
 Confluent's numeric ``error_code`` and a message that names what was wrong and where. The
 API layer turns it into the ``{"error_code", "message"}`` body Confluent clients parse.
 Where Confluent's registry has a fixed message for a code, the helpers here use its exact
@@ -47,7 +47,7 @@ class ErrorCode(IntEnum):
     STORE_TIMEOUT = 50002
 
 
-class RegistryError(ClubhouseError):
+class ApiError(ClubhouseError):
     """A request the registry refuses: HTTP ``status``, Confluent ``error_code`` and a message."""
 
     def __init__(self, status: int, error_code: int, message: str) -> None:
@@ -57,34 +57,34 @@ class RegistryError(ClubhouseError):
         self.message = message
 
     def __repr__(self) -> str:
-        return f"RegistryError({self.status}, {self.error_code}, {self.message!r})"
+        return f"ApiError({self.status}, {self.error_code}, {self.message!r})"
 
 
-def subject_not_found(subject: str) -> RegistryError:
-    return RegistryError(404, ErrorCode.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found.")
+def subject_not_found(subject: str) -> ApiError:
+    return ApiError(404, ErrorCode.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found.")
 
 
-def version_not_found(version: object) -> RegistryError:
-    return RegistryError(404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found.")
+def version_not_found(version: object) -> ApiError:
+    return ApiError(404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found.")
 
 
-def schema_not_found(schema_id: int | None = None) -> RegistryError:
+def schema_not_found(schema_id: int | None = None) -> ApiError:
     """Confluent's 40403: "Schema 7 not found" for an id, "Schema not found" under a subject."""
     message = "Schema not found" if schema_id is None else f"Schema {schema_id} not found"
-    return RegistryError(404, ErrorCode.SCHEMA_NOT_FOUND, message)
+    return ApiError(404, ErrorCode.SCHEMA_NOT_FOUND, message)
 
 
-def no_such_route() -> RegistryError:
+def no_such_route() -> ApiError:
     """What Confluent's REST layer answers for a path that matches nothing (or a bad id)."""
-    return RegistryError(404, ErrorCode.NOT_FOUND, "HTTP 404 Not Found")
+    return ApiError(404, ErrorCode.NOT_FOUND, "HTTP 404 Not Found")
 
 
-def invalid_schema(detail: str) -> RegistryError:
-    return RegistryError(422, ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
+def invalid_schema(detail: str) -> ApiError:
+    return ApiError(422, ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
 
 
-def invalid_version(value: str) -> RegistryError:
-    return RegistryError(
+def invalid_version(value: str) -> ApiError:
+    return ApiError(
         422,
         ErrorCode.INVALID_VERSION,
         f"The specified version '{value}' is not a valid version id. "
@@ -92,13 +92,13 @@ def invalid_version(value: str) -> RegistryError:
     )
 
 
-def operation_not_permitted(detail: str) -> RegistryError:
-    return RegistryError(422, ErrorCode.OPERATION_NOT_PERMITTED, detail)
+def operation_not_permitted(detail: str) -> ApiError:
+    return ApiError(422, ErrorCode.OPERATION_NOT_PERMITTED, detail)
 
 
-def bad_request(detail: str) -> RegistryError:
-    return RegistryError(400, ErrorCode.BAD_REQUEST, detail)
+def bad_request(detail: str) -> ApiError:
+    return ApiError(400, ErrorCode.BAD_REQUEST, detail)
 
 
-def unprocessable(detail: str) -> RegistryError:
-    return RegistryError(422, ErrorCode.UNPROCESSABLE, detail)
+def unprocessable(detail: str) -> ApiError:
+    return ApiError(422, ErrorCode.UNPROCESSABLE, detail)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 
 SR_V1 = "application/vnd.schemaregistry.v1+json"
 SR_ANY = "application/vnd.schemaregistry+json"
@@ -51,7 +51,7 @@ def media_type(request: Request) -> str:
         if media in (SR_ANY, JSON):
             return media
     # Confluent's REST layer answers with the bare status line, which clients compare.
-    raise RegistryError(406, ErrorCode.NOT_ACCEPTABLE, "HTTP 406 Not Acceptable")
+    raise ApiError(406, ErrorCode.NOT_ACCEPTABLE, "HTTP 406 Not Acceptable")
 
 
 class AcceptCheckMiddleware:
@@ -65,7 +65,7 @@ class AcceptCheckMiddleware:
             request = Request(scope)
             try:
                 media_type(request)
-            except RegistryError as exc:
+            except ApiError as exc:
                 response = error_response(request, exc.status, exc.error_code, exc.message)
                 await response(scope, receive, send)
                 return
@@ -76,7 +76,7 @@ def json_response(request: Request, data: Any, status: int = 200) -> Response:
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
         answered = media_type(request)
-    except RegistryError:
+    except ApiError:
         answered = SR_V1  # an error about Accept itself still needs a body
     return Response(body, status_code=status, media_type=answered)
 
@@ -101,11 +101,11 @@ def _as_utf8(body: bytes, charset: str | None) -> bytes:
     try:
         return body.decode(charset).encode("utf-8")
     except LookupError:
-        raise RegistryError(
+        raise ApiError(
             415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Unknown charset {charset!r} in Content-Type."
         ) from None
     except UnicodeDecodeError as exc:
-        raise RegistryError(
+        raise ApiError(
             400, ErrorCode.BAD_REQUEST, f"The request body is not valid {charset} ({exc})."
         ) from None
 
@@ -114,10 +114,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     header = request.headers.get("content-type", "")
     content_type = header.split(";")[0].strip().lower()
     if content_type and content_type not in _BODY_TYPES:
-        raise RegistryError(
-            415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "HTTP 415 Unsupported Media Type"
-        )
-    too_large = RegistryError(
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "HTTP 415 Unsupported Media Type")
+    too_large = ApiError(
         413,
         ErrorCode.PAYLOAD_TOO_LARGE,
         f"The request body is larger than this registry's limit of {limit} bytes.",

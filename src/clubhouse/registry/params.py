@@ -1,6 +1,6 @@
 """Parsing what arrives over HTTP: query flags, version and id path segments, request bodies.
 
-Each parser either returns a typed value or raises ``RegistryError`` with the Confluent code
+Each parser either returns a typed value or raises ``ApiError`` with the Confluent code
 and a message naming the parameter and the value that was wrong.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from clubhouse.registry.canonical import load_json
 from clubhouse.registry.errors import (
+    ApiError,
     ErrorCode,
-    RegistryError,
     bad_request,
     invalid_schema,
     invalid_version,
@@ -91,7 +91,7 @@ def schema_id(raw: str) -> int:
         if not any(c.isdigit() for c in raw):
             # Confluent's id is an integer path parameter: a word matches no route at all.
             raise no_such_route()
-        raise RegistryError(
+        raise ApiError(
             404, ErrorCode.SCHEMA_NOT_FOUND,
             f"{_shown(raw)!r} is not a schema id (ids are integers from 1 to {MAX_SCHEMA_ID})",
         )  # fmt: skip
@@ -110,7 +110,7 @@ def json_body(body: bytes) -> dict[str, Any]:
         raise bad_request(f"The request body is not UTF-8 ({exc}).") from None
     try:
         data = load_json(text, "The request body")
-    except RegistryError as exc:
+    except ApiError as exc:
         raise bad_request(exc.message) from None
     if not isinstance(data, dict):
         raise unprocessable(f"The request body must be a JSON object, got {type(data).__name__}.")
@@ -150,7 +150,7 @@ def schema_request(data: Mapping[str, Any]) -> SchemaRequest:
             " serialize the schema with json.dumps first."
         )
     if not schema.strip():
-        raise RegistryError(422, ErrorCode.INVALID_SCHEMA, "Empty schema")  # Confluent's words
+        raise ApiError(422, ErrorCode.INVALID_SCHEMA, "Empty schema")  # Confluent's words
     schema_type = data.get("schemaType")
     if schema_type is None:
         schema_type = "AVRO"
@@ -158,7 +158,7 @@ def schema_request(data: Mapping[str, Any]) -> SchemaRequest:
         raise invalid_schema(f"'schemaType' must be a string, got {schema_type!r}.")
     for unsupported in ("metadata", "ruleSet"):
         if data.get(unsupported) not in (None, {}):
-            raise RegistryError(
+            raise ApiError(
                 422,
                 ErrorCode.INVALID_SCHEMA,
                 f"'{unsupported}' is not supported by this registry; send the schema without it.",

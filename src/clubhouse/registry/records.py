@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from clubhouse.avro.compatibility import CompatibilityLevel
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
@@ -27,7 +27,7 @@ def _parse_choice(choices: type[_Choice], value: object, code: ErrorCode, proble
         except ValueError:
             pass
     expected = ", ".join(choice.value for choice in choices)
-    raise RegistryError(422, code, problem.format(value=value, expected=expected))
+    raise ApiError(422, code, problem.format(value=value, expected=expected))
 
 
 def parse_compatibility(value: object) -> CompatibilityLevel:

@@ -17,8 +17,8 @@ from clubhouse.avro import compatibility
 from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry import canonical
 from clubhouse.registry.errors import (
+    ApiError,
     ErrorCode,
-    RegistryError,
     invalid_schema,
     operation_not_permitted,
     schema_not_found,
@@ -35,6 +35,7 @@ from clubhouse.registry.records import (
     SubjectVersion,
 )
 from clubhouse.registry.store import Store, Transaction
+from clubhouse.services.kafka_protocol import CompatibilityResult
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,6 @@ class VersionView:
 
 
 @dataclass(frozen=True, slots=True)
-class CompatibilityResult:
-    is_compatible: bool
-    messages: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class _Setting:
     """A per-subject setting with a registry-wide fallback, and how error messages name it."""
 
@@ -94,9 +89,9 @@ class _Setting:
         """The subject's own value, else the registry-wide one; None when neither is set."""
         return tx.setting(subject, self.key) or tx.setting(GLOBAL_SCOPE, self.key)
 
-    def not_configured(self, subject: str) -> RegistryError:
+    def not_configured(self, subject: str) -> ApiError:
         message = f"Subject '{subject}' does not have subject-level {self.name} configured"
-        return RegistryError(404, self.missing, message)
+        return ApiError(404, self.missing, message)
 
 
 _COMPATIBILITY = _Setting(
@@ -108,7 +103,7 @@ _MODE = _Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode")
 def validate_subject(subject: str) -> None:
     """Subjects are non-empty, at most 255 characters, without control characters."""
     if not subject or len(subject) > _MAX_SUBJECT_LENGTH or not subject.isprintable():
-        raise RegistryError(
+        raise ApiError(
             422,
             ErrorCode.INVALID_SUBJECT,
             f"Invalid subject {subject!r}: a subject is 1 to {_MAX_SUBJECT_LENGTH} printable "
@@ -377,7 +372,7 @@ class Registry:
             ]
             problems = compatibility.check(level, parsed.avro, previous)
             if problems:
-                raise RegistryError(
+                raise ApiError(
                     409,
                     ErrorCode.INCOMPATIBLE_SCHEMA,
                     # Confluent's wording; the details name the level and each problem.
@@ -402,7 +397,7 @@ class Registry:
             elif request.id in same_ids:
                 schema_id = request.id
             else:
-                raise RegistryError(
+                raise ApiError(
                     422,
                     ErrorCode.ID_DOES_NOT_MATCH,
                     f"Schema id {request.id} already holds a different schema; an import "
@@ -416,7 +411,7 @@ class Registry:
             if taken is not None:
                 if taken.schema_id == schema_id:
                     return Registered(schema_id, taken.version)
-                raise RegistryError(
+                raise ApiError(
                     422,
                     ErrorCode.ID_DOES_NOT_MATCH,
                     f"Version {request.version} of subject '{subject}' already holds schema id "
@@ -449,7 +444,7 @@ class Registry:
                 if whole_subject and all(u.subject == subject for u in users):
                     continue  # the subject is going away together with its referrer
                 where = ", ".join(f"{u.subject} v{u.version}" for u in users)
-                raise RegistryError(
+                raise ApiError(
                     422,
                     ErrorCode.REFERENCE_EXISTS,
                     f"Version {version} of subject '{subject}' is referenced by schema id "
@@ -465,7 +460,7 @@ class Registry:
             live = [sv.version for sv in every if not sv.deleted]
             if permanent:
                 if live:
-                    raise RegistryError(
+                    raise ApiError(
                         404,
                         ErrorCode.SUBJECT_NOT_SOFT_DELETED,
                         f"Subject '{subject}' was not deleted first before being permanently "
@@ -480,7 +475,7 @@ class Registry:
                 tx.delete_setting(subject, _MODE.key)
             else:
                 if not live:
-                    raise RegistryError(
+                    raise ApiError(
                         404,
                         ErrorCode.SUBJECT_SOFT_DELETED,
                         # Confluent's wording, missing space included.
@@ -513,7 +508,7 @@ class Registry:
                 raise version_not_found("latest" if version == LATEST else version)
             if permanent:
                 if not found.deleted:
-                    raise RegistryError(
+                    raise ApiError(
                         404,
                         ErrorCode.VERSION_NOT_SOFT_DELETED,
                         f"Subject '{subject}' Version {found.version} was not deleted first "
@@ -525,7 +520,7 @@ class Registry:
                 tx.hard_delete(subject, [found.version])
             else:
                 if found.deleted:
-                    raise RegistryError(
+                    raise ApiError(
                         404,
                         ErrorCode.VERSION_SOFT_DELETED,
                         f"Subject '{subject}' Version {found.version} was soft deleted.Set "

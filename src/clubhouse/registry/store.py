@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 from clubhouse.registry.records import Reference, StoredSchema, SubjectVersion
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS settings (
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-class StoreError(RegistryError):
+class StoreError(ApiError):
     """The database could not serve the request; clients may retry (HTTP 503)."""
 
 
@@ -151,7 +151,7 @@ class Transaction:
     ) -> int:
         """Store a schema under ``schema_id``, or under the next free id when it is None."""
         if schema_id is None and self.max_schema_id() >= MAX_SCHEMA_ID:
-            raise RegistryError(
+            raise ApiError(
                 422,
                 ErrorCode.OPERATION_NOT_PERMITTED,
                 f"No schema id is left: id {MAX_SCHEMA_ID}, the largest the wire format can "

@@ -19,13 +19,13 @@ from typing import ParamSpec, TypeVar
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive
 
-from clubhouse.registry.errors import RegistryError
+from clubhouse.registry.errors import ApiError
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class PoolBusy(RegistryError):
+class PoolBusy(ApiError):
     """The pool's queue is full; the client should retry (HTTP 503)."""
 
 

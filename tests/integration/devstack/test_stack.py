@@ -8,12 +8,8 @@ import httpx
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from clubhouse.devstack import (
-    BrokerBinaryNotFoundError,
-    DevStack,
-    DevStackConfig,
-    PortInUseError,
-)
+from clubhouse.devstack import DevStack, DevStackConfig
+from clubhouse.devstack.errors import BrokerBinaryNotFoundError, PortInUseError
 from clubhouse.registry.auth import hash_password
 from tests.conftest import BrokerFactory, RegistryFactory
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from clubhouse.cli.main import cli
-from clubhouse.devstack import pick_free_port
+from clubhouse.devstack.ports import pick_free_port
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 from tests.integration.evolution.helpers import MODELS, order, register

@@ -15,7 +15,8 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerialize
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
 
-from clubhouse.devstack import ProcessExitedError, RegistryServer
+from clubhouse.devstack import RegistryServer
+from clubhouse.devstack.errors import ProcessExitedError
 from clubhouse.registry.auth import ENV_VAR, hash_password
 from tests.avro_records import record
 from tests.conftest import RegistryFactory
@@ -29,7 +30,7 @@ def cli(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "clubhouse.registry", *args],
+        [sys.executable, "-m", "clubhouse.cli.main", "registry", *args],
         check=False,
         input=stdin,
         capture_output=True,

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.devstack import (
-    BrokerBinaryNotFoundError,
-    BrokerConfig,
-    ProcessExitedError,
-    TansuBroker,
-    resolve_tansu_binary,
-)
+from clubhouse.devstack import BrokerConfig, TansuBroker
+from clubhouse.devstack.broker import resolve_tansu_binary
+from clubhouse.devstack.errors import BrokerBinaryNotFoundError, ProcessExitedError
 
 
 def _script(path: Path, body: str) -> Path:

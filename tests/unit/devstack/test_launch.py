@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.devstack import PortInUseError, ProcessSpec, pick_free_port, port_is_free
+from clubhouse.devstack.errors import PortInUseError
 from clubhouse.devstack.launch import Readiness, mentions_address_in_use, start_on_port
-from clubhouse.devstack.ports import accepts_connections
+from clubhouse.devstack.ports import accepts_connections, pick_free_port, port_is_free
+from clubhouse.devstack.process import ProcessSpec
 
 
 def test_a_listening_port_is_not_free(taken_port: int) -> None:

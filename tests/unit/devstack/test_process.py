@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from clubhouse.devstack import ManagedProcess, ProcessExitedError, ProcessSpec
-from clubhouse.devstack.errors import ReadinessTimeoutError
+from clubhouse.devstack.errors import ProcessExitedError, ReadinessTimeoutError
+from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 
 
 def _child(tmp_path: Path, code: str, **spec: object) -> ManagedProcess:

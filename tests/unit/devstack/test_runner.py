@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.devstack import DevStack, DevStackConfig, DevStackError, format_env
-from clubhouse.devstack.runner import shutdown_signals
+from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
+from clubhouse.devstack.runner import format_env, shutdown_signals
 
 
 def test_format_env_quotes_values_for_the_shell() -> None:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from clubhouse.cli.main import cli
-from clubhouse.devstack import pick_free_port
+from clubhouse.devstack.ports import pick_free_port
 from clubhouse.docs import DocsError, DocsModel, build_site
 from clubhouse.docs.serve import docs_app, listen
 from tests.unit.docs.conftest import SAMPLE_MODULE

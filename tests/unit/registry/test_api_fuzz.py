@@ -239,11 +239,11 @@ def test_generated_requests_never_get_a_500() -> None:
 @given(avro_like)
 def test_generated_schemas_either_parse_or_are_rejected_with_42201(schema: Any) -> None:
     from clubhouse.registry import canonical
-    from clubhouse.registry.errors import RegistryError
+    from clubhouse.registry.errors import ApiError
 
     try:
         parsed = canonical.parse(json.dumps(schema))
-    except RegistryError as exc:
+    except ApiError as exc:
         assert (exc.status, exc.error_code) == (422, 42201)
         assert exc.message.startswith("Invalid schema: ")
     else:

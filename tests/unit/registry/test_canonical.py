@@ -7,7 +7,7 @@ import json
 import pytest
 
 from clubhouse.registry import canonical
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 from clubhouse.registry.records import Reference
 
 
@@ -79,7 +79,7 @@ def test_docs_defaults_and_custom_properties_survive_canonicalisation() -> None:
     ],
 )
 def test_invalid_schemas_raise_42201_naming_the_problem(text: str, fragment: str) -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         canonical.parse(text)
     assert info.value.status == 422
     assert info.value.error_code == ErrorCode.INVALID_SCHEMA
@@ -104,7 +104,7 @@ def test_references_put_named_types_in_scope_and_stay_references() -> None:
     parsed = canonical.parse(ORDER, [_address()])
     assert '"type":"geo.Address"' in parsed.canonical
     assert '"type":"geo.Address"' in parsed.normalized  # not inlined
-    with pytest.raises(RegistryError, match="geo.Address"):
+    with pytest.raises(ApiError, match="geo.Address"):
         canonical.parse(ORDER)
 
 
@@ -136,5 +136,5 @@ def test_deeply_nested_but_valid_json_is_refused_before_the_avro_libraries_recur
     schema: object = "int"
     for _ in range(120):
         schema = {"type": "array", "items": schema}
-    with pytest.raises(RegistryError, match="nests"):
+    with pytest.raises(ApiError, match="nests"):
         canonical.parse(json.dumps(schema))

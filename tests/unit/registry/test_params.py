@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from clubhouse.registry import params
-from clubhouse.registry.errors import ErrorCode, RegistryError
+from clubhouse.registry.errors import ApiError, ErrorCode
 from clubhouse.registry.service import LATEST
 
 
@@ -18,7 +18,7 @@ def test_boolean_flags_accept_both_spellings(raw: str, expected: bool) -> None:
 
 def test_a_missing_flag_takes_its_default_and_a_bad_one_is_named() -> None:
     assert params.flag({}, "deleted") is False
-    with pytest.raises(RegistryError, match="'deleted'.*'maybe'") as info:
+    with pytest.raises(ApiError, match="'deleted'.*'maybe'") as info:
         params.flag({"deleted": "maybe"}, "deleted")
     assert info.value.status == 400
 
@@ -30,7 +30,7 @@ def test_versions(raw: str, expected: int) -> None:
 
 @pytest.mark.parametrize("raw", ["abc", "0", "-2", "2147483648", "1.5", ""])
 def test_invalid_versions_are_42202(raw: str) -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.version(raw)
     assert (info.value.status, info.value.error_code) == (422, ErrorCode.INVALID_VERSION)
 
@@ -71,20 +71,20 @@ def test_schema_request_reads_every_field() -> None:
 def test_bad_schema_requests_are_422_and_say_what_is_wrong(
     body: dict[str, object], fragment: str
 ) -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.schema_request(body)
     assert info.value.status == 422
     assert fragment in info.value.message
 
 
 def test_bodies_must_be_json_objects() -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.json_body(b"{nope")
     assert (info.value.status, info.value.error_code) == (400, 400)
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.json_body(b"[1]")
     assert info.value.status == 422
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.json_body(b"\xff\xfe")
     assert info.value.status == 400
 
@@ -93,7 +93,7 @@ def test_bodies_must_be_json_objects() -> None:
     "raw", ["+1", " 1", "1 ", "1_0", "\u0661", "01" + "0" * 20, "9223372036854775808", " latest"]
 )
 def test_loose_spellings_of_a_version_are_42202(raw: str) -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.version(raw)
     assert (info.value.status, info.value.error_code) == (422, ErrorCode.INVALID_VERSION)
 
@@ -102,7 +102,7 @@ def test_loose_spellings_of_a_version_are_42202(raw: str) -> None:
     "raw", ["+1", " 1", "1_0", "\u0661", "0", "-1", "2147483648", "9223372036854775808", "9" * 5000]
 )
 def test_loose_or_out_of_range_ids_are_40403(raw: str) -> None:
-    with pytest.raises(RegistryError) as info:
+    with pytest.raises(ApiError) as info:
         params.schema_id(raw)
     assert (info.value.status, info.value.error_code) == (404, ErrorCode.SCHEMA_NOT_FOUND)
     assert len(info.value.message) < 200  # a huge segment is not echoed back whole

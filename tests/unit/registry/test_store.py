@@ -100,7 +100,7 @@ def test_connections_from_finished_threads_do_not_pile_up(tmp_path: Path) -> Non
 
 
 def test_ids_stop_at_the_largest_the_wire_format_carries(registry: Registry) -> None:
-    from clubhouse.registry.errors import ErrorCode, RegistryError
+    from clubhouse.registry.errors import ApiError, ErrorCode
     from clubhouse.registry.records import Mode
 
     registry.set_mode(None, Mode.IMPORT, force=True)
@@ -109,7 +109,7 @@ def test_ids_stop_at_the_largest_the_wire_format_carries(registry: Registry) -> 
     )
     assert imported.id == 2**31 - 1
     registry.set_mode(None, Mode.READWRITE, force=False)
-    with pytest.raises(RegistryError, match="No schema id is left") as info:
+    with pytest.raises(ApiError, match="No schema id is left") as info:
         registry.register("next", SchemaRequest(schema=record("Next")), normalize=False)
     assert (info.value.status, info.value.error_code) == (422, ErrorCode.OPERATION_NOT_PERMITTED)
     assert registry.subjects(prefix="", deleted=True, deleted_only=False) == ["imported"]
