@@ -124,11 +124,9 @@ class ServiceLoop:
         while True:
             try:
                 pending = self._send(pending)
-                if pending:
-                    continue  # replacements for records refused for good: send those
-                # Early messages (AgentThinking) were queued outside the batch: wait for them.
-                self._flush_early()
-                return True
+                if not pending:
+                    return True
+                # Otherwise: the replacements of records refused for good, still to send.
             except KafkaClientError as exc:
                 if stop.is_set():
                     log.warning("stopping with an unpublished batch; it will be redelivered")
@@ -158,18 +156,6 @@ class ServiceLoop:
             )
             return [r for r in replacements if r is not None]
         return []
-
-    def _flush_early(self) -> None:
-        try:
-            self._producer.flush(self._publish_timeout)
-        except BatchDeliveryError as exc:
-            if not all(e.permanent_reason for e in exc.failed.values()):
-                raise
-            # Their outcome is stored with the command and replayed on redelivery; a record
-            # the broker refuses for good is counted, not retried.
-            for error in exc.failures:
-                self._metrics.permanent_failures.labels(error.permanent_reason).inc()
-                log.warning("an early message was refused for good", extra={"error": str(error)})
 
     def _commit(self, records: Sequence[ConsumedRecord]) -> None:
         try:
