@@ -10,6 +10,7 @@ import pytest
 from clubhouse.devstack import BrokerConfig, TansuBroker
 from clubhouse.devstack.broker import resolve_tansu_binary
 from clubhouse.devstack.errors import BrokerBinaryNotFoundError, ProcessExitedError
+from clubhouse.devstack.ports import pick_free_port
 
 
 def _script(path: Path, body: str) -> Path:
@@ -60,11 +61,13 @@ def test_a_broker_that_dies_at_start_up_reports_its_stderr(tmp_path: Path) -> No
 def test_the_broker_is_started_with_memory_storage_on_loopback(tmp_path: Path) -> None:
     args = tmp_path / "args"
     fake = _script(tmp_path / "tansu", f'echo "$@" > {args}; exit 5')
-    broker = TansuBroker(BrokerConfig(log_path=tmp_path / "b.log", binary=fake, port=45678))
+    # A port nothing listens on now: a fixed one can be some other connection's ephemeral port.
+    port = pick_free_port()
+    broker = TansuBroker(BrokerConfig(log_path=tmp_path / "b.log", binary=fake, port=port))
     with pytest.raises(ProcessExitedError):
         broker.start()
     argv = args.read_text().split()
     assert argv[0] == "broker"
     assert argv[argv.index("--storage-engine") + 1] == "memory://tansu/"
-    assert argv[argv.index("--listener-url") + 1] == "tcp://127.0.0.1:45678"
-    assert argv[argv.index("--advertised-listener-url") + 1] == "tcp://127.0.0.1:45678"
+    assert argv[argv.index("--listener-url") + 1] == f"tcp://127.0.0.1:{port}"
+    assert argv[argv.index("--advertised-listener-url") + 1] == f"tcp://127.0.0.1:{port}"
