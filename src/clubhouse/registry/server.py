@@ -40,8 +40,11 @@ DEFAULT_KEEP_ALIVE_S = 5
 # asyncio accepts up to this many connections in one go before any of them can be refused,
 # so it is also the listen queue; waiting clients beyond it wait in the kernel, not here.
 _ACCEPT_BACKLOG = 128
-# Descriptors kept free: one accept burst, plus the database, logs and listening socket.
-_FD_RESERVE = _ACCEPT_BACKLOG + 64
+# Descriptors kept free: a refused connection is closed only a loop turn or two after its
+# 503 is written, so several accept bursts can be open at once under a flood (measured: one
+# burst of reserve was not enough at 400 clients and ``ulimit -n 300``); plus the database,
+# the logs and the listening socket.
+_FD_RESERVE = 2 * _ACCEPT_BACKLOG + 64
 
 
 class ServerConfigError(ClubhouseError):

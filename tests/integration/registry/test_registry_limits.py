@@ -259,18 +259,18 @@ def test_under_a_low_open_file_limit_extra_clients_get_503_and_nothing_floods_th
     registry_factory: RegistryFactory, tmp_path: Path
 ) -> None:
     wrapper = tmp_path / "python-low-nofile"
-    wrapper.write_text(f'#!/bin/sh\nulimit -n 300\nexec {sys.executable} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nulimit -n 600\nexec {sys.executable} "$@"\n')
     wrapper.chmod(0o755)
     server = registry_factory(python=str(wrapper))
-    assert server_process(server).rlimit(psutil.RLIMIT_NOFILE)[0] == 300
-    held = [_connect(server) for _ in range(400)]
+    assert server_process(server).rlimit(psutil.RLIMIT_NOFILE)[0] == 600
+    held = [_connect(server) for _ in range(500)]
     time.sleep(2.0)  # the registry accepts them all; the header timeout (10 s) is far off
     answered, _, _ = select.select(held, [], [], 0)
     statuses = Counter(sock.recv(65536)[:12] for sock in answered)
-    # About 108 are kept (300 descriptors less the reserve); every other one got a clean 503.
+    # About 280 are kept (600 descriptors less the reserve); every other one got a clean 503.
     assert set(statuses) == {b"HTTP/1.1 503"}, statuses
-    assert 400 - 150 <= statuses[b"HTTP/1.1 503"] < 400, statuses
-    assert server_process(server).num_fds() < 300
+    assert 150 <= statuses[b"HTTP/1.1 503"] < 500, statuses
+    assert server_process(server).num_fds() < 600
     for sock in held:
         sock.close()
     time.sleep(0.3)
