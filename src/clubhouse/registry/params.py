@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clubhouse.registry.canonical import load_json
+from clubhouse.registry.core import LATEST, SchemaRequest
 from clubhouse.registry.errors import (
     ApiError,
     ErrorCode,
@@ -22,7 +23,6 @@ from clubhouse.registry.errors import (
     unprocessable,
 )
 from clubhouse.registry.records import Reference
-from clubhouse.registry.service import LATEST, SchemaRequest
 from clubhouse.registry.store import MAX_SCHEMA_ID
 
 MAX_VERSION = 2**31 - 1

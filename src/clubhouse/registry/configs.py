@@ -1,0 +1,105 @@
+"""Compatibility levels and modes: per subject, with a registry-wide fallback."""
+
+from __future__ import annotations
+
+import logging
+
+from clubhouse.avro.compatibility import CompatibilityLevel
+from clubhouse.registry.core import (
+    COMPATIBILITY_SETTING,
+    MODE_SETTING,
+    RegistryCore,
+    Setting,
+    validate_subject,
+)
+from clubhouse.registry.errors import (
+    operation_not_permitted,
+)
+from clubhouse.registry.records import (
+    DEFAULT_COMPATIBILITY,
+    DEFAULT_MODE,
+    GLOBAL_SCOPE,
+    Mode,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Configs(RegistryCore):
+    """Reading, setting and deleting compatibility levels and modes."""
+
+    def get_compatibility(
+        self, subject: str | None, *, default_to_global: bool
+    ) -> CompatibilityLevel:
+        value = self._get_setting(
+            subject, COMPATIBILITY_SETTING, default_to_global=default_to_global
+        )
+        return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
+
+    def set_compatibility(self, subject: str | None, level: CompatibilityLevel) -> None:
+        if subject is not None:
+            validate_subject(subject)
+        with self._store.write() as tx:
+            tx.set_setting(subject or GLOBAL_SCOPE, COMPATIBILITY_SETTING.key, level.value)
+        log.info("compatibility set", extra={"subject": subject, "level": level.value})
+
+    def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
+        value = self._delete_setting(subject, COMPATIBILITY_SETTING)
+        log.info("compatibility reset", extra={"subject": subject})
+        return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
+
+    # ---- modes -----------------------------------------------------------------------------
+
+    def get_mode(self, subject: str | None, *, default_to_global: bool) -> Mode:
+        value = self._get_setting(subject, MODE_SETTING, default_to_global=default_to_global)
+        return Mode(value) if value else DEFAULT_MODE
+
+    def set_mode(self, subject: str | None, mode: Mode, *, force: bool) -> None:
+        if subject is not None:
+            validate_subject(subject)
+        with self._store.write() as tx:
+            scope = subject or GLOBAL_SCOPE
+            current = tx.setting(scope, MODE_SETTING.key)
+            if (
+                mode is Mode.IMPORT
+                and current != Mode.IMPORT.value
+                and not force
+                and tx.has_versions(subject)
+            ):
+                where = f"subject '{subject}'" if subject else "the registry"
+                raise operation_not_permitted(
+                    f"Cannot switch {where} to IMPORT mode: it already holds schemas, and an "
+                    "import could collide with their ids. Pass force=true to do it anyway."
+                )
+            tx.set_setting(scope, MODE_SETTING.key, mode.value)
+        log.info("mode set", extra={"subject": subject, "mode": mode.value})
+
+    def delete_mode(self, subject: str | None) -> Mode:
+        value = self._delete_setting(subject, MODE_SETTING)
+        log.info("mode reset", extra={"subject": subject})
+        return Mode(value) if value else DEFAULT_MODE
+
+    # ---- settings shared by config and mode ------------------------------------------------
+
+    def _get_setting(
+        self, subject: str | None, setting: Setting, *, default_to_global: bool
+    ) -> str | None:
+        """The subject's own value, else (if allowed) the registry's; None when neither is set."""
+        with self._store.read() as tx:
+            if subject is not None:
+                value = tx.setting(subject, setting.key)
+                if value is not None:
+                    return value
+                if not default_to_global:
+                    raise setting.not_configured(subject)
+            return tx.setting(GLOBAL_SCOPE, setting.key)
+
+    def _delete_setting(self, subject: str | None, setting: Setting) -> str | None:
+        """Remove the subject's (or the registry's) value and return it; a subject must have one."""
+        with self._store.write() as tx:
+            scope = subject or GLOBAL_SCOPE
+            value = tx.setting(scope, setting.key)
+            if value is None and subject is not None:
+                raise setting.not_configured(subject)
+            tx.delete_setting(scope, setting.key)
+        return value
