@@ -31,12 +31,15 @@ class Configs(RegistryCore):
     def get_compatibility(
         self, subject: str | None, *, default_to_global: bool
     ) -> CompatibilityLevel:
+        """The level of ``subject`` (its own; the global one too with ``default_to_global``),
+        or the global level when ``subject`` is None."""
         value = self._get_setting(
             subject, COMPATIBILITY_SETTING, default_to_global=default_to_global
         )
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
 
     def set_compatibility(self, subject: str | None, level: CompatibilityLevel) -> None:
+        """Set the level of ``subject``, or the global level when it is None."""
         if subject is not None:
             validate_subject(subject)
         with self._store.write() as tx:
@@ -44,6 +47,7 @@ class Configs(RegistryCore):
         log.info("compatibility set", extra={"subject": subject, "level": level.value})
 
     def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
+        """Remove a subject's (or the global) level; returns the level it had."""
         value = self._delete_setting(subject, COMPATIBILITY_SETTING)
         log.info("compatibility reset", extra={"subject": subject})
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
@@ -51,10 +55,14 @@ class Configs(RegistryCore):
     # ---- modes -----------------------------------------------------------------------------
 
     def get_mode(self, subject: str | None, *, default_to_global: bool) -> Mode:
+        """The mode of ``subject`` (its own; the global one too with ``default_to_global``),
+        or the global mode when ``subject`` is None."""
         value = self._get_setting(subject, MODE_SETTING, default_to_global=default_to_global)
         return Mode(value) if value else DEFAULT_MODE
 
     def set_mode(self, subject: str | None, mode: Mode, *, force: bool) -> None:
+        """Set the mode of ``subject``, or the global mode; switching a scope that holds
+        schemas to IMPORT needs ``force``."""
         if subject is not None:
             validate_subject(subject)
         with self._store.write() as tx:
@@ -75,6 +83,7 @@ class Configs(RegistryCore):
         log.info("mode set", extra={"subject": subject, "mode": mode.value})
 
     def delete_mode(self, subject: str | None) -> Mode:
+        """Remove a subject's (or the global) mode; returns the mode it had."""
         value = self._delete_setting(subject, MODE_SETTING)
         log.info("mode reset", extra={"subject": subject})
         return Mode(value) if value else DEFAULT_MODE

@@ -85,6 +85,7 @@ class Setting:
         return tx.setting(subject, self.key) or tx.setting(GLOBAL_SCOPE, self.key)
 
     def not_configured(self, subject: str) -> ApiError:
+        """Confluent's 404 for a subject without a value of its own."""
         message = f"Subject '{subject}' does not have subject-level {self.name} configured"
         return ApiError(404, self.missing, message)
 

@@ -49,6 +49,7 @@ class Deletions(RegistryCore):
                 )
 
     def delete_subject(self, subject: str, *, permanent: bool) -> list[int]:
+        """Soft-delete ``subject`` (or hard-delete it, once soft-deleted); returns its versions."""
         with self._store.write() as tx:
             self._require_writable(tx, subject)
             every = tx.versions(subject, include_deleted=True)
@@ -91,6 +92,7 @@ class Deletions(RegistryCore):
         return doomed
 
     def delete_version(self, subject: str, version: int, *, permanent: bool) -> int:
+        """Soft-delete one version (or hard-delete it, once soft-deleted); returns its number."""
         with self._store.write() as tx:
             self._require_writable(tx, subject)
             every = tx.versions(subject, include_deleted=True)

@@ -57,6 +57,7 @@ class Registry(Deletions, Configs):
     # ---- reading schemas -------------------------------------------------------------------
 
     def schema_by_id(self, schema_id: int) -> StoredSchema:
+        """The schema registered under the global ``schema_id``; 40403 when there is none."""
         with self._store.read() as tx:
             stored = tx.schema(schema_id)
             if stored is None or not tx.subject_versions_of_schema(schema_id, include_deleted=True):
@@ -66,6 +67,7 @@ class Registry(Deletions, Configs):
     def versions_of_schema(
         self, schema_id: int, *, deleted: bool, subject: str | None = None
     ) -> list[SubjectVersion]:
+        """Every ``(subject, version)`` that holds ``schema_id``."""
         with self._store.read() as tx:
             every = tx.subject_versions_of_schema(schema_id, include_deleted=True)
             if not every:
@@ -77,6 +79,7 @@ class Registry(Deletions, Configs):
             ]
 
     def list_schemas(self, *, prefix: str, deleted: bool, latest_only: bool) -> list[VersionView]:
+        """The versions of every subject under ``prefix`` (only the latest with ``latest_only``)."""
         with self._store.read() as tx:
             versions = [
                 sv
@@ -96,11 +99,13 @@ class Registry(Deletions, Configs):
     # ---- subjects and versions -------------------------------------------------------------
 
     def subjects(self, *, prefix: str, deleted: bool, deleted_only: bool) -> list[str]:
+        """The subjects under ``prefix``, live ones unless ``deleted`` or ``deleted_only``."""
         with self._store.read() as tx:
             names = tx.subjects(include_deleted=deleted, deleted_only=deleted_only)
         return [name for name in names if name.startswith(prefix)]
 
     def versions(self, subject: str, *, deleted: bool, deleted_only: bool) -> list[int]:
+        """The version numbers of ``subject``; 40401 when it has none."""
         with self._store.read() as tx:
             every = tx.versions(subject, include_deleted=True)
         live = [sv.version for sv in every if not sv.deleted]
@@ -111,6 +116,7 @@ class Registry(Deletions, Configs):
         return [sv.version for sv in every] if deleted else live
 
     def get_version(self, subject: str, version: int, *, deleted: bool) -> VersionView:
+        """One version of ``subject`` (``LATEST`` for the latest); 40401 / 40402 when missing."""
         with self._store.read() as tx:
             versions = tx.versions(subject, include_deleted=deleted)
             if not versions:
@@ -126,6 +132,7 @@ class Registry(Deletions, Configs):
             )
 
     def referenced_by(self, subject: str, version: int) -> list[int]:
+        """The ids of the schemas that reference this version."""
         view = self.get_version(subject, version, deleted=True)
         with self._store.read() as tx:
             return tx.referrers(subject, view.version, include_deleted=False)
@@ -300,4 +307,5 @@ class Registry(Deletions, Configs):
     # ---- health ----------------------------------------------------------------------------
 
     def integrity_check(self) -> str:
+        """SQLite's integrity check of the store ("ok" when sound)."""
         return self._store.integrity_check()
