@@ -145,7 +145,8 @@ class ConsumedRecord:
 
 
 class OutboundRecord(Protocol):
-    """Anything with these attributes can be produced (``messaging.processor.Outbound`` can)."""
+    """Anything with these attributes can be produced: ``ProducerRecord`` below, or the
+    messaging layer's ``Outbound``, which also names the command it answers."""
 
     @property
     def topic(self) -> str: ...
