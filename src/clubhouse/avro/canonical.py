@@ -1,4 +1,9 @@
-"""Deterministic JSON text of Avro schemas, whatever order their attributes were built in."""
+"""Deterministic JSON text of Avro schemas, whatever order their attributes were built in.
+
+This is the converter's output form (what golden files and ``clubhouse schemas export``
+show); the registry keeps its own canonical text, the identity of stored schemas
+(``clubhouse.registry.canonical``).
+"""
 
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ Two texts are derived from every schema:
   parsing, which also folds spellings that mean the same schema (``{"type": "string"}`` and
   ``"string"``, ``namespace`` + ``name`` and a full name) into one.
 
+The canonical text is not ``clubhouse.avro.canonical``'s: that one orders the converter's own
+output (for people, golden files and byte-identical builds); this one is the identity of
+every stored schema, so changing its order would give existing schemas new ids.
+
 A schema must satisfy both the ``avro`` package (which the compatibility checks use) and
 ``fastavro`` (which confluent-kafka's serializers use), so nothing is stored that a client
 could not later use to serialize.
