@@ -55,6 +55,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per record, with the ``extra`` fields at the top level."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """The record as one JSON object: time, level, logger, message, extra fields, traceback."""
         payload: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
@@ -74,9 +75,11 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)-5s %(name)s: %(message)s", "%H:%M:%S")
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        """The formatted message, kept on one line."""
         return one_line(super().formatMessage(record))
 
     def format(self, record: logging.LogRecord) -> str:
+        """The formatted record followed by its extra fields as ``key=value``."""
         base = super().format(record)  # a traceback, if any, keeps its own lines
         fields = record_fields(record)
         if not fields:

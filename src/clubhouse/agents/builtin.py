@@ -18,15 +18,18 @@ class EchoAgent:
 
     @property
     def name(self) -> str:
+        """``Echo`` followed by the agent's id."""
         return f"Echo {self.agent_id}"
 
     @property
     def role(self) -> str:
+        """Always ``echo``."""
         return "echo"
 
     def process(
         self, content: str, *, conversation_id: str | None, metadata: Mapping[str, Any]
     ) -> AgentReply:
+        """Reply with ``content`` unchanged."""
         return AgentReply(content=content, metadata={"agent": "echo"})
 
 
@@ -47,15 +50,18 @@ class AssistantAgent:
 
     @property
     def name(self) -> str:
+        """``Assistant`` followed by the agent's id."""
         return f"Assistant {self.agent_id}"
 
     @property
     def role(self) -> str:
+        """Always ``assistant``."""
         return "assistant"
 
     def process(
         self, content: str, *, conversation_id: str | None, metadata: Mapping[str, Any]
     ) -> AgentReply:
+        """Answer by the first rule that matches: ``repeat:``, ``count:``, then the keywords."""
         text = content.strip()
         if text.lower().startswith("repeat:"):
             return AgentReply(text[len("repeat:") :].strip(), {"rule": "repeat"})

@@ -109,6 +109,7 @@ class LinearChecker(ReaderWriterCompatibilityChecker):
     def calculate_compatibility(
         self, reader: avro.schema.Schema, writer: avro.schema.Schema, location: list[str]
     ) -> SchemaCompatibilityResult:
+        """Check two named schemas of one type by name and shape; else use the stock check."""
         if (
             reader.type != writer.type
             or not isinstance(reader, avro.schema.NamedSchema)
@@ -140,6 +141,7 @@ class LinearChecker(ReaderWriterCompatibilityChecker):
         writer: avro.schema.RecordSchema,
         location: list[str],
     ) -> SchemaCompatibilityResult:
+        """Check each reader field against the writer field of the same name, or its default."""
         index = cast(avro.schema.RecordSchema, _FieldIndex(writer.fields_dict))
         fold = _Fold()
         for i, reader_field in enumerate(reader.fields):

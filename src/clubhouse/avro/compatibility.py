@@ -46,6 +46,7 @@ class CompatibilityLevel(StrEnum):
 
     @property
     def transitive(self) -> bool:
+        """Whether the level checks against every earlier version, not just the latest."""
         return self.value.endswith("_TRANSITIVE")
 
     @property
@@ -69,6 +70,7 @@ class Incompatibility:
     detail: str
 
     def describe(self) -> str:
+        """One readable line: where the problem is and why."""
         reason = _REASONS.get(self.kind, "{detail}").format(detail=self.detail)
         where = f"'{self.path}'" if self.path else "the top level"
         return f"at {where} ({self.location}): {reason}"

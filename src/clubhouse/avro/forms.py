@@ -57,6 +57,7 @@ NO_DEFAULT: Any = _NoDefault()
 
 
 def branch_for(branches: list[TypeForm], value: Any) -> int | None:
+    """The index of the first branch taking ``value`` (a bool only a bool branch); else None."""
     for i, b in enumerate(branches):
         if isinstance(value, bool) != (bool in b.py_types):
             continue
@@ -66,6 +67,7 @@ def branch_for(branches: list[TypeForm], value: Any) -> int | None:
 
 
 def union_form(branches: list[TypeForm]) -> TypeForm:
+    """The form of a union of ``branches``; named branches are written in tuple notation."""
     schema = [b.schema for b in branches]
 
     def to_avro(value: Any) -> Any:
@@ -103,6 +105,7 @@ def union_form(branches: list[TypeForm]) -> TypeForm:
 
 
 def nullable_form(inner: TypeForm, *, null_first: bool) -> TypeForm:
+    """``inner`` made optional: a union with null, first or last as ``null_first`` says."""
     inner_schema = inner.schema if isinstance(inner.schema, list) else [inner.schema]
     schema = ["null", *inner_schema] if null_first else [*inner_schema, "null"]
     to_inner, from_inner = inner.to_avro, inner.from_avro
@@ -124,6 +127,7 @@ def nullable_form(inner: TypeForm, *, null_first: bool) -> TypeForm:
 
 
 def array_form(item: TypeForm) -> TypeForm:
+    """The form of an Avro array of ``item``, taking any list, tuple or set."""
     conv, back, item_default = item.to_avro, item.from_avro, item.to_default
     if conv is None:
         to_avro: Converter = lambda v: v if type(v) is list else list(v)  # noqa: E731
@@ -138,6 +142,7 @@ def array_form(item: TypeForm) -> TypeForm:
 
 
 def map_form(value: TypeForm) -> TypeForm:
+    """The form of an Avro map from string keys to ``value``."""
     conv, back, value_default = value.to_avro, value.from_avro, value.to_default
     to_avro = None if conv is None else (lambda v: {k: conv(x) for k, x in v.items()})
     from_avro = None if back is None else (lambda v: {k: back(x) for k, x in v.items()})
@@ -152,6 +157,7 @@ def _json_dumps(value: Any) -> str:
 
 
 def json_form() -> TypeForm:
+    """The form of arbitrary JSON data, carried as an Avro string."""
     return TypeForm(
         dict(_JSON_SCHEMA), _json_dumps, pydantic_core.from_json, _json_dumps, "string",
         (object,), (str,),
@@ -172,6 +178,7 @@ def _micros(delta: timedelta) -> int:
 
 
 def datetime_form(*, naive: bool) -> TypeForm:
+    """The form of a datetime as ``timestamp-micros``; ``naive`` ones read back naive in UTC."""
     def to_default(value: datetime) -> int:
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return _micros(aware - _EPOCH)
@@ -221,6 +228,7 @@ def _uuid() -> TypeForm:
 
 
 def decimal_form(metadata: list[Any], path: str) -> TypeForm:
+    """The form of an Avro decimal, its precision and scale from the field's ``metadata``."""
     precision = next((m.max_digits for m in metadata if getattr(m, "max_digits", None)), None)
     scale = next(
         (m.decimal_places for m in metadata if getattr(m, "decimal_places", None) is not None),
@@ -243,6 +251,7 @@ def decimal_form(metadata: list[Any], path: str) -> TypeForm:
 
 
 def literal_form(tp: Any, path: str) -> TypeForm:
+    """The Avro primitive for a ``Literal`` whose values share one type (str, bool or int)."""
     values = get_args(tp)
     kinds = {type(v) for v in values}
     if kinds == {str}:
@@ -255,6 +264,7 @@ def literal_form(tp: Any, path: str) -> TypeForm:
 
 
 def literal_doc(tp: Any) -> str | None:
+    """``Allowed values: ...`` for a ``Literal`` (or one among ``tp``'s arguments), else None."""
     for arg in [tp, *get_args(tp)]:
         if get_origin(arg) is Literal:
             return "Allowed values: " + ", ".join(repr(v) for v in get_args(arg)) + "."
@@ -262,6 +272,7 @@ def literal_doc(tp: Any) -> str | None:
 
 
 def type_name(tp: Any) -> str:
+    """The type's qualified name, or its repr when it has none."""
     return getattr(tp, "__qualname__", None) or repr(tp)
 
 

@@ -144,6 +144,7 @@ def render(message: BaseMessage, as_json: bool) -> str:
 def request(
     options: ClientOptions, command: Command, timeout: float, app: App | None = None
 ) -> None:
+    """Send ``command`` and wait up to ``timeout`` seconds for its response; exit on failure."""
     from clubhouse.client import RequestTimeoutError  # noqa: PLC0415 - heavy imports
     from clubhouse.contracts import ErrorResponse  # noqa: PLC0415
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
@@ -173,6 +174,7 @@ class SendGroup(click.Group):
     """The built-in shortcuts by name; any other name is a command model to send."""
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The named subcommand, or a send command for any command model of that name."""
         found = super().get_command(ctx, cmd_name)
         return found if found is not None else _any_model(cmd_name)
 

@@ -27,9 +27,11 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported the first time they are asked for."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        """Every command name, the lazily imported ones included, sorted."""
         return sorted({*super().list_commands(ctx), *COMMANDS})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The named command, importing its module only now when it is a lazy one."""
         target = COMMANDS.get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)

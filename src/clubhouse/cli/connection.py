@@ -61,6 +61,7 @@ class DevStackEnv:
 
     @property
     def stale_hint(self) -> str:
+        """What to tell the user about this leftover file of a dev stack no longer running."""
         return (
             f"{self.path} is left over from a dev stack that is no longer running (killed?); "
             f"start `clubhouse dev` again, or delete {self.path}"
@@ -93,6 +94,7 @@ class RegistryOptions:
     stale_dev_stack: DevStackEnv | None = None
 
     def missing_message(self) -> str:
+        """The error for no schema registry given, with a hint about a stale dev stack."""
         message = (
             "no schema registry given: pass --schema-registry-url URL (or --url), set "
             f"{REGISTRY_ENV}, or start `clubhouse dev` in this directory"

@@ -174,6 +174,7 @@ TRY_IT = (
 
 
 def try_app(app_ref: str) -> str:
+    """Instructions for sending a command to the app ``app_ref`` from another terminal."""
     return (
         "Try it from another terminal in this directory:\n"
         "  source .venv/bin/activate\n"

@@ -74,6 +74,7 @@ class DataDirLock:
         self._handle.flush()
 
     def release(self) -> None:
+        """Drop the lock, if held, by closing its file."""
         if self._handle is not None:
             self._handle.close()  # closing drops the flock
             self._handle = None

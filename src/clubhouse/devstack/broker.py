@@ -86,6 +86,7 @@ class TansuBroker(LoopbackServer[BrokerConfig]):
 
     @property
     def bootstrap_servers(self) -> str:
+        """``host:port`` of the broker."""
         return f"{self.config.host}:{self.port}"
 
     def start(self) -> None:
@@ -99,6 +100,7 @@ class TansuBroker(LoopbackServer[BrokerConfig]):
         self.startup_seconds = time.monotonic() - began
 
     def processes(self) -> list[ManagedProcess]:
+        """The broker's process, once started."""
         return [self.process] if self.process is not None else []
 
     def restart(self) -> None:

@@ -118,9 +118,11 @@ class KafkaNode(LoopbackServer[KafkaNodeConfig]):
 
     @property
     def node_id(self) -> int:
+        """The node's id in the cluster, from 1."""
         return self.config.node_id
 
     def start(self) -> None:
+        """Launch the node's process."""
         self._launch(self._spec)
 
     def _readiness(self, port: int) -> Readiness:
@@ -156,10 +158,12 @@ class KafkaCluster:
 
     @property
     def nodes(self) -> list[KafkaNode]:
+        """The started nodes, a copy."""
         return list(self._nodes)
 
     @property
     def bootstrap_servers(self) -> str:
+        """``host:port`` of every node, comma-separated; an error before the cluster is started."""
         if not self._nodes:
             raise DevStackError(f"the {COMPONENT} has no address before it is started")
         return ",".join(f"{self.config.host}:{n.port}" for n in self._nodes)
@@ -170,9 +174,11 @@ class KafkaCluster:
         return self._nodes[0].process if self._nodes else None
 
     def processes(self) -> list[ManagedProcess]:
+        """The processes of the nodes that have one."""
         return [n.process for n in self._nodes if n.process is not None]
 
     def node(self, node_id: int) -> KafkaNode:
+        """The node with id ``node_id``; an error if there is none."""
         for candidate in self._nodes:
             if candidate.node_id == node_id:
                 return candidate
@@ -227,6 +233,7 @@ class KafkaCluster:
         self.start()
 
     def check_alive(self) -> None:
+        """Raise if any node's process has exited."""
         for process in self.processes():
             process.check_alive()
 

@@ -77,16 +77,24 @@ class ServerConfig(Protocol):
     """What every server config says: where to listen and how long to wait for the child."""
 
     @property
-    def host(self) -> str: ...
+    def host(self) -> str:
+        """The address the server listens on."""
+        ...
 
     @property
-    def port(self) -> int | None: ...
+    def port(self) -> int | None:
+        """The port to listen on; None for a free one."""
+        ...
 
     @property
-    def startup_timeout(self) -> float: ...
+    def startup_timeout(self) -> float:
+        """Seconds to wait for the server to come up."""
+        ...
 
     @property
-    def stop_timeout(self) -> float: ...
+    def stop_timeout(self) -> float:
+        """Seconds a stop waits after the signal before SIGKILL."""
+        ...
 
 
 C = TypeVar("C", bound=ServerConfig)
@@ -109,15 +117,18 @@ class LoopbackServer(Generic[C]):
 
     @property
     def port(self) -> int:
+        """The port the server listens on; an error before it is started."""
         if self._port is None:
             raise RuntimeError(f"the {self.component} has no port before it is started")
         return self._port
 
     @property
     def process(self) -> ManagedProcess | None:
+        """The server's process, or None before it is started."""
         return self._process
 
     def start(self) -> None:
+        """Start the server; each subclass does it its own way."""
         raise NotImplementedError
 
     def stop(self) -> int | None:

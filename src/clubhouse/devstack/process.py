@@ -49,14 +49,17 @@ class ManagedProcess:
 
     @property
     def component(self) -> str:
+        """The name of the component this process runs."""
         return self.spec.component
 
     @property
     def pid(self) -> int:
+        """The process id; an error before it is started."""
         return self._popen().pid
 
     @property
     def started(self) -> bool:
+        """Whether the process was ever started."""
         return self._proc is not None
 
     def start(self) -> None:
@@ -139,6 +142,7 @@ class ManagedProcess:
             )
 
     def is_running(self) -> bool:
+        """Whether the process was started and has not exited."""
         return self._proc is not None and not self._has_exited()
 
     def output_tail(self, lines: int = 15) -> list[str]:

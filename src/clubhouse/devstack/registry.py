@@ -50,6 +50,7 @@ class RegistryServer(LoopbackServer[RegistryConfig]):
 
     @property
     def url(self) -> str:
+        """The registry's base URL, ``http://host:port``."""
         return f"http://{self.config.host}:{self.port}"
 
     def start(self) -> None:

@@ -40,6 +40,7 @@ class DevStackConfig:
     kafka_brokers: int = 1
 
     def create_broker(self) -> Broker:
+        """A broker of the configured kind, not yet started."""
         return create_broker(
             self.broker,
             data_dir=self.data_dir,
@@ -51,6 +52,7 @@ class DevStackConfig:
         )
 
     def broker_config(self) -> BrokerConfig:
+        """The Tansu broker's settings, logging under the data directory."""
         return BrokerConfig(
             log_path=self.data_dir / "logs" / "broker.log",
             host=self.host,
@@ -60,6 +62,7 @@ class DevStackConfig:
         )
 
     def registry_config(self) -> RegistryConfig:
+        """The schema registry's settings, its database and log under the data directory."""
         return RegistryConfig(
             db_path=self.data_dir / "registry.db",
             log_path=self.data_dir / "logs" / "registry.log",
@@ -92,10 +95,12 @@ class DevStack:
 
     @property
     def bootstrap_servers(self) -> str:
+        """The broker's ``host:port`` addresses."""
         return self.broker.bootstrap_servers
 
     @property
     def schema_registry_url(self) -> str:
+        """The registry's URL; an error when the stack has no registry."""
         if self.registry is None:
             raise DevStackError("this dev stack was configured without a schema registry")
         return self.registry.url
@@ -115,6 +120,7 @@ class DevStack:
         return [p for p in found if p is not None]
 
     def child_pids(self) -> list[int]:
+        """Process ids of the stack's processes still running."""
         return [p.pid for p in self.processes() if p.is_running()]
 
     def check_alive(self) -> None:
@@ -123,6 +129,7 @@ class DevStack:
             process.check_alive()
 
     def start(self) -> DevStack:
+        """Start the broker, then the registry; stop everything if either fails."""
         try:
             self.broker.start()
             if self.registry is not None:

@@ -115,10 +115,12 @@ class NamedType:
 
     @property
     def kind(self) -> str:
+        """The Avro type: ``record``, ``enum`` or ``fixed``."""
         return str(self.schema["type"])
 
     @property
     def name(self) -> str:
+        """The name without its namespace."""
         return short_name(self.fullname)
 
 

@@ -64,6 +64,7 @@ class Example:
     problem: str | None = None
 
     def to_json(self) -> str:
+        """The example's data as indented JSON."""
         return json.dumps(self.data, indent=2, ensure_ascii=False)
 
 

@@ -81,6 +81,7 @@ class RecordDoc:
 
     @property
     def anchor(self) -> str:
+        """The HTML anchor of this record's section."""
         return anchor_id("rec", self.fullname)
 
 
@@ -105,10 +106,12 @@ class MessageDoc:
 
     @property
     def anchor(self) -> str:
+        """The HTML anchor of this message's section."""
         return anchor_id("msg", self.name)
 
     @property
     def schema_json(self) -> str:
+        """The message's Avro schema as indented JSON."""
         return json.dumps(self.schema, indent=2, ensure_ascii=False)
 
 
@@ -123,6 +126,7 @@ class TopicDoc:
 
     @property
     def anchor(self) -> str:
+        """The HTML anchor of this topic's section."""
         return anchor_id("topic", self.name)
 
 
@@ -165,6 +169,7 @@ class DocsModel:
 
     @property
     def names(self) -> list[str]:
+        """The names of the documented messages, in order."""
         return [m.name for m in self.messages]
 
 

@@ -44,10 +44,12 @@ class RegistryDoc:
 
     @property
     def registered(self) -> bool:
+        """Whether the registry holds a current version of the subject."""
         return self.current_version is not None
 
     @property
     def latest(self) -> VersionDoc | None:
+        """The newest version listed, or None when there are none."""
         return self.versions[-1] if self.versions else None
 
 

@@ -39,6 +39,7 @@ class ModelCheck:
 
     @property
     def compatible(self) -> bool:
+        """Whether the check found nothing incompatible."""
         return self.status != "incompatible"
 
 
@@ -52,6 +53,7 @@ class CheckReport:
 
     @property
     def compatible(self) -> bool:
+        """Whether every model checked is compatible."""
         return all(r.compatible for r in self.results)
 
 

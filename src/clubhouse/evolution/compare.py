@@ -65,6 +65,7 @@ class Comparison:
 
     @property
     def compatible(self) -> bool:
+        """Whether the comparison found no incompatibility."""
         return not self.messages
 
 

@@ -49,15 +49,19 @@ class RegistrySource:
         self.description = description
 
     def subjects(self) -> list[str]:
+        """The registry's subjects."""
         return self._registry.get_subjects()
 
     def versions(self, subject: str) -> list[int]:
+        """The registry's versions of ``subject``, oldest first."""
         return sorted(self._registry.get_versions(subject))
 
     def schema(self, subject: str, version: int) -> str:
+        """The schema text the registry holds for ``subject`` ``version``."""
         return self._registry.get_version(subject, version).schema
 
     def level(self, subject: str) -> CompatibilityLevel:
+        """The registry's compatibility level for ``subject``."""
         return self._registry.get_compatibility(subject)
 
 
@@ -75,9 +79,11 @@ class DirectorySource:
         self.description = str(path)
 
     def subjects(self) -> list[str]:
+        """The subjects with schema files in the directory."""
         return list(self._dir.subjects)
 
     def versions(self, subject: str) -> list[int]:
+        """The versions of ``subject`` in the directory (a lone file counts as its latest)."""
         files = self._dir.subjects.get(subject)
         if files is None:
             return []
@@ -86,6 +92,7 @@ class DirectorySource:
         return [files.latest_version or 1]
 
     def schema(self, subject: str, version: int) -> str:
+        """The text of the file holding ``subject`` ``version``; an error if there is none."""
         files = self._dir.subjects.get(subject)
         path: Path | None = None
         if files is not None:
@@ -100,5 +107,6 @@ class DirectorySource:
             raise SchemaDirectoryError(f"cannot read {path}: {exc}") from exc
 
     def level(self, subject: str) -> CompatibilityLevel:
+        """The level set for ``subject`` in the directory, else the default level."""
         files = self._dir.subjects.get(subject)
         return (files.level if files else None) or self._default_level

@@ -121,6 +121,7 @@ class RegistrationReport:
 
     @property
     def ok(self) -> bool:
+        """Whether no registration failed."""
         return not self.failed
 
     def counts(self) -> dict[str, int]:

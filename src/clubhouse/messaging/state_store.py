@@ -73,7 +73,9 @@ class StateStore(Protocol):
         """Forget outcomes older than ``older_than``; returns how many were removed."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store; it is not used afterwards."""
+        ...
 
 
 _SCHEMA = """
@@ -130,6 +132,7 @@ class SqliteStateStore:
             self._db.executescript(f"BEGIN IMMEDIATE; {_MIGRATE_AGENTS} COMMIT;")
 
     def get(self, key: str) -> State | None:
+        """The state stored under ``key``, or None."""
         with self._lock:
             row = self._db.execute(
                 "SELECT value FROM keyed_state WHERE key = ?", (key,)
@@ -137,11 +140,13 @@ class SqliteStateStore:
         return None if row is None else dict(json.loads(row[0]))
 
     def items(self) -> list[tuple[str, State]]:
+        """Every key with its state, sorted by key."""
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM keyed_state ORDER BY key").fetchall()
         return [(k, dict(json.loads(v))) for k, v in rows]
 
     def outcome(self, command_id: UUID) -> list[StoredOutput] | None:
+        """The outputs recorded for ``command_id``, or None if it was never applied."""
         with self._lock:
             row = self._db.execute(
                 "SELECT outputs FROM command_outcomes WHERE command_id = ?", (str(command_id),)
@@ -156,6 +161,7 @@ class SqliteStateStore:
         changes: Mapping[str, State | None],
         outputs: Sequence[StoredOutput],
     ) -> None:
+        """Write ``changes`` (None deletes) and ``command_id``'s ``outputs`` atomically."""
         now = datetime.now(UTC).isoformat()
         with self._lock:
             # Inside a batch a savepoint keeps this command atomic on its own; outside, it is
@@ -188,6 +194,7 @@ class SqliteStateStore:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
+        """One transaction, committed once, around several ``apply`` calls; batches do not nest."""
         with self._lock:
             if self._in_batch:
                 raise RuntimeError("batches do not nest")
@@ -204,6 +211,7 @@ class SqliteStateStore:
                 raise
 
     def prune_outcomes(self, older_than: timedelta) -> int:
+        """Forget outcomes processed more than ``older_than`` ago; how many went."""
         cutoff = (datetime.now(UTC) - older_than).isoformat()
         with self._lock:
             cursor = self._db.execute(
@@ -212,5 +220,6 @@ class SqliteStateStore:
         return cursor.rowcount
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()

@@ -95,15 +95,19 @@ class RegistryApi:
     # ---- root and schemas -----------------------------------------------------------------
 
     async def root(self, request: Request) -> Response:
+        """``GET /``: an empty JSON object."""
         return json_response(request, {})
 
     async def schema_types(self, request: Request) -> Response:
+        """``GET /schemas/types``: the schema types the registry supports."""
         return json_response(request, list(SUPPORTED_TYPES))
 
     async def contexts(self, request: Request) -> Response:
+        """``GET /contexts``: only the default context, ``.``."""
         return json_response(request, params.page(["."], request.query_params))
 
     async def schemas(self, request: Request) -> Response:
+        """``GET /schemas``: the versions of subjects with ``subjectPrefix``, paged."""
         q = request.query_params
         views = self._registry.list_schemas(
             prefix=q.get("subjectPrefix", ""),
@@ -119,6 +123,7 @@ class RegistryApi:
         return sorted({sv.subject for sv in versions})
 
     async def schema_by_id(self, request: Request) -> Response:
+        """``GET /schemas/ids/{id}``: the schema, with its subjects when ``includeSubjects``."""
         schema_id = params.schema_id(path_param(request, "id"))
         body = _schema_body(self._registry.schema_by_id(schema_id))
         if params.flag(request.query_params, "includeSubjects"):
@@ -126,15 +131,18 @@ class RegistryApi:
         return json_response(request, body)
 
     async def raw_schema_by_id(self, request: Request) -> Response:
+        """``GET /schemas/ids/{id}/schema``: the schema text alone."""
         schema = self._registry.schema_by_id(params.schema_id(path_param(request, "id")))
         return Response(schema.schema, media_type=media_type(request))
 
     async def subjects_of_schema(self, request: Request) -> Response:
+        """``GET /schemas/ids/{id}/subjects``: the subjects using the schema, paged."""
         q = request.query_params
         subjects = self._subjects_of(params.schema_id(path_param(request, "id")), q)
         return json_response(request, params.page(subjects, q))
 
     async def versions_of_schema(self, request: Request) -> Response:
+        """``GET /schemas/ids/{id}/versions``: the subject versions using the schema, paged."""
         q = request.query_params
         versions = self._registry.versions_of_schema(
             params.schema_id(path_param(request, "id")),
@@ -147,6 +155,7 @@ class RegistryApi:
     # ---- subjects -------------------------------------------------------------------------
 
     async def subjects(self, request: Request) -> Response:
+        """``GET /subjects``: subject names, live or soft-deleted as asked, paged."""
         q = request.query_params
         names = self._registry.subjects(
             prefix=q.get("subjectPrefix", ""),
@@ -156,6 +165,7 @@ class RegistryApi:
         return json_response(request, params.page(names, q))
 
     async def lookup(self, request: Request) -> Response:
+        """``POST /subjects/{subject}``: the version of ``subject`` holding the posted schema."""
         q = request.query_params
         schema_request = await self._schema_request(request)
         view = await self._parse(
@@ -169,6 +179,7 @@ class RegistryApi:
         return json_response(request, _version_body(view))
 
     async def delete_subject(self, request: Request) -> Response:
+        """``DELETE /subjects/{subject}``: delete every version (soft, or ``permanent``)."""
         deleted = await _in_thread(
             self._registry.delete_subject,
             path_param(request, "subject"),
@@ -177,6 +188,7 @@ class RegistryApi:
         return json_response(request, deleted)
 
     async def versions(self, request: Request) -> Response:
+        """``GET /subjects/{subject}/versions``: the subject's version numbers, paged."""
         q = request.query_params
         found = self._registry.versions(
             path_param(request, "subject"),
@@ -186,6 +198,7 @@ class RegistryApi:
         return json_response(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
+        """``POST /subjects/{subject}/versions``: the id and version, registering when new."""
         schema_request = await self._schema_request(request)
         subject = path_param(request, "subject")
         normalize = params.flag(request.query_params, "normalize")
@@ -204,6 +217,7 @@ class RegistryApi:
         )
 
     async def get_version(self, request: Request) -> Response:
+        """``GET /subjects/{subject}/versions/{version}``: that version and its schema."""
         view = self._registry.get_version(
             path_param(request, "subject"),
             params.version(path_param(request, "version")),
@@ -212,6 +226,7 @@ class RegistryApi:
         return json_response(request, _version_body(view))
 
     async def raw_version_schema(self, request: Request) -> Response:
+        """``GET /subjects/{subject}/versions/{version}/schema``: its schema text alone."""
         view = self._registry.get_version(
             path_param(request, "subject"),
             params.version(path_param(request, "version")),
@@ -220,6 +235,7 @@ class RegistryApi:
         return Response(view.schema.schema, media_type=media_type(request))
 
     async def referenced_by(self, request: Request) -> Response:
+        """``GET .../versions/{version}/referencedby``: ids of schemas importing it, paged."""
         ids = self._registry.referenced_by(
             path_param(request, "subject"),
             params.version(path_param(request, "version")),
@@ -227,6 +243,7 @@ class RegistryApi:
         return json_response(request, params.page(ids, request.query_params))
 
     async def delete_version(self, request: Request) -> Response:
+        """``DELETE /subjects/{subject}/versions/{version}``: soft, or ``permanent``."""
         deleted = await _in_thread(
             self._registry.delete_version,
             path_param(request, "subject"),
@@ -256,14 +273,17 @@ class RegistryApi:
         return json_response(request, body)
 
     async def compatibility_with_version(self, request: Request) -> Response:
+        """``POST /compatibility/subjects/{subject}/versions/{version}``: check against one."""
         return await self._compatibility(request, params.version(path_param(request, "version")))
 
     async def compatibility_with_all(self, request: Request) -> Response:
+        """``POST /compatibility/subjects/{subject}/versions``: check against all."""
         return await self._compatibility(request, None)
 
     # ---- config -----------------------------------------------------------------------------
 
     async def get_config(self, request: Request) -> Response:
+        """``GET /config[/{subject}]``: the compatibility level."""
         level = self._registry.get_compatibility(
             optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
@@ -271,6 +291,7 @@ class RegistryApi:
         return json_response(request, {"compatibilityLevel": level.value})
 
     async def put_config(self, request: Request) -> Response:
+        """``PUT /config[/{subject}]``: set the compatibility level."""
         body = await self._body(request)
         level = parse_compatibility(body.get("compatibility"))
         await _in_thread(
@@ -279,6 +300,7 @@ class RegistryApi:
         return json_response(request, {"compatibility": level.value})
 
     async def delete_config(self, request: Request) -> Response:
+        """``DELETE /config[/{subject}]``: drop the level; the one it had."""
         previous = await _in_thread(
             self._registry.delete_compatibility, optional_path_param(request, "subject")
         )
@@ -287,6 +309,7 @@ class RegistryApi:
     # ---- mode -------------------------------------------------------------------------------
 
     async def get_mode(self, request: Request) -> Response:
+        """``GET /mode[/{subject}]``: the registry mode."""
         mode = self._registry.get_mode(
             optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
@@ -294,6 +317,7 @@ class RegistryApi:
         return json_response(request, {"mode": mode.value})
 
     async def put_mode(self, request: Request) -> Response:
+        """``PUT /mode[/{subject}]``: set the mode; ``force`` allows IMPORT over schemas."""
         body = await self._body(request)
         mode = Mode.parse(body.get("mode"))
         await _in_thread(
@@ -305,12 +329,14 @@ class RegistryApi:
         return json_response(request, {"mode": mode.value})
 
     async def delete_mode(self, request: Request) -> Response:
+        """``DELETE /mode[/{subject}]``: drop the mode; the one it had."""
         previous = await _in_thread(
             self._registry.delete_mode, optional_path_param(request, "subject")
         )
         return json_response(request, {"mode": previous.value})
 
     def routes(self) -> list[Route]:
+        """The Starlette routes of the Confluent-compatible REST API."""
         return [
             Route("/", self.root, methods=["GET"]),
             Route("/schemas", self.schemas, methods=["GET"]),

@@ -61,10 +61,12 @@ class ApiError(ClubhouseError):
 
 
 def subject_not_found(subject: str) -> ApiError:
+    """404: no subject ``subject``."""
     return ApiError(404, ErrorCode.SUBJECT_NOT_FOUND, f"Subject '{subject}' not found.")
 
 
 def version_not_found(version: object) -> ApiError:
+    """404: no such ``version`` of the subject."""
     return ApiError(404, ErrorCode.VERSION_NOT_FOUND, f"Version {version} not found.")
 
 
@@ -80,10 +82,12 @@ def no_such_route() -> ApiError:
 
 
 def invalid_schema(detail: str) -> ApiError:
+    """422: the schema is invalid, for the reason in ``detail``."""
     return ApiError(422, ErrorCode.INVALID_SCHEMA, f"Invalid schema: {detail}")
 
 
 def invalid_version(value: str) -> ApiError:
+    """422: ``value`` is neither a version from 1 to 2^31-1 nor ``latest``."""
     return ApiError(
         422,
         ErrorCode.INVALID_VERSION,
@@ -93,12 +97,15 @@ def invalid_version(value: str) -> ApiError:
 
 
 def operation_not_permitted(detail: str) -> ApiError:
+    """422: the registry's mode or state forbids the operation."""
     return ApiError(422, ErrorCode.OPERATION_NOT_PERMITTED, detail)
 
 
 def bad_request(detail: str) -> ApiError:
+    """400 with ``detail`` as the message."""
     return ApiError(400, ErrorCode.BAD_REQUEST, detail)
 
 
 def unprocessable(detail: str) -> ApiError:
+    """422 with ``detail`` as the message."""
     return ApiError(422, ErrorCode.UNPROCESSABLE, detail)

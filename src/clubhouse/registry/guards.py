@@ -26,6 +26,7 @@ DEFAULT_MAX_IN_FLIGHT = 256
 
 
 def error_body(error_code: int, message: str) -> bytes:
+    """A Confluent error body, ``{"error_code": ..., "message": ...}``, as JSON bytes."""
     return json.dumps({"error_code": error_code, "message": message}).encode("utf-8")
 
 

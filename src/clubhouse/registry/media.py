@@ -73,6 +73,7 @@ class AcceptCheckMiddleware:
 
 
 def json_response(request: Request, data: Any, status: int = 200) -> Response:
+    """``data`` as compact JSON, in the media type the request accepts."""
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     try:
         answered = media_type(request)
@@ -82,6 +83,7 @@ def json_response(request: Request, data: Any, status: int = 200) -> Response:
 
 
 def error_response(request: Request, status: int, error_code: int, message: str) -> Response:
+    """A Confluent error body with ``status``, ``error_code`` and ``message``."""
     return json_response(request, {"error_code": error_code, "message": message}, status)
 
 
@@ -111,6 +113,7 @@ def _as_utf8(body: bytes, charset: str | None) -> bytes:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The request body as UTF-8 bytes; 415 for a wrong content type, 413 over ``limit``."""
     header = request.headers.get("content-type", "")
     content_type = header.split(";")[0].strip().lower()
     if content_type and content_type not in _BODY_TYPES:

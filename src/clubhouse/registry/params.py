@@ -47,6 +47,7 @@ def flag(query: Mapping[str, str], name: str, default: bool = False) -> bool:
 
 
 def integer(query: Mapping[str, str], name: str, default: int) -> int:
+    """Query parameter ``name`` as an int, ``default`` when absent or empty; 400 if not one."""
     raw = query.get(name)
     if raw is None or raw == "":
         return default

@@ -38,6 +38,7 @@ _REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class ConnectionLimits:
+    """What one connection may send and how long it may take, and how many may be open."""
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
     body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
@@ -64,6 +65,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     @classmethod
     def with_limits(cls, limits: ConnectionLimits) -> type[LimitedHttpProtocol]:
+        """A subclass of this protocol that enforces ``limits``."""
         return type("LimitedHttpProtocol", (cls,), {"limits": limits})
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -103,6 +105,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     # ---- uvicorn's protocol hooks ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Refuse the connection with 503 over the limit, else start the header clock."""
         super().connection_made(transport)
         if len(self.connections) > self._limits.max_connections:
             self._refuse(
@@ -113,10 +116,12 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._arm(self._limits.header_timeout_s, "headers")
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the timer, then close as usual."""
         self._disarm()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        """Feed ``data`` on; 431 once the request line and headers pass their limit."""
         if not self._in_head:
             super().data_received(data)
             return
@@ -141,12 +146,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.data_received(data[room:])
 
     def on_message_begin(self) -> None:
+        """Start counting header bytes and, if not already running, the header clock."""
         super().on_message_begin()
         self._in_head = True
         if self._deadline is None:
             self._arm(self._limits.header_timeout_s, "headers")
 
     def on_headers_complete(self) -> None:
+        """Stop the header clock; start the body clock when a body follows."""
         self._in_head = False
         self._disarm()
         super().on_headers_complete()
@@ -154,6 +161,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             self._arm(self._limits.body_timeout_s, "body")
 
     def on_message_complete(self) -> None:
+        """Stop the clock and get ready for the next request's headers."""
         self._disarm()
         super().on_message_complete()
         self._in_head = True

@@ -51,6 +51,7 @@ class Mode(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Mode:
+        """The mode named by ``value``; a 422 error for anything else."""
         return _parse_choice(
             cls,
             value,
@@ -72,6 +73,7 @@ class Reference:
     version: int
 
     def to_json(self) -> dict[str, object]:
+        """The reference as Confluent writes it: ``name``, ``subject`` and ``version``."""
         return {"name": self.name, "subject": self.subject, "version": self.version}
 
 

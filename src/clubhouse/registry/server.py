@@ -53,6 +53,7 @@ class ServerConfigError(ClubhouseError):
 
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
+    """Everything the registry server needs: address, database, credentials and limits."""
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     db: Path = DEFAULT_DB
@@ -65,6 +66,7 @@ class ServerSettings:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` is ``localhost`` or a loopback IP address."""
     if host == "localhost":
         return True
     try:
@@ -123,6 +125,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def url_of(sock: socket.socket) -> str:
+    """The ``http://host:port`` URL of the bound socket ``sock``."""
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"

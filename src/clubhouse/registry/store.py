@@ -108,32 +108,38 @@ class Transaction:
     # ---- layout ----------------------------------------------------------------------------
 
     def layout_version(self) -> int:
+        """The database layout's version (SQLite's ``user_version``)."""
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     def create_layout(self) -> None:
+        """Create the tables and indexes and stamp the layout version."""
         for statement in _DDL.split(";"):
             if statement.strip():
                 self._conn.execute(statement)
         self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def integrity_check(self) -> str:
+        """SQLite's ``integrity_check`` output: ``ok`` when the file is sound."""
         return "\n".join(str(r[0]) for r in self._conn.execute("PRAGMA integrity_check"))
 
     # ---- schemas -------------------------------------------------------------------------
 
     def schema(self, schema_id: int) -> StoredSchema | None:
+        """The schema with id ``schema_id``, or None."""
         row = self._conn.execute(
             "SELECT id, schema, normalized, refs FROM schemas WHERE id = ?", (schema_id,)
         ).fetchone()
         return None if row is None else _schema_row(row)
 
     def schema_ids_by_fingerprint(self, fingerprint: str) -> list[int]:
+        """Ids of the schemas with this exact fingerprint, lowest first."""
         rows = self._conn.execute(
             "SELECT id FROM schemas WHERE fingerprint = ? ORDER BY id", (fingerprint,)
         ).fetchall()
         return [int(r[0]) for r in rows]
 
     def schema_ids_by_normalized(self, fingerprint: str) -> list[int]:
+        """Ids of the schemas whose normalized form has this fingerprint, lowest first."""
         rows = self._conn.execute(
             "SELECT id FROM schemas WHERE normalized_fingerprint = ? ORDER BY id", (fingerprint,)
         ).fetchall()
@@ -179,10 +185,12 @@ class Transaction:
         return new_id
 
     def max_schema_id(self) -> int:
+        """The highest schema id given so far; 0 when there are none."""
         row = self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM schemas").fetchone()
         return int(row[0])
 
     def all_schemas(self) -> list[StoredSchema]:
+        """Every stored schema, by id."""
         rows = self._conn.execute(
             "SELECT id, schema, normalized, refs FROM schemas ORDER BY id"
         ).fetchall()
@@ -199,6 +207,7 @@ class Transaction:
         return [_version_row(r) for r in rows]
 
     def version(self, subject: str, version: int) -> SubjectVersion | None:
+        """Version ``version`` of ``subject``, soft-deleted or not; None if absent."""
         row = self._conn.execute(
             "SELECT subject, version, schema_id, deleted FROM versions"
             " WHERE subject = ? AND version = ?",
@@ -216,6 +225,7 @@ class Transaction:
     def subject_versions_of_schema(
         self, schema_id: int, *, include_deleted: bool
     ) -> list[SubjectVersion]:
+        """The subject versions that use ``schema_id``, by subject and version."""
         sql = "SELECT subject, version, schema_id, deleted FROM versions WHERE schema_id = ?"
         if not include_deleted:
             sql += " AND deleted = 0"
@@ -223,6 +233,7 @@ class Transaction:
         return [_version_row(r) for r in rows]
 
     def all_versions(self, *, include_deleted: bool) -> list[SubjectVersion]:
+        """Every subject version, by subject and version, soft-deleted ones if asked."""
         sql = "SELECT subject, version, schema_id, deleted FROM versions"
         if not include_deleted:
             sql += " WHERE deleted = 0"
@@ -243,6 +254,7 @@ class Transaction:
         return [str(r[0]) for r in self._conn.execute(sql).fetchall()]
 
     def has_versions(self, subject: str | None = None) -> bool:
+        """Whether ``subject`` (or, when None, any subject) has a version, deleted or not."""
         if subject is None:
             row = self._conn.execute("SELECT 1 FROM versions LIMIT 1").fetchone()
         else:
@@ -252,18 +264,21 @@ class Transaction:
         return row is not None
 
     def insert_version(self, subject: str, version: int, schema_id: int) -> None:
+        """Add live version ``version`` of ``subject`` pointing at ``schema_id``."""
         self._conn.execute(
             "INSERT INTO versions (subject, version, schema_id, deleted) VALUES (?, ?, ?, 0)",
             (subject, version, schema_id),
         )
 
     def soft_delete(self, subject: str, versions: Sequence[int]) -> None:
+        """Mark these ``versions`` of ``subject`` deleted."""
         self._conn.executemany(
             "UPDATE versions SET deleted = 1 WHERE subject = ? AND version = ?",
             [(subject, v) for v in versions],
         )
 
     def hard_delete(self, subject: str, versions: Sequence[int]) -> None:
+        """Remove these ``versions`` of ``subject``; their schemas stay, keeping their ids."""
         # Schema rows stay: an id keeps meaning the same schema forever, so re-registering
         # it later gives back the same id.
         self._conn.executemany(
@@ -286,18 +301,21 @@ class Transaction:
     # ---- settings (compatibility and mode) ------------------------------------------------
 
     def setting(self, scope: str, key: str) -> str | None:
+        """The value of setting ``key`` in ``scope``, or None."""
         row = self._conn.execute(
             "SELECT value FROM settings WHERE scope = ? AND key = ?", (scope, key)
         ).fetchone()
         return None if row is None else str(row[0])
 
     def settings(self, key: str) -> dict[str, str]:
+        """Setting ``key`` in every scope that has it, by scope."""
         rows = self._conn.execute(
             "SELECT scope, value FROM settings WHERE key = ? ORDER BY scope", (key,)
         ).fetchall()
         return {str(r[0]): str(r[1]) for r in rows}
 
     def set_setting(self, scope: str, key: str, value: str) -> None:
+        """Set ``key`` in ``scope`` to ``value``, replacing any earlier value."""
         self._conn.execute(
             "INSERT INTO settings (scope, key, value) VALUES (?, ?, ?)"
             " ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
@@ -305,6 +323,7 @@ class Transaction:
         )
 
     def delete_setting(self, scope: str, key: str) -> None:
+        """Remove setting ``key`` from ``scope``."""
         self._conn.execute("DELETE FROM settings WHERE scope = ? AND key = ?", (scope, key))
 
 

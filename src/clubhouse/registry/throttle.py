@@ -54,6 +54,7 @@ class LoginThrottle:
         return max(stamps[0] + self._window - self._clock(), 0.0)
 
     def failed(self, address: str) -> None:
+        """Record a failed login from ``address``, forgetting the oldest address when full."""
         stamps = self._recent(address)
         if stamps is None:
             stamps = self._failures[address] = deque(maxlen=self._max_failures)
@@ -63,4 +64,5 @@ class LoginThrottle:
         stamps.append(self._clock())
 
     def succeeded(self, address: str) -> None:
+        """Forget ``address``'s failed logins."""
         self._failures.pop(address, None)

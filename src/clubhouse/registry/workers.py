@@ -42,6 +42,7 @@ class BoundedPool:
 
     @property
     def pending(self) -> int:
+        """Jobs admitted and not yet finished."""
         return self._pending
 
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -85,6 +86,7 @@ class BoundedPool:
         return job.result()
 
     def close(self) -> None:
+        """Cancel the jobs not started and wait for the running ones."""
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 

@@ -91,6 +91,7 @@ class KafkaConsumer:
 
     @property
     def group_id(self) -> str | None:
+        """The consumer group, or None when the consumer reads without one."""
         return self._group_id if self._in_group else None
 
     def subscribe(self, topics: Sequence[str]) -> None:

@@ -88,6 +88,7 @@ class ClientErrorMonitor:
 
     @property
     def fatal(self) -> FatalKafkaError | None:
+        """The fatal error librdkafka reported, or None."""
         return self._fatal
 
     def __call__(self, error: Any) -> None:
@@ -118,6 +119,7 @@ class ClientErrorMonitor:
         )
 
     def raise_if_fatal(self) -> None:
+        """Raise the fatal error, if librdkafka reported one."""
         if self._fatal is not None:
             raise self._fatal
 

@@ -96,6 +96,7 @@ def export_registry(http: RegistryHttp) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
+    """How much an import restored: subjects, versions, soft deletes, configs and modes."""
     subjects: int
     versions: int
     soft_deleted: int

@@ -53,6 +53,7 @@ class RegistryHttp:
 
     @property
     def display_url(self) -> str:
+        """The registry URLs with credentials removed, for logs and messages."""
         return self._settings.display_url
 
     def call(
@@ -93,6 +94,7 @@ class RegistryHttp:
         )
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self._client.close()
 
     def __enter__(self) -> Self:

@@ -190,6 +190,7 @@ class ConfluentSchemaRegistry:
         return RegisteredSchema(subject, result.version or 0, int(result.schema_id or 0), schema)
 
     def lookup(self, subject: str, schema: str) -> RegisteredSchema | None:
+        """The version of ``subject`` holding ``schema``; None when it is not registered there."""
         try:
             result = self._call(
                 f"look up {subject}",
@@ -202,12 +203,14 @@ class ConfluentSchemaRegistry:
         )
 
     def get_schema(self, schema_id: int) -> str:
+        """The schema text with id ``schema_id``."""
         result = self._call(
             f"get schema id {schema_id}", lambda: self._client.get_schema(schema_id)
         )
         return str(result.schema_str)
 
     def get_latest(self, subject: str) -> RegisteredSchema | None:
+        """The latest live version of ``subject``, past the client's cache; None if it has none."""
         # Go to the REST client: the high-level call caches "latest" and would hide new versions.
         try:
             raw = self._rest("GET", f"subjects/{_q(subject)}/versions/latest", what=subject)
@@ -216,16 +219,19 @@ class ConfluentSchemaRegistry:
         return _registered(raw)
 
     def get_version(self, subject: str, version: int) -> RegisteredSchema:
+        """Version ``version`` of ``subject``, read from the registry itself."""
         raw = self._rest("GET", f"subjects/{_q(subject)}/versions/{version}", what=subject)
         return _registered(raw)
 
     def get_versions(self, subject: str) -> list[int]:
+        """The live version numbers of ``subject``; empty when the subject is unknown."""
         try:
             return [int(v) for v in self._rest("GET", f"subjects/{_q(subject)}/versions")]
         except NotFoundError:
             return []
 
     def get_latest_schemas(self, subject_prefix: str) -> list[RegisteredSchema]:
+        """The latest version of every subject starting with ``subject_prefix``, in one request."""
         if _is_in_memory_mock(self._client):
             # confluent's in-memory mock has the high-level calls but no HTTP transport.
             subjects = [s for s in self.get_subjects() if s.startswith(subject_prefix)]
@@ -244,9 +250,11 @@ class ConfluentSchemaRegistry:
         return [_registered(raw) for raw in found]
 
     def get_subjects(self) -> list[str]:
+        """The registry's live subjects."""
         return [str(s) for s in self._call("list subjects", self._client.get_subjects)]
 
     def get_compatibility(self, subject: str | None = None) -> CompatibilityLevel:
+        """The level of ``subject`` (else the global one), or the global level when None."""
         path = "config" if subject is None else f"config/{_q(subject)}?defaultToGlobal=true"
         raw = self._rest("GET", path, what=subject or "global config")
         level = str(raw.get("compatibilityLevel") or raw.get("compatibility") or "").upper()
@@ -255,6 +263,7 @@ class ConfluentSchemaRegistry:
         return CompatibilityLevel(level)
 
     def set_compatibility(self, level: CompatibilityLevel, subject: str | None = None) -> None:
+        """Set the level of ``subject``, or the global level when None."""
         self._call(
             f"set compatibility of {subject or 'global config'}",
             lambda: self._client.set_compatibility(subject_name=subject, level=level),
@@ -263,6 +272,7 @@ class ConfluentSchemaRegistry:
     def test_compatibility(
         self, subject: str, schema: str, version: int | Literal["latest", "all"] = "latest"
     ) -> CompatibilityResult:
+        """Whether ``schema`` may join ``subject``, checked against ``version``, and why not."""
         # The high-level client returns only the boolean; the reasons need the raw answer.
         suffix = "versions" if version == "all" else f"versions/{version}"
         try:

@@ -55,6 +55,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """Whether no violation was found."""
         return not self.violations
 
     def raise_if_invalid(self) -> None:
