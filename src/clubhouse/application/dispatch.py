@@ -86,7 +86,8 @@ class Dispatcher:
                 command, "handler_error", f"{type(exc).__name__}: {exc}",
                 handler=getattr(handler.func, "__qualname__", repr(handler.func)),
             )])  # fmt: skip
-        problem = _check(result, ctx.state)
+        changed = ctx.state != before
+        problem = _check(result, ctx.state if changed else None)
         if problem is not None:
             return Dispatched(outputs=[error_reply(command, "handler_error", problem)])
         outputs: list[BaseMessage] = []
@@ -94,7 +95,7 @@ class Dispatcher:
             outputs.append(result.model_copy(update={"in_response_to": command.message_id}))
         outputs.extend(ctx.emitted)
         changes: dict[str, State | None] = {}
-        if ctx.state != before:
+        if changed:
             changes[key] = dict(ctx.state) if ctx.state else None
         return Dispatched(changes, outputs)
 
@@ -112,15 +113,21 @@ class Dispatcher:
         return self._runner.run(handler.func(command, ctx))
 
 
-def _check(result: object, state: dict[str, Any]) -> str | None:
-    """Why a handler's result cannot be used, or None."""
+def _check(result: object, changed_state: dict[str, Any] | None) -> str | None:
+    """Why a handler's result cannot be used, or None.
+
+    Only a changed state is serialized to check it: one read back from the store is JSON
+    already, and this runs for every command.
+    """
     if result is not None and not isinstance(result, Response):
         return (
             f"the handler returned {type(result).__name__}; a handler returns a Response "
             "or None"
         )
+    if changed_state is None:
+        return None
     try:
-        json.dumps(state)
+        json.dumps(changed_state)
     except (TypeError, ValueError) as exc:
         return f"ctx.state holds a value that is not JSON-serializable: {exc}"
     return None
