@@ -1,30 +1,42 @@
 """Assembles the Clubhouse service from its parts and runs it until asked to stop.
 
 Start-up order: reach the registry, register every schema (bases first), load the schema ids,
-create missing topics, open the agent store, then consume. Shutdown: stop consuming, finish
-and commit the batch in flight, flush, close, all within ``shutdown_timeout_s``.
+create missing topics (the compacted state changelog among them), register the transactional
+id, then consume; each partition's state is restored from the changelog when it is assigned.
+Shutdown: stop consuming, finish and commit the batch in flight, close, all within
+``shutdown_timeout_s``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from clubhouse.agents import AgentFactory, builtin_agent_factory
 from clubhouse.agents.app import builtin_app
 from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
+from clubhouse.messaging.changelog import DedupeWindow, changelog_topic
+from clubhouse.messaging.committers import (
+    AtLeastOnceCommitter,
+    BatchCommitter,
+    TransactionalCommitter,
+)
 from clubhouse.messaging.outbound import RecordBuilder
+from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
+from clubhouse.messaging.restore import ChangelogRestorer, Restored
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.service_loop import ServiceLoop
-from clubhouse.messaging.state_store import SqliteStateStore, StateStore
+from clubhouse.messaging.state_store import PartitionStore
 from clubhouse.messaging.subjects import all_topics, dead_letter_topic, topic_for
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
 from clubhouse.services.kafka import (
@@ -34,7 +46,9 @@ from clubhouse.services.kafka import (
     KafkaSettings,
 )
 from clubhouse.services.kafka_admin import TopicSpec
+from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
+from clubhouse.services.kafka_transactions import TransactionalProducer
 from clubhouse.services.schema_registry import (
     ConfluentSchemaRegistry,
     RegistrySettings,
@@ -48,6 +62,31 @@ class StartupError(ClubhouseError):
     """The service cannot start; the message says which step failed and why."""
 
 
+ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
+PROCESSING_GUARANTEES: tuple[ProcessingGuarantee, ...] = ("exactly-once", "at-least-once")
+_INSTANCE_ID_FILE = "instance-id"
+
+
+def instance_id_for(state_dir: Path, given: str | None) -> str:
+    """``given``, or the id this state dir was first run with (made up, then kept there).
+
+    Kept stable so that a restarted instance reuses its transactional id: registering it
+    again aborts whatever transaction the previous run left open, at once, instead of after
+    the broker's transaction timeout (and Tansu has none).
+    """
+    if given:
+        return given
+    path = state_dir / _INSTANCE_ID_FILE
+    if path.exists():
+        found = path.read_text().strip()
+        if found:
+            return found
+    state_dir.mkdir(parents=True, exist_ok=True)
+    made = f"instance-{uuid.uuid4().hex[:12]}"
+    path.write_text(made + "\n")
+    return made
+
+
 @dataclass(frozen=True)
 class ServiceConfig:
     """Everything the service needs; the CLI builds one from flags and environment."""
@@ -57,10 +96,16 @@ class ServiceConfig:
     app: App | None = None  # None: the built-in agent platform, with ``agent_factory``
     catalog: MessageCatalog = field(default_factory=MessageCatalog)  # models beyond the app's
     topic_prefix: str = "clubhouse"
-    state_db: Path = Path(".clubhouse/agents.db")
+    state_dir: Path = Path(".clubhouse/state")  # local copies of owned partitions' state
+    processing_guarantee: ProcessingGuarantee = "exactly-once"
+    instance_id: str | None = None  # default: the one kept in state_dir (see instance_id_for)
     agent_factory: AgentFactory = builtin_agent_factory
     group_id: str | None = None  # default: "{topic_prefix}-service"
     partitions: int = 3
+    replication_factor: int = -1  # -1: the broker's default, for every topic created
+    dedupe_window: DedupeWindow = field(default_factory=DedupeWindow)
+    transaction_timeout_ms: int = 10_000  # how long an abandoned transaction blocks readers
+    restore_timeout_s: float = 600.0
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     registry_wait_s: float = 0.0
@@ -92,6 +137,18 @@ def _consumer(settings: KafkaSettings, group_id: str) -> KafkaConsumer:
     return KafkaConsumer(settings, group_id=group_id)
 
 
+def _restore_reader(settings: KafkaSettings) -> KafkaConsumer:
+    return KafkaConsumer(settings, partition_eof=True)
+
+
+def _transactional(
+    settings: KafkaSettings, transactional_id: str, timeout_ms: int
+) -> TransactionalProducer:
+    return TransactionalProducer(
+        settings, transactional_id=transactional_id, transaction_timeout_ms=timeout_ms
+    )
+
+
 @dataclass(frozen=True)
 class ServiceParts:
     """How the service builds the parts that touch the outside world; replace any of them
@@ -100,7 +157,9 @@ class ServiceParts:
     admin: Callable[[KafkaSettings], KafkaAdmin] = KafkaAdmin
     producer: Callable[[KafkaSettings], KafkaProducer] = KafkaProducer
     consumer: Callable[[KafkaSettings, str], KafkaConsumer] = _consumer
-    store: Callable[[Path], StateStore] = SqliteStateStore
+    restore_reader: Callable[[KafkaSettings], KafkaConsumer] = _restore_reader
+    transactional: Callable[[KafkaSettings, str, int], TransactionalProducer] = _transactional
+    store: Callable[[Path], PartitionStore] = PartitionStore
 
 
 class ClubhouseService:
@@ -123,14 +182,16 @@ class ClubhouseService:
         self.metrics = ServiceMetrics()
         self.health = Health(stall_after_s=config.stall_after_s)
         self._loop: ServiceLoop | None = None
-        self._producer: KafkaProducer | None = None
+        self._committer: BatchCommitter | None = None
         self._consumer: KafkaConsumer | None = None
-        self._store: StateStore | None = None
+        self._reader: KafkaConsumer | None = None
+        self._partitions: OwnedPartitions | None = None
         self._http: ObservabilityServer | None = None
         self.registration: RegistrationReport | None = None
+        self.instance_id = ""
 
     def start(self) -> RegistrationReport:
-        """Register schemas, load ids, create topics, open the store and the clients."""
+        """Register schemas, load ids, create topics, open the clients."""
         cfg = self.config
         registry = self._registry
         if registry is None:
@@ -149,15 +210,32 @@ class ClubhouseService:
         serde.prepare()  # every schema must be there, whatever registration managed
 
         admin = self._parts.admin(cfg.kafka)
-        topics = [TopicSpec(t, partitions=cfg.partitions) for t in all_topics(cfg.topic_prefix)]
+        commands = topic_for(cfg.topic_prefix, Command)
+        changelog = changelog_topic(cfg.topic_prefix)
+        topics = [
+            TopicSpec(t, partitions=cfg.partitions, replication_factor=cfg.replication_factor)
+            for t in all_topics(cfg.topic_prefix)
+        ]
+        # State is partitioned like the commands: partition p of the changelog holds the
+        # keys of partition p of the commands topic.
+        topics.append(TopicSpec(changelog, partitions=cfg.partitions,
+                                replication_factor=cfg.replication_factor,
+                                config={"cleanup.policy": "compact"}))  # fmt: skip
 
         def ensure_topics() -> None:
             admin.ensure_topics(topics)
 
         ensure_topics()
-        self._store = self._parts.store(cfg.state_db)
-        self._producer = self._parts.producer(cfg.kafka)
+        counts = admin.list_topics()
+        if counts.get(commands) != counts.get(changelog):
+            raise StartupError(
+                f"topic {commands!r} has {counts.get(commands)} partitions and {changelog!r} "
+                f"has {counts.get(changelog)}; state is kept per commands partition, so they "
+                "must be equal (recreate the changelog with as many partitions)"
+            )
+        self.instance_id = instance_id_for(cfg.state_dir, cfg.instance_id)
         self._consumer = self._parts.consumer(cfg.kafka, cfg.consumer_group)
+        self._reader = self._parts.restore_reader(cfg.kafka)
         records = RecordBuilder(serde, cfg.topic_prefix)
         limits = SizeLimits(
             int(cfg.kafka.producer_config(idempotence=True).get(
@@ -173,30 +251,95 @@ class ClubhouseService:
             error_record=records.error_record,
             count_failure=lambda reason: self.metrics.permanent_failures.labels(reason).inc(),
         )
+        self._committer = self._make_committer(guard, changelog)
+        self._committer.start(cfg.publish_timeout_s)
+        self._partitions = self._owned_partitions(commands, changelog)
         processor = CommandProcessor(
-            serde, self._dispatcher, self._store, self.catalog, cfg.topic_prefix, records=records
-        )
+            serde, self._dispatcher, self.catalog, cfg.topic_prefix, records=records,
+            window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
+        )  # fmt: skip
         self._loop = ServiceLoop(
             consumer=self._consumer,
-            producer=self._producer,
             processor=processor,
+            partitions=self._partitions,
+            committer=self._committer,
             guard=guard,
-            commands_topic=topic_for(cfg.topic_prefix, Command),
+            commands_topic=commands,
+            changelog_topic=changelog,
             metrics=self.metrics,
             health=self.health,
             ensure_topics=ensure_topics,
             batch_size=cfg.batch_size,
-            publish_timeout_s=cfg.publish_timeout_s,
         )
         if cfg.metrics_port is not None:
             self._http = ObservabilityServer(
                 self.metrics, self.health, cfg.metrics_host, cfg.metrics_port
             )
             self._http.start()
-        self.health.detail.update(
-            {"topic_prefix": cfg.topic_prefix, "schemas": report.registered_count}
-        )
+        self.health.detail.update({
+            "topic_prefix": cfg.topic_prefix, "schemas": report.registered_count,
+            "instance_id": self.instance_id, "processing_guarantee": cfg.processing_guarantee,
+        })  # fmt: skip
+        log.info("service ready to consume", extra={
+            "instance_id": self.instance_id, "group_id": cfg.consumer_group,
+            "processing_guarantee": cfg.processing_guarantee, "state_dir": str(cfg.state_dir),
+        })  # fmt: skip
         return report
+
+    def _make_committer(self, guard: PublishGuard, changelog: str) -> BatchCommitter:
+        cfg = self.config
+        assert self._consumer is not None
+        if cfg.processing_guarantee == "at-least-once":
+            return AtLeastOnceCommitter(
+                self._parts.producer(cfg.kafka), self._consumer, guard,
+                changelog_topic=changelog, timeout_s=cfg.publish_timeout_s,
+            )  # fmt: skip
+        # One transactional id per instance and group (KIP-447): zombies are fenced by the
+        # group's generation, and a restart of this instance by the id itself.
+        producer = self._parts.transactional(
+            cfg.kafka, f"{cfg.consumer_group}-{self.instance_id}", cfg.transaction_timeout_ms
+        )
+        return TransactionalCommitter(
+            producer, self._consumer, guard, changelog_topic=changelog,
+            metrics=self.metrics, timeout_s=cfg.publish_timeout_s,
+        )  # fmt: skip
+
+    def _owned_partitions(self, commands: str, changelog: str) -> OwnedPartitions:
+        reader = self._reader
+        assert reader is not None
+        metrics = self.metrics
+
+        def estimate_end(partition: int) -> int | None:
+            try:
+                return next(o.offset for o in reader.end_offsets(changelog, 10.0)
+                            if o.partition == partition)  # fmt: skip
+            except (KafkaClientError, StopIteration):
+                return None
+
+        def progress(partition: int, lag: int | None) -> None:
+            self.health.restoring(True)  # also a heartbeat: a long restore is not a hang
+            if lag is not None:
+                metrics.restore_lag.labels(str(partition)).set(lag)
+
+        def restored(result: Restored) -> None:
+            metrics.restored_records.inc(result.records)
+            metrics.restore_seconds.observe(result.seconds)
+            metrics.restore_lag.labels(str(result.partition)).set(0)
+
+        restorer = ChangelogRestorer(
+            reader.read_to_end, changelog, timeout_s=self.config.restore_timeout_s,
+            estimate_end=estimate_end, on_progress=progress,
+        )  # fmt: skip
+        return OwnedPartitions(
+            state_dir=self.config.state_dir,
+            commands_topic=commands,
+            changelog_topic=changelog,
+            restorer=restorer,
+            open_store=self._parts.store,
+            on_restoring=self.health.restoring,
+            on_restored=restored,
+            on_owned=metrics.owned_partitions.set,
+        )
 
     def run(self, stop: threading.Event) -> None:
         """Serve until ``stop`` is set, then shut down cleanly."""
@@ -217,12 +360,15 @@ class ClubhouseService:
         if self._consumer is not None:
             self._consumer.close()  # leaves the group: partitions move on at once
             self._consumer = None
-        if self._producer is not None:
-            self._producer.close(self.config.shutdown_timeout_s)
-            self._producer = None
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        if self._committer is not None:
+            self._committer.close(self.config.shutdown_timeout_s)
+            self._committer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._partitions is not None:
+            self._partitions.close()
+            self._partitions = None
         self._dispatcher.close()
         if self._http is not None:
             self._http.stop()

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 
 
 class ServiceMetrics:
-    """Per-message-type counters and a latency histogram."""
+    """Per-message-type counters, latency, transactions, and the state of owned partitions."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -53,13 +53,50 @@ class ServiceMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.transactions = Counter(
+            "clubhouse_transactions_total",
+            "Batch transactions, by outcome: commit, abort (retried) or fenced (left to the "
+            "partitions' new owner).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.commit_seconds = Histogram(
+            "clubhouse_transaction_commit_seconds",
+            "Time from beginning a batch's transaction to its commit.",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        self.owned_partitions = Gauge(
+            "clubhouse_owned_partitions",
+            "Commands partitions this instance owns (and holds the state of).",
+            registry=self.registry,
+        )
+        self.restore_lag = Gauge(
+            "clubhouse_state_restore_lag_records",
+            "Changelog records still to read before a partition being restored is served "
+            "(estimated from the partition's end when the restore began).",
+            ["partition"],
+            registry=self.registry,
+        )
+        self.restored_records = Counter(
+            "clubhouse_state_restored_records_total",
+            "Changelog records read to restore partition state.",
+            registry=self.registry,
+        )
+        self.restore_seconds = Histogram(
+            "clubhouse_state_restore_seconds",
+            "Time to restore one partition's state from the changelog.",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
 
 
 class Health:
     """Liveness and readiness the service loop reports.
 
-    Ready means started and making progress: once consumed records have waited longer than
-    ``stall_after_s`` without being committed, the service reports not-ready until they are.
+    Ready means started, not restoring state, and making progress: once consumed records
+    have waited longer than ``stall_after_s`` without being committed, the service reports
+    not-ready until they are.
     """
 
     def __init__(
@@ -70,6 +107,7 @@ class Health:
         self._stall_after = stall_after_s
         self._heartbeat = clock()
         self._waiting_since: float | None = None
+        self._restoring = False
         self._lock = threading.Lock()
         self.detail: dict[str, Any] = {}
 
@@ -81,6 +119,12 @@ class Health:
     def set_ready(self, ready: bool) -> None:
         """Started (or stopped) consuming."""
         (self._ready.set if ready else self._ready.clear)()
+
+    def restoring(self, restoring: bool) -> None:
+        """Partition state is being restored (not ready) or is done."""
+        with self._lock:
+            self._restoring = restoring
+            self._heartbeat = self._clock()
 
     def working(self) -> None:
         """Records were consumed and wait to be published and committed."""
@@ -103,7 +147,9 @@ class Health:
     @property
     def ready(self) -> bool:
         """Started, and not stalled (see the class docstring)."""
-        return self._ready.is_set() and self.stalled_for_s < self._stall_after
+        with self._lock:
+            restoring = self._restoring
+        return self._ready.is_set() and not restoring and self.stalled_for_s < self._stall_after
 
     def alive(self, stale_after_s: float = 60.0) -> bool:
         """The loop beat within the last ``stale_after_s`` seconds."""
@@ -113,6 +159,8 @@ class Health:
     def readiness(self) -> dict[str, Any]:
         """The body of ``/readyz``."""
         body: dict[str, Any] = {"ready": self.ready, **self.detail}
+        if self._restoring:
+            body["restoring"] = True
         stalled = self.stalled_for_s
         if stalled >= self._stall_after:
             body["stalled_for_s"] = round(stalled, 1)

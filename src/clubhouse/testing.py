@@ -2,7 +2,8 @@
 
 Every command goes through the real codec (Avro encode, Confluent framing, decode against
 registered schemas), the real ``CommandProcessor`` (dedupe, dispatch, keyed state, stored
-outcomes) and the real state store; only Kafka is left out. Schemas are registered in
+outcomes) and a real partition store; only Kafka is left out (one partition, and every
+``send_many`` batch counts as committed). Schemas are registered in
 confluent-kafka's own in-memory mock registry, so a model the real registry would refuse
 fails here too, in milliseconds::
 
@@ -22,10 +23,12 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import BaseMessage, Command, Event, Response
+from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
-from clubhouse.messaging.state_store import SqliteStateStore
+from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 
@@ -46,11 +49,9 @@ class TestApp:
             raise SchemaRegistrationError(first.subject, first.error or "registration failed")
         self._serde = MessageSerde(self.registry, self.catalog, prefix)
         self._serde.prepare()
-        self._store = SqliteStateStore(state_db)
+        self._state = PartitionState(0, PartitionStore(state_db), epoch=1)
         self._dispatcher = Dispatcher(app)
-        self._processor = CommandProcessor(
-            self._serde, self._dispatcher, self._store, self.catalog, prefix
-        )
+        self._processor = CommandProcessor(self._serde, self._dispatcher, self.catalog, prefix)
         self._topic = f"{prefix}-commands"
         self._offset = 0
         self.published: list[BaseMessage] = []
@@ -62,20 +63,24 @@ class TestApp:
     def send_many(self, commands: list[Command]) -> list[Response | None]:
         """Handle ``commands`` as one consumed batch; one answer (or None) per command."""
         answers: dict[uuid.UUID, Response] = {}
-        with self._processor.batch():
-            for command in commands:
-                key = self.app.key_for(command)
-                self._offset += 1
-                processed = self._processor.process(
-                    self._serde.serialize(command),
-                    key=None if key is None else key.encode(),
-                    source=f"{self._topic}/0/{self._offset}",
-                )
-                for record in processed.records:
-                    message = self._serde.deserialize(record.value)
-                    self.published.append(message)
-                    if isinstance(message, Response) and message.in_response_to is not None:
-                        answers.setdefault(message.in_response_to, message)
+        for command in commands:
+            key = self.app.key_for(command)
+            self._offset += 1
+            record = ConsumedRecord(
+                self._topic,
+                0,
+                self._offset,
+                None if key is None else key.encode(),
+                self._serde.serialize(command),
+            )
+            processed = self._processor.process(record, self._state)
+            for out in processed.records:
+                assert out.value is not None  # only changelog records are tombstones
+                message = self._serde.deserialize(out.value)
+                self.published.append(message)
+                if isinstance(message, Response) and message.in_response_to is not None:
+                    answers.setdefault(message.in_response_to, message)
+        self._state.committed(self._offset)
         return [answers.get(c.message_id) for c in commands]
 
     @property
@@ -85,12 +90,13 @@ class TestApp:
 
     def state(self, key: str) -> dict[str, Any] | None:
         """The stored state of ``key``, or None when it has none."""
-        return self._store.get(key)
+        entry = self._state.get(key)
+        return None if entry is None else entry.state
 
     def close(self) -> None:
         """Close the async handlers' event loop and the state store."""
         self._dispatcher.close()
-        self._store.close()
+        self._state.store.close()
 
     def __enter__(self) -> TestApp:
         return self

@@ -19,7 +19,7 @@ from typing import Any
 from clubhouse.application.app import App, CommandHandler
 from clubhouse.application.context import CommandRejected, Context
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
-from clubhouse.messaging.state_store import State
+from clubhouse.messaging.changelog import State
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,7 @@ def _check(result: object, changed_state: dict[str, Any] | None) -> str | None:
     already, and this runs for every command.
     """
     if result is not None and not isinstance(result, Response):
-        return (
-            f"the handler returned {type(result).__name__}; a handler returns a Response "
-            "or None"
-        )
+        return f"the handler returned {type(result).__name__}; a handler returns a Response or None"
     if changed_state is None:
         return None
     try:

@@ -154,7 +154,7 @@ def run_dev(
                     registry=RegistrySettings(urls=[stack.schema_registry_url]),
                     registry_wait_s=10.0,
                     dev_tuning=True,
-                    default_state_db=data_dir / "agents.db",
+                    default_state_dir=data_dir / "state",
                 )
             )
             click.echo(describe(stack))

@@ -126,7 +126,13 @@ def run(
       SCHEMA_REGISTRY_URL=http://sr:8081 clubhouse run      # broker: localhost:9092
       clubhouse run --register-schemas-only --url http://sr:8081 --json
       clubhouse run --app orders_app:app --schema-registry-url http://sr:8081
-      clubhouse dev                                         # no infrastructure at all
+
+    \b
+    Scaling out: start the same command on several machines (or pods), each with its own
+    --state-dir and --instance-id; they share the partitions of one consumer group.
+      clubhouse run --bootstrap-servers kafka:9092 --schema-registry-url http://sr:8081 \\
+        --state-dir /var/lib/clubhouse --instance-id orders-0 --partitions 12
+      clubhouse dev --instances 3                           # no infrastructure at all
     """
     if register_schemas_only:
         ctx.exit(
@@ -175,7 +181,7 @@ def run(
         registry=registry.settings(),
         registry_wait_s=registry.wait_s,
         dev_tuning=False,
-        default_state_db=DEV_DIR / "agents.db",
+        default_state_dir=DEV_DIR / "state",
     )
     with shutdown_signals() as stop:
         serve_until_stopped(start_service(config), stop)

@@ -34,17 +34,23 @@ class ServiceOptions:
 
     app_ref: str | None = None
     agent_factory: str | None = None
-    state_db: Path | None = None
+    state_dir: Path | None = None
+    processing_guarantee: str = "exactly-once"
+    instance_id: str | None = None
     metrics_port: int | None = None
     partitions: int = 3
+    replication_factor: int = -1
     kafka_dev_tuning: bool = False
     batch_size: int = 200
     group_id: str | None = None
+    dedupe_window_ids: int = 16
+    dedupe_window_seconds: float = 86400.0
 
 
 _SERVICE_PARAMS = (
-    "app_ref", "agent_factory", "state_db", "metrics_port", "partitions", "kafka_dev_tuning",
-    "batch_size", "group_id",
+    "app_ref", "agent_factory", "state_dir", "processing_guarantee", "instance_id",
+    "metrics_port", "partitions", "replication_factor", "kafka_dev_tuning", "batch_size",
+    "group_id", "dedupe_window_ids", "dedupe_window_seconds",
 )  # fmt: skip
 
 service_options = option_group(
@@ -58,11 +64,28 @@ service_options = option_group(
         "returns an Agent). Default: the built-in 'assistant' and 'echo' agents.",
     ),
     click.option(
-        "--state-db",
-        type=click.Path(dir_okay=False, path_type=Path),
-        envvar="CLUBHOUSE_STATE_DB",
-        help="SQLite file with the keyed state and processed commands. "
-        "Default: .clubhouse/agents.db.",
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="CLUBHOUSE_STATE_DIR",
+        help="Local copies of the state of the partitions this instance owns (a cache of the "
+        "changelog topic; an empty one is rebuilt from Kafka). One per instance. "
+        "Default: .clubhouse/state.",
+    ),
+    click.option(
+        "--processing-guarantee",
+        type=click.Choice(["exactly-once", "at-least-once"]),
+        default="exactly-once",
+        show_default=True,
+        envvar="CLUBHOUSE_PROCESSING_GUARANTEE",
+        help="exactly-once: each batch's outputs, state changes and offsets commit in one "
+        "Kafka transaction. at-least-once: idempotent producer, then offset commit; a crash "
+        "may publish a batch's outputs twice (with the same message ids).",
+    ),
+    click.option(
+        "--instance-id",
+        envvar="CLUBHOUSE_INSTANCE_ID",
+        help="This instance's name in the group, the base of its transactional id; keep it "
+        "across restarts. Default: one made up on first start and kept in --state-dir.",
     ),
     click.option(
         "--metrics-port",
@@ -75,7 +98,17 @@ service_options = option_group(
         type=click.IntRange(1, 1000),
         default=3,
         show_default=True,
-        help="Partitions of topics the service creates (existing topics are kept).",
+        help="Partitions of topics the service creates (existing topics are kept). More "
+        "partitions, more instances that can share the work.",
+    ),
+    click.option(
+        "--replication-factor",
+        type=click.IntRange(-1, 100),
+        default=-1,
+        show_default=True,
+        envvar="CLUBHOUSE_REPLICATION_FACTOR",
+        help="Replicas of each topic the service creates, the state changelog among them "
+        "(-1: the broker's default).",
     ),
     click.option(
         "--kafka-dev-tuning",
@@ -96,6 +129,21 @@ service_options = option_group(
         envvar="CLUBHOUSE_GROUP_ID",
         help="Consumer group of the service. Default: {topic-prefix}-service.",
     ),
+    click.option(
+        "--dedupe-window-ids",
+        type=click.IntRange(1, 10_000),
+        default=16,
+        show_default=True,
+        help="Recent command ids each key remembers: a repeat is answered from the stored "
+        "outputs instead of acting again.",
+    ),
+    click.option(
+        "--dedupe-window-seconds",
+        type=click.FloatRange(1, None),
+        default=86400.0,
+        show_default=True,
+        help="How long each key remembers a command id.",
+    ),
 )
 
 
@@ -108,13 +156,14 @@ def service_config(
     registry: RegistrySettings,
     registry_wait_s: float,
     dev_tuning: bool,
-    default_state_db: Path,
+    default_state_dir: Path,
 ) -> ServiceConfig:
     """A ServiceConfig from CLI options; bad values are usage errors (exit 2)."""
     from clubhouse.agents import builtin_agent_factory  # noqa: PLC0415 - heavy imports
     from clubhouse.agents.loading import AgentFactoryError, load_agent_factory  # noqa: PLC0415
     from clubhouse.app import ServiceConfig  # noqa: PLC0415
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
+    from clubhouse.messaging.changelog import DedupeWindow  # noqa: PLC0415
     from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
 
     app = load_app_option(service.app_ref)
@@ -141,10 +190,16 @@ def service_config(
         app=app,
         catalog=build_catalog(model_modules, app=app),
         topic_prefix=prefix_for(app, topic_prefix),
-        state_db=service.state_db or default_state_db,
+        state_dir=service.state_dir or default_state_dir,
+        processing_guarantee="at-least-once"
+        if service.processing_guarantee == "at-least-once"
+        else "exactly-once",
+        instance_id=service.instance_id,
         agent_factory=factory,
         group_id=service.group_id,
         partitions=service.partitions,
+        replication_factor=service.replication_factor,
+        dedupe_window=DedupeWindow(service.dedupe_window_ids, service.dedupe_window_seconds),
         batch_size=service.batch_size,
         metrics_port=service.metrics_port,
         registry_wait_s=registry_wait_s,

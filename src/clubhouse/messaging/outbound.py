@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from clubhouse.contracts import BaseMessage, ErrorResponse
 from clubhouse.messaging.serde import MessageSerde
@@ -30,10 +30,11 @@ class Outbound:
 
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None: a tombstone (a changelog key that owns nothing any more)
     headers: Headers = field(default_factory=list)
     origin: Origin | None = None
     replacement: bool = False
+    partition: int | None = None  # None: the partitioner picks it by key
 
 
 class RecordBuilder:
@@ -69,6 +70,8 @@ class RecordBuilder:
     ) -> Outbound:
         """An ErrorResponse answering the command of ``origin``, as a record to publish."""
         reply = ErrorResponse(
+            # The same id however often this command fails this way, so readers can dedupe.
+            message_id=uuid5(origin.command_id, f"error:{error_type}"),
             in_response_to=origin.command_id,
             error_type=error_type,
             error_message=message,

@@ -1,23 +1,44 @@
 """Turns one consumed record into the records to publish: the service's core, without Kafka.
 
-Per command: decode, dedupe by ``message_id``, dispatch to its App handler with its key's
-state, persist the new state together with the produced messages, and hand back what to
-publish. Undecodable input goes to the dead-letter topic with headers saying why; nothing
-here ever stops the loop.
+Per command: decode, find its key, dedupe by ``message_id`` within that key's window of
+recent commands, dispatch to its App handler with the key's state, and record the new state
+and the outputs in the key's entry of the batch in progress (``KeyedState``); the caller
+publishes the outputs and the changed entries (as changelog records) together. Undecodable
+input goes to the dead-letter topic with headers saying why; nothing here ever stops the loop.
+
+A command whose record is not keyed by its own key (a producer that keyed it otherwise) is
+forwarded: the same record, keyed right, back to the commands topic, where it lands in the
+partition that owns its key.
+
+Outputs get ids derived from their command's id and their place among its outputs, so the
+same command yields the same ids however often it is handled (after a crash, an aborted
+transaction, or on Tansu, which shows aborted records): downstream readers can dedupe.
 """
 
 from __future__ import annotations
 
 import logging
-from contextlib import AbstractContextManager
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from clubhouse.application.dispatch import Dispatcher
-from clubhouse.contracts import Command, MessageCatalog
+from clubhouse.application.dispatch import Dispatcher, error_reply
+from clubhouse.contracts import BaseMessage, Command, MessageCatalog
+from clubhouse.messaging.changelog import (
+    EMPTY,
+    DedupeWindow,
+    Entry,
+    Recent,
+    State,
+    StoredOutput,
+    encode_entry,
+)
 from clubhouse.messaging.outbound import Headers, Origin, Outbound, RecordBuilder
 from clubhouse.messaging.serde import InvalidMessageError, MessageSerde, UndecodableMessageError
-from clubhouse.messaging.state_store import StateStore, StoredOutput
-from clubhouse.messaging.subjects import dead_letter_topic
+from clubhouse.messaging.subjects import dead_letter_topic, topic_for
+from clubhouse.services.kafka_protocol import ConsumedRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,45 +47,65 @@ DLQ_ERROR = "clubhouse.dlq.error"
 DLQ_SOURCE = "clubhouse.dlq.source"  # topic/partition/offset of the original record
 
 
+class KeyedState(Protocol):
+    """The entries of one partition's keys, as the batch in progress leaves them."""
+
+    def get(self, key: str) -> Entry | None:
+        """The entry of ``key``, or None."""
+        ...
+
+    def put(self, key: str, entry: Entry, value: bytes | None) -> None:
+        """Change ``key``'s entry within the batch; ``value`` is the entry encoded."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Processed:
     """What one input record led to: records to publish, and how it was classified."""
 
     records: list[Outbound]
-    kind: str  # "command", "duplicate", "invalid", "dead_letter"
+    kind: str  # "command", "duplicate", "invalid", "dead_letter", "forwarded"
     message_type: str = "unknown"
 
 
+def output_id(command_id: uuid.UUID, index: int) -> uuid.UUID:
+    """The id of a command's ``index``-th output: the same every time it is handled."""
+    return uuid.uuid5(command_id, str(index))
+
+
+def _number(command: Command, messages: list[BaseMessage]) -> None:
+    for index, message in enumerate(messages):
+        message.message_id = output_id(command.message_id, index)
+
+
 class CommandProcessor:
-    """Decodes, dedupes, dispatches and persists commands; returns the records to publish."""
+    """Decodes, dedupes and dispatches commands; returns the records to publish."""
 
     def __init__(
         self,
         serde: MessageSerde,
         dispatcher: Dispatcher,
-        store: StateStore,
         catalog: MessageCatalog,
         topic_prefix: str,
         *,
         records: RecordBuilder | None = None,
+        window: DedupeWindow | None = None,
+        max_entry_bytes: int = 1_000_000 - 2048,  # a record's default limit, less headroom
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
         self._records = records if records is not None else RecordBuilder(serde, topic_prefix)
         self._dispatcher = dispatcher
-        self._store = store
         self._catalog = catalog
         self._prefix = topic_prefix
+        self._commands_topic = topic_for(topic_prefix, Command)
+        self._window = window or DedupeWindow()
+        self._now_ms = now_ms
+        self._max_entry = max_entry_bytes
 
-    def batch(self) -> AbstractContextManager[None]:
-        """Store what the records processed inside the block did, durably, at its end.
-
-        One durable commit per batch instead of one per command. Publish the batch's records
-        (and commit its offsets) only after the block: until then nothing of it is stored.
-        """
-        return self._store.batch()
-
-    def process(self, value: bytes | None, *, key: bytes | None, source: str) -> Processed:
-        """Handle one record from the commands topic; ``source`` is topic/partition/offset."""
+    def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
+        """Handle one record of the commands topic, with the state of its partition."""
+        value, key, source = record.value, record.key, record.source
         if not value:
             return self._dead_letter(b"", key, source, "empty", "the record has no value")
         try:
@@ -74,10 +115,10 @@ class CommandProcessor:
                 return self._dead_letter(value, key, source, exc.reason, str(exc))
             log.warning("invalid command", extra={"source": source, "error": str(exc)})
             origin = Origin(exc.message_id, key, source)
-            record = self._records.error_record(
+            reply = self._records.error_record(
                 origin, "invalid_command", str(exc), {"model": exc.model.__name__}
             )
-            return Processed([record], "invalid", exc.model.__name__)
+            return Processed([reply], "invalid", exc.model.__name__)
         except UndecodableMessageError as exc:
             return self._dead_letter(value, key, source, exc.reason, str(exc))
         if not isinstance(message, Command):
@@ -85,26 +126,81 @@ class CommandProcessor:
                 value, key, source, "not_a_command",
                 f"{type(message).__name__} is not a command; only commands belong on this topic",
             )  # fmt: skip
-        return self._command(message, Origin(message.message_id, key, source))
+        state_key = self._dispatcher.app.key_for(message)
+        if state_key:
+            wanted = state_key.encode()
+            if key != wanted:
+                return self._forward(record, wanted, message)
+        return self._command(message, Origin(message.message_id, key, source), state_key, state)
 
-    def _command(self, command: Command, origin: Origin) -> Processed:
-        stored = self._store.outcome(command.message_id)
+    def _command(
+        self, command: Command, origin: Origin, key: str | None, state: KeyedState
+    ) -> Processed:
+        entry = (state.get(key) or EMPTY) if key else EMPTY
+        message_id = str(command.message_id)
+        stored = entry.outcome(message_id)
         if stored is not None:
             log.info(
                 "duplicate command; re-publishing its stored outcome",
-                extra={"message_id": str(command.message_id), "message_type": command.message_type},
+                extra={"message_id": message_id, "message_type": command.message_type},
             )
             outputs = [self._catalog.get(o.model).model_validate_json(o.payload) for o in stored]
             records = [self._records.record(m, origin) for m in outputs]
             return Processed(records, "duplicate", command.message_type)
-        result = self._dispatcher.dispatch(command, self._store.get)
-        self._store.apply(
-            command.message_id,
-            result.changes,
-            [StoredOutput(type(o).__name__, o.model_dump_json()) for o in result.outputs],
-        )
-        records = [self._records.record(m, origin) for m in result.outputs]
+        result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
+        messages: list[BaseMessage] = result.outputs
+        if key:
+            new_state = result.changes.get(key, entry.state)
+            messages = self._remember(command, key, (entry, new_state), messages, state)
+        else:
+            _number(command, messages)
+        records = [self._records.record(m, origin) for m in messages]
         return Processed(records, "command", command.message_type)
+
+    def _remember(
+        self, command: Command, key: str, change: tuple[Entry, State | None],
+        messages: list[BaseMessage], state: KeyedState,
+    ) -> list[BaseMessage]:  # fmt: skip
+        """Put the key's new entry (state and this command's outcome) into the batch.
+
+        An entry too large for one changelog record would block its partition for good, so
+        the command is answered ``state_too_large`` instead and changes nothing.
+        """
+        entry, new_state = change
+        now = self._now_ms()
+        message_id = str(command.message_id)
+        _number(command, messages)
+        kept = tuple(StoredOutput(type(o).__name__, o.model_dump_json()) for o in messages)
+        updated = Entry(new_state, self._window.remember(entry.recent, message_id, kept, now))
+        value = encode_entry(updated)
+        if value is not None and len(value) > self._max_entry:
+            log.warning(
+                "a key's state is too large for its changelog record; command refused",
+                extra={"key": key, "message_id": message_id, "size": len(value),
+                       "limit": self._max_entry},
+            )  # fmt: skip
+            messages = [error_reply(
+                command, "state_too_large",
+                f"the state of key {key!r} would take {len(value)} bytes, over the limit of "
+                f"{self._max_entry} bytes for one changelog record; nothing was changed",
+                size_bytes=len(value), limit_bytes=self._max_entry,
+            )]  # fmt: skip
+            _number(command, messages)
+            kept = tuple(StoredOutput(type(o).__name__, o.model_dump_json()) for o in messages)
+            # Older ids make room for this one's refusal; the state stays as it was.
+            updated = Entry(entry.state, (Recent(message_id, now, kept),))
+            value = encode_entry(updated)
+        state.put(key, updated, value)
+        return messages
+
+    def _forward(self, record: ConsumedRecord, key: bytes, command: Command) -> Processed:
+        log.info(
+            "command not keyed by its key; forwarding it to the partition that owns the key",
+            extra={"source": record.source, "key": key.decode(errors="replace"),
+                   "message_id": str(command.message_id)},
+        )  # fmt: skip
+        forwarded = Outbound(self._commands_topic, key, record.value or b"", list(record.headers))
+        return Processed([forwarded], "forwarded", command.message_type)
 
     def _dead_letter(
         self, value: bytes, key: bytes | None, source: str, reason: str, error: str

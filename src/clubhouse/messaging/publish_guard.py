@@ -44,7 +44,7 @@ ErrorRecord = Callable[[Origin, str, str, Mapping[str, object]], Outbound]
 def record_size(record: Outbound) -> int:
     """An upper bound of the bytes ``record`` takes in a record batch, uncompressed."""
     headers = sum(len(k.encode()) + len(v) + _HEADER_OVERHEAD for k, v in record.headers)
-    return len(record.key or b"") + len(record.value) + headers + RECORD_OVERHEAD
+    return len(record.key or b"") + len(record.value or b"") + headers + RECORD_OVERHEAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +136,9 @@ class PublishGuard:
         room = self._limits.limit(self._dlq) - len(record.key or b"") - RECORD_OVERHEAD
         room -= sum(len(k.encode()) + len(v) + _HEADER_OVERHEAD for k, v in headers)
         room -= len(DLQ_TRUNCATED) + 8 + _HEADER_OVERHEAD
-        kept = record.value[: max(_MIN_KEPT, room)]
-        if len(kept) < len(record.value):
+        value = record.value or b""
+        kept = value[: max(_MIN_KEPT, room)]
+        if len(kept) < len(value):
             headers.append((DLQ_TRUNCATED, b"true"))
         return Outbound(
             self._dlq, record.key, kept, headers, origin=record.origin, replacement=True

@@ -1,11 +1,12 @@
-"""The consume -> process -> publish -> commit loop, with at-least-once delivery.
+"""The consume -> process -> publish -> commit loop over the partitions this instance owns.
 
-A batch's offsets are committed only after the broker has acknowledged every record the
-batch produced. If publishing fails for a transient reason (a broker restart, say) the loop
-keeps retrying the same records with backoff instead of moving on, so nothing acknowledged
-is ever skipped; commands already handled are deduplicated by the processor, so a retry
-never repeats an effect. A record the broker will never take (too large, invalid, not
-authorized) is replaced through the PublishGuard instead, so it cannot block its partition.
+Each batch is processed against the state of its partitions (``OwnedPartitions``); what it
+produced (responses, events, dead letters, and one changelog record per key it changed) is
+handed to a ``BatchCommitter`` together with the batch's offsets. Only once the committer
+says the batch is in Kafka does its state reach the local stores. When it says the batch
+must be done again (a transaction aborted, the instance was fenced, or it is stopping), the
+batch's changes are dropped and its partitions rewound, so the same records are processed
+afresh from the same state: nothing is lost, and nothing acts twice.
 """
 
 from __future__ import annotations
@@ -16,57 +17,62 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from clubhouse.messaging.changelog import EPOCH_HEADER
+from clubhouse.messaging.committers import BatchCommitter
 from clubhouse.messaging.outbound import Outbound
+from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.publish_guard import PublishGuard
 from clubhouse.observability import Health, ServiceMetrics
-from clubhouse.services.kafka_errors import BatchDeliveryError, KafkaClientError
+from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     KafkaConsumerProtocol,
-    KafkaProducerProtocol,
+    TopicOffset,
 )
 
 log = logging.getLogger(__name__)
 
 
 class ServiceLoop:
-    """Runs until ``stop`` is set; each batch is published and committed before the next."""
+    """Runs until ``stop`` is set; each batch is committed (or redone) before the next."""
 
     def __init__(
         self,
         *,
         consumer: KafkaConsumerProtocol,
-        producer: KafkaProducerProtocol,
         processor: CommandProcessor,
+        partitions: OwnedPartitions,
+        committer: BatchCommitter,
         guard: PublishGuard,
         commands_topic: str,
+        changelog_topic: str,
         metrics: ServiceMetrics,
         health: Health,
         ensure_topics: Callable[[], None] = lambda: None,
         batch_size: int = 200,
         poll_timeout_s: float = 0.1,
-        publish_timeout_s: float = 30.0,
         max_backoff_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
-        self._producer = producer
         self._processor = processor
+        self._partitions = partitions
+        self._committer = committer
         self._guard = guard
         self._topic = commands_topic
+        self._changelog = changelog_topic
         self._metrics = metrics
         self._health = health
         self._ensure_topics = ensure_topics
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout_s
-        self._publish_timeout = publish_timeout_s
         self._max_backoff = max_backoff_s
         self._clock = clock
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, then leave the group; the caller closes the clients."""
-        self._consumer.subscribe([self._topic])
+        self._consumer.subscribe([self._topic], self._partitions)
         self._health.set_ready(True)
         log.info("consuming commands", extra={"topic": self._topic})
         backoff = 0.0
@@ -87,25 +93,30 @@ class ServiceLoop:
 
     def _handle(self, records: Sequence[ConsumedRecord], stop: threading.Event) -> None:
         started = self._clock()
+        owned = [r for r in records if self._partitions.get(r.partition) is not None]
+        if len(owned) < len(records):
+            # Records fetched just before their partition moved: the new owner reads them.
+            log.info("records of a partition no longer owned left to its new owner",
+                     extra={"count": len(records) - len(owned)})  # fmt: skip
         outbound: list[Outbound] = []
         # Counted per batch, then added to the metrics once per label: a labels() lookup per
         # record was a measurable share of the per-command cost.
         handled: Counter[tuple[str, str]] = Counter()
-        # State and outcomes of the whole batch are stored (one fsync) before anything of it
-        # is published, and its offsets are committed only after publishing.
-        with self._processor.batch():
-            for record in records:
-                processed = self._processor.process(
-                    record.value, key=record.key, source=record.source
-                )
-                outbound.extend(processed.records)
-                handled[(processed.message_type, processed.kind)] += 1
+        for record in owned:
+            state = self._partitions.get(record.partition)
+            assert state is not None  # filtered above
+            processed = self._processor.process(record, state)
+            outbound.extend(r for r in map(self._guard.fit, processed.records) if r is not None)
+            handled[(processed.message_type, processed.kind)] += 1
+        outbound.extend(self._changelog_records())
+        ends = self._committer.commit(owned, outbound, stop)
+        if ends is None:
+            self._redo(owned)
+            return
+        self._partitions.commit(ends)
+        self._health.progressed()
         for (message_type, kind), count in handled.items():
             self._metrics.messages.labels(message_type, kind).inc(count)
-        if not self._publish(outbound, stop):
-            return  # stopping: leave the batch uncommitted; it is redelivered on restart
-        self._commit(records)
-        self._health.progressed()
         elapsed = self._clock() - started
         per_type: Counter[str] = Counter()
         for (message_type, _), count in handled.items():
@@ -117,55 +128,36 @@ class ServiceLoop:
         for topic, count in Counter(out.topic for out in outbound).items():
             self._metrics.published.labels(topic).inc(count)
 
-    def _publish(self, outbound: Sequence[Outbound], stop: threading.Event) -> bool:
-        """Publish until acknowledged or replaced; False only when asked to stop first."""
-        pending = [r for r in map(self._guard.fit, outbound) if r is not None]
-        backoff = 0.0
-        while True:
-            try:
-                pending = self._send(pending)
-                if not pending:
-                    return True
-                # Otherwise: the replacements of records refused for good, still to send.
-            except KafkaClientError as exc:
-                if stop.is_set():
-                    log.warning("stopping with an unpublished batch; it will be redelivered")
-                    return False
-                # A broker that forgot this producer's id (a restart, say) leaves an idempotent
-                # producer failed for good; a fresh one gets a new id. Re-sending the batch can
-                # duplicate a record, never lose one, and consumers dedupe by message id.
-                self._producer.rebuild(f"publish failed: {exc}")
-                backoff = self._recover(exc, backoff, stop)
-
-    def _send(self, pending: list[Outbound]) -> list[Outbound]:
-        """Produce ``pending``; returns the replacements of records the broker refused for good.
-
-        When any failure is transient the error is raised and the whole batch is sent again:
-        a record that may yet go through is never replaced.
-        """
-        if not pending:
-            return []
-        try:
-            self._producer.produce_batch(pending, timeout=self._publish_timeout)
-        except BatchDeliveryError as exc:
-            if not all(e.permanent_reason for e in exc.failed.values()):
-                raise
-            replacements = (
-                self._guard.replace(pending[i], e.permanent_reason or "", str(e))
-                for i, e in exc.failed.items()
+    def _changelog_records(self) -> list[Outbound]:
+        out: list[Outbound] = []
+        for state in self._partitions:
+            epoch = [(EPOCH_HEADER, str(state.epoch).encode())]
+            out.extend(
+                Outbound(self._changelog, key.encode(), value, epoch, partition=state.partition)
+                for key, (_, value) in state.pending.items()
             )
-            return [r for r in replacements if r is not None]
-        return []
+        return out
 
-    def _commit(self, records: Sequence[ConsumedRecord]) -> None:
+    def _redo(self, records: Sequence[ConsumedRecord]) -> None:
+        """Drop the batch's changes and rewind its partitions to its first records."""
+        self._partitions.discard_pending()
+        first: dict[int, int] = {}
+        for r in records:
+            first[r.partition] = min(first.get(r.partition, r.offset), r.offset)
+        still_owned = [
+            TopicOffset(self._topic, p, o)
+            for p, o in sorted(first.items())
+            if self._partitions.get(p) is not None
+        ]
+        if not still_owned:
+            return
         try:
-            self._consumer.commit_records(records)
+            self._consumer.seek(still_owned)
         except KafkaClientError as exc:
-            # The records were answered; a lost commit only means they may be redelivered,
-            # and then deduplicated, so this is not worth stopping for.
-            log.warning(
-                "offset commit failed; records may be redelivered", extra={"error": str(exc)}
-            )
+            # Only if the partition is moving anyway: its next owner starts from the
+            # committed offset, which this batch never moved.
+            log.warning("could not rewind after a failed batch", extra={"error": str(exc)})
+        log.info("batch to be processed again", extra={"partitions": sorted(first)})
 
     def _recover(self, exc: Exception, backoff: float, stop: threading.Event) -> float:
         backoff = min(self._max_backoff, max(0.2, backoff * 2))

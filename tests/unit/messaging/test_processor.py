@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from clubhouse.contracts import (
     AgentStateChangedEvent,
     AgentThinkingEvent,
     BaseMessage,
+    Command,
     CreateAgentCommand,
     DeleteAgentCommand,
     ErrorResponse,
@@ -30,14 +32,20 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.messaging.changelog import DedupeWindow
 from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Processed
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
-from clubhouse.messaging.state_store import SqliteStateStore
+from clubhouse.messaging.partitions import PartitionState
+from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 
 class Harness:
+    """The processor on one partition; each ``send`` is a batch committed at once, unless
+    inside ``batch()``."""
+
     def __init__(self, db: Path | str = ":memory:", factory: Any = builtin_agent_factory) -> None:
         client = SchemaRegistryClient.new_client({"url": "mock://processor"})
         self.registry = ConfluentSchemaRegistry(client)
@@ -45,22 +53,42 @@ class Harness:
         SchemaRegistrator(self.registry, self.catalog, "t").register_all_schemas()
         self.serde = MessageSerde(self.registry, self.catalog, "t")
         self.serde.prepare()
-        self.store = SqliteStateStore(db)
+        self.partition = PartitionState(0, PartitionStore(db), epoch=1)
         self.app = builtin_app(factory, "t")
-        self.processor = CommandProcessor(
-            self.serde, Dispatcher(self.app), self.store, self.catalog, "t"
-        )
+        self.processor = CommandProcessor(self.serde, Dispatcher(self.app), self.catalog, "t")
         self.offset = 0
+        self._in_batch = False
 
     def send(self, message: BaseMessage) -> Processed:
-        return self.raw(self.serde.serialize(message))
+        key = self.app.key_for(message) if isinstance(message, Command) else None
+        return self.raw(self.serde.serialize(message), None if key is None else key.encode())
 
-    def raw(self, value: bytes | None) -> Processed:
+    def raw(self, value: bytes | None, key: bytes | None = None) -> Processed:
         self.offset += 1
-        return self.processor.process(value, key=None, source=f"t-commands/0/{self.offset}")
+        record = ConsumedRecord("t-commands", 0, self.offset, key, value)
+        processed = self.processor.process(record, self.partition)
+        if not self._in_batch:
+            self.partition.committed(self.offset)
+        return processed
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        self._in_batch = True
+        try:
+            yield
+        except BaseException:
+            self.partition.discard()
+            raise
+        finally:
+            self._in_batch = False
+        self.partition.committed(self.offset)
+
+    def state(self, key: str) -> dict[str, Any] | None:
+        entry = self.partition.get(key)
+        return None if entry is None else entry.state
 
     def decode(self, processed: Processed) -> list[BaseMessage]:
-        return [self.serde.deserialize(r.value) for r in processed.records]
+        return [self.serde.deserialize(r.value or b"") for r in processed.records]
 
 
 @pytest.fixture
@@ -92,7 +120,7 @@ def test_create_process_delete_flow(h: Harness) -> None:
     assert isinstance(deleted, AgentDeletedResponse)
     assert isinstance(gone, AgentStateChangedEvent)
     assert gone.current_state == "deleted"
-    assert h.store.get("a1") is None
+    assert h.state("a1") is None
 
 
 def test_unknown_agent_and_duplicate_create_get_error_responses(h: Harness) -> None:
@@ -115,13 +143,13 @@ def test_redelivered_command_has_no_second_effect_but_is_answered_again(h: Harne
     h.send(DeleteAgentCommand(agent_id="a"))
     again = h.send(create)  # redelivery after the agent was deleted
     assert again.kind == "duplicate"
-    assert h.store.get("a") is None  # not re-created
+    assert h.state("a") is None  # not re-created
     assert h.decode(again) == h.decode(first)
 
 
 def test_a_batch_sees_its_own_commands_and_dedupes_within_itself(h: Harness) -> None:
     create = CreateAgentCommand(agent_id="b", personality_type="echo")
-    with h.processor.batch():
+    with h.batch():
         created = h.send(create)
         answered = h.send(ProcessMessageCommand(agent_id="b", content="same batch"))
         again = h.send(create)  # redelivered inside the same batch
@@ -134,10 +162,10 @@ def test_a_batch_sees_its_own_commands_and_dedupes_within_itself(h: Harness) -> 
 
 
 def test_a_failed_batch_stores_nothing(h: Harness) -> None:
-    with pytest.raises(RuntimeError), h.processor.batch():
+    with pytest.raises(RuntimeError), h.batch():
         h.send(CreateAgentCommand(agent_id="lost"))
         raise RuntimeError("crash before the batch was stored")
-    assert h.store.get("lost") is None
+    assert h.state("lost") is None
 
 
 def test_garbage_and_unknown_schema_ids_are_dead_lettered(h: Harness) -> None:
@@ -185,25 +213,21 @@ def test_an_agent_id_longer_than_the_limit_is_refused_and_nothing_is_stored(h: H
         **CreateAgentCommand(agent_id="x").__dict__ | {"agent_id": "a" * 100_000}
     )
     body = AvroCodec(CreateAgentCommand).encode(huge)
-    processed = h.processor.process(
-        frame(h.serde.schema_id(CreateAgentCommand), body), key=b"a" * 16, source="t/0/1"
-    )
+    processed = h.raw(frame(h.serde.schema_id(CreateAgentCommand), body), key=b"a" * 16)
     assert processed.kind == "invalid"
     [err] = h.decode(processed)
     assert isinstance(err, ErrorResponse)
     assert err.error_type == "invalid_command"
     assert "256" in err.error_message
     assert processed.records[0].key == b"a" * 16  # keyed like the command it answers
-    assert h.store.items() == []
+    assert h.partition.store.items() == []
 
 
 def test_an_error_for_an_unknown_agent_is_keyed_like_its_command(h: Harness) -> None:
     command = ProcessMessageCommand(agent_id="ghost", content="hi")
-    processed = h.processor.process(
-        h.serde.serialize(command), key=b"ghost", source="t-commands/0/1"
-    )
+    processed = h.send(command)
     [record] = processed.records
-    assert isinstance(h.serde.deserialize(record.value), ErrorResponse)
+    assert isinstance(h.serde.deserialize(record.value or b""), ErrorResponse)
     assert record.key == b"ghost"
 
 
@@ -245,7 +269,7 @@ def test_buggy_handler_is_contained(h: Harness) -> None:
     assert isinstance(err, ErrorResponse)
     assert (err.error_type, err.in_response_to) == ("handler_error", cmd.message_id)
     assert err.error_message == "KeyError: 'oops'"
-    assert "half" not in (h.store.get("a") or {})  # what the handler changed is dropped
+    assert "half" not in (h.state("a") or {})  # what the handler changed is dropped
     [again] = h.decode(h.send(ProcessMessageCommand(agent_id="a", content="hi")))[:1]
     assert isinstance(again, MessageProcessedResponse)
 
@@ -254,7 +278,7 @@ def test_agents_survive_a_restart(tmp_path: Path) -> None:
     db = tmp_path / "agents.db"
     first = Harness(db)
     first.send(CreateAgentCommand(agent_id="keep", personality_type="echo"))
-    first.store.close()
+    first.partition.store.close()
     second = Harness(db)
     answer, _ = second.decode(second.send(ProcessMessageCommand(agent_id="keep", content="hey")))
     assert isinstance(answer, MessageProcessedResponse)
@@ -273,7 +297,7 @@ def test_older_schema_version_is_read_into_the_current_model(h: Harness) -> None
     datum = {k: v for k, v in cmd.model_dump().items() if k != "conversation_id"}
     datum["message_id"], datum["metadata"] = str(cmd.message_id), "{}"
     schemaless_writer(out, parse_schema(v1), datum)
-    answer, _ = h.decode(h.raw(frame(old_id, out.getvalue())))
+    answer, _ = h.decode(h.raw(frame(old_id, out.getvalue()), key=b"a"))
     assert isinstance(answer, MessageProcessedResponse)
     assert (answer.content, answer.conversation_id) == ("from v1", None)
 
@@ -283,3 +307,71 @@ def test_clients_fail_clearly_when_schemas_are_missing() -> None:
     serde = MessageSerde(ConfluentSchemaRegistry(client), MessageCatalog.default(), "none")
     with pytest.raises(SchemaNotRegisteredError, match="Run `clubhouse register`"):
         serde.prepare()
+
+
+def test_a_command_not_keyed_by_its_key_is_forwarded_keyed_right(h: Harness) -> None:
+    command = CreateAgentCommand(agent_id="k1")
+    value = h.serde.serialize(command)
+    for wrong in (None, b"other"):
+        processed = h.raw(value, key=wrong)
+        assert processed.kind == "forwarded"
+        [record] = processed.records
+        assert (record.topic, record.key, record.value) == ("t-commands", b"k1", value)
+    assert h.state("k1") is None  # acted on only where it lands, keyed right
+    assert h.raw(value, key=b"k1").kind == "command"
+
+
+def test_outputs_get_the_same_ids_each_time_a_command_is_handled() -> None:
+    create = CreateAgentCommand(agent_id="a")
+    one = Harness()
+    first = one.decode(one.send(create))
+    again = Harness()
+    second = again.decode(again.send(create))
+    assert [m.message_id for m in first] == [m.message_id for m in second]
+    assert len({m.message_id for m in first}) == len(first)
+    assert create.message_id not in {m.message_id for m in first}
+
+
+def test_the_dedupe_window_forgets_beyond_its_count(h: Harness) -> None:
+    h.processor = CommandProcessor(
+        h.serde, Dispatcher(h.app), h.catalog, "t", window=DedupeWindow(max_ids=3)
+    )
+    h.send(CreateAgentCommand(agent_id="w", personality_type="echo"))
+    asks = [ProcessMessageCommand(agent_id="w", content=str(i)) for i in range(5)]
+    for ask in asks:
+        h.send(ask)
+    entry = h.partition.get("w")
+    assert entry is not None
+    assert [r.message_id for r in entry.recent] == [str(a.message_id) for a in asks[:1:-1]]
+    assert h.send(asks[4]).kind == "duplicate"
+    assert h.send(asks[0]).kind == "command"  # forgotten: handled as new
+
+
+def test_the_dedupe_window_forgets_after_its_age(h: Harness) -> None:
+    now = [1_000_000]
+    h.processor = CommandProcessor(
+        h.serde, Dispatcher(h.app), h.catalog, "t",
+        window=DedupeWindow(max_ids=10, max_age_s=60), now_ms=lambda: now[0],
+    )  # fmt: skip
+    create = CreateAgentCommand(agent_id="old", personality_type="echo")
+    h.send(create)
+    now[0] += 61_000
+    h.send(ProcessMessageCommand(agent_id="old", content="later"))
+    entry = h.partition.get("old")
+    assert entry is not None and str(create.message_id) not in [r.message_id for r in entry.recent]
+
+
+def test_a_state_too_large_for_its_changelog_record_is_refused(h: Harness) -> None:
+    h.processor = CommandProcessor(
+        h.serde, Dispatcher(h.app), h.catalog, "t", max_entry_bytes=600
+    )
+    h.send(CreateAgentCommand(agent_id="s", personality_type="echo"))
+    before = h.state("s")
+    big = CreateAgentCommand(agent_id="s2", personality_type="echo", metadata={"x": "y" * 2000})
+    [err] = h.decode(h.send(big))
+    assert isinstance(err, ErrorResponse)
+    assert err.error_type == "state_too_large"
+    assert "over the limit of 600 bytes" in err.error_message
+    assert h.state("s2") is None
+    assert h.state("s") == before
+    assert h.send(big).kind == "duplicate"  # the refusal itself is remembered

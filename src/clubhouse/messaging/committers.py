@@ -1,0 +1,310 @@
+"""How a processed batch reaches Kafka: exactly once, in a transaction, or at least once.
+
+``TransactionalCommitter`` (``--processing-guarantee exactly-once``, the default) writes the
+batch's outputs, its changelog records and its consumed offsets in one Kafka transaction
+(KIP-447: the offsets go with the consumer's group metadata, so a deposed instance cannot
+commit). Either all of it becomes visible to ``read_committed`` readers or none of it does.
+
+``AtLeastOnceCommitter`` publishes with the idempotent producer, waits for every
+acknowledgement, then commits the offsets. A crash in between redelivers the batch; the
+dedupe window in each key's changelog entry then answers it again from the stored outputs.
+
+Both keep retrying a batch whose failure is transient, with backoff, and replace records the
+broker refuses for good through the ``PublishGuard``, so no record can block a partition.
+Both return, per changelog partition, the offset after the batch's last changelog record
+(the new checkpoint), or None when the batch has to be processed again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from clubhouse.messaging.outbound import Outbound
+from clubhouse.messaging.publish_guard import PublishGuard
+from clubhouse.observability import ServiceMetrics
+from clubhouse.services.kafka_errors import (
+    BatchDeliveryError,
+    KafkaClientError,
+    TransactionAbortableError,
+    TransactionFencedError,
+)
+from clubhouse.services.kafka_protocol import (
+    ConsumedRecord,
+    DeliveredRecord,
+    KafkaConsumerProtocol,
+    KafkaProducerProtocol,
+    TopicOffset,
+)
+from clubhouse.services.kafka_transactions import TransactionalProducer
+
+log = logging.getLogger(__name__)
+
+ChangelogEnds = dict[int, int]
+
+
+class BatchCommitter(Protocol):
+    """Gets one processed batch into Kafka, or says it must be done again."""
+
+    def start(self, timeout: float) -> None:
+        """Prepare the producer (a transactional one registers its id)."""
+        ...
+
+    def commit(
+        self, records: Sequence[ConsumedRecord], outbound: list[Outbound], stop: threading.Event
+    ) -> ChangelogEnds | None:
+        """Publish ``outbound`` and commit past ``records``; None: process them again."""
+        ...
+
+    def close(self, timeout: float) -> None:
+        """Release the producer."""
+        ...
+
+
+def next_offsets(records: Sequence[ConsumedRecord]) -> list[TopicOffset]:
+    """Per partition of ``records``: the offset after its last one."""
+    highest: dict[tuple[str, int], int] = {}
+    for r in records:
+        key = (r.topic, r.partition)
+        highest[key] = max(highest.get(key, -1), r.offset)
+    return [TopicOffset(t, p, o + 1) for (t, p), o in sorted(highest.items())]
+
+
+def changelog_ends(
+    sent: Sequence[Outbound], delivered: Sequence[DeliveredRecord], changelog_topic: str
+) -> ChangelogEnds:
+    """Per changelog partition, the offset after the last record of ``sent`` written there."""
+    ends: ChangelogEnds = {}
+    for record, where in zip(sent, delivered, strict=True):
+        if record.topic == changelog_topic:
+            ends[where.partition] = max(ends.get(where.partition, 0), where.offset + 1)
+    return ends
+
+
+class _Backoff:
+    def __init__(self, stop: threading.Event, max_s: float) -> None:
+        self._stop = stop
+        self._max = max_s
+        self._delay = 0.0
+
+    def wait(self, why: str, exc: Exception) -> bool:
+        """Sleep before the next attempt; False when asked to stop instead."""
+        if self._stop.is_set():
+            return False
+        self._delay = min(self._max, max(0.2, self._delay * 2))
+        log.warning(why, extra={"error": str(exc), "retry_in_s": round(self._delay, 2)})
+        self._stop.wait(self._delay)
+        return not self._stop.is_set()
+
+
+class TransactionalCommitter:
+    """One transaction per batch: outputs, changelog and offsets, all or nothing."""
+
+    def __init__(
+        self,
+        producer: TransactionalProducer,
+        consumer: KafkaConsumerProtocol,
+        guard: PublishGuard,
+        *,
+        changelog_topic: str,
+        metrics: ServiceMetrics,
+        timeout_s: float = 30.0,
+        max_backoff_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._producer = producer
+        self._consumer = consumer
+        self._guard = guard
+        self._changelog = changelog_topic
+        self._metrics = metrics
+        self._timeout = timeout_s
+        self._max_backoff = max_backoff_s
+        self._clock = clock
+
+    def start(self, timeout: float) -> None:
+        """Register the transactional id, fencing an earlier incarnation of this instance."""
+        self._producer.init(timeout)
+
+    def commit(
+        self, records: Sequence[ConsumedRecord], outbound: list[Outbound], stop: threading.Event
+    ) -> ChangelogEnds | None:
+        """Commit the batch in one transaction; None when it must be processed again."""
+        pending = list(outbound)
+        offsets = next_offsets(records)
+        backoff = _Backoff(stop, self._max_backoff)
+        while True:
+            started = self._clock()
+            try:
+                self._producer.begin()
+                futures = [self._produce(r) for r in pending]
+                try:
+                    delivered = self._producer.wait(futures, self._timeout)
+                except BatchDeliveryError as exc:
+                    replaced = self._replacements(pending, exc)
+                    self._abort("a record of the batch was refused")
+                    if replaced is None:
+                        if not backoff.wait("transaction aborted; retrying the batch", exc):
+                            return None
+                    else:
+                        pending = replaced
+                    continue
+                if offsets:
+                    self._producer.send_offsets(
+                        offsets, self._consumer.group_metadata(), self._timeout
+                    )
+                self._producer.commit(self._timeout)
+            except TransactionFencedError as exc:
+                # Another instance owns these partitions now (or runs with our id): what
+                # this batch did is undone, and the next poll brings the new assignment.
+                log.warning("transaction fenced; the batch is left to the partitions' owner",
+                            extra={"error": str(exc)})  # fmt: skip
+                self._metrics.transactions.labels("fenced").inc()
+                self._rebuild(str(exc))
+                return None
+            except TransactionAbortableError as exc:
+                self._abort(str(exc))
+                if not backoff.wait("transaction aborted; retrying the batch", exc):
+                    return None
+                continue
+            except KafkaClientError as exc:
+                self._abort(str(exc))
+                if not backoff.wait("transaction failed; retrying the batch", exc):
+                    return None
+                continue
+            self._metrics.transactions.labels("commit").inc()
+            self._metrics.commit_seconds.observe(self._clock() - started)
+            return changelog_ends(pending, delivered, self._changelog)
+
+    def close(self, timeout: float) -> None:
+        """Release the producer; an open transaction is aborted by the broker."""
+        self._producer.close(timeout)
+
+    def _produce(self, record: Outbound) -> Future[DeliveredRecord]:
+        return self._producer.produce(
+            record.topic, record.key, record.value, record.headers, partition=record.partition
+        )
+
+    def _replacements(
+        self, pending: list[Outbound], exc: BatchDeliveryError
+    ) -> list[Outbound] | None:
+        """``pending`` with each record refused for good replaced; None if any failure may
+        be transient (or hit a changelog record, which has no stand-in)."""
+        failed = exc.failed
+        if not all(e.permanent_reason for e in failed.values()):
+            return None
+        if any(pending[i].topic == self._changelog for i in failed):
+            log.error("a changelog record was refused; the batch is retried",
+                      extra={"errors": [str(e) for e in failed.values()]})  # fmt: skip
+            return None
+        out: list[Outbound] = []
+        for i, record in enumerate(pending):
+            if i not in failed:
+                out.append(record)
+                continue
+            error = failed[i]
+            replacement = self._guard.replace(record, error.permanent_reason or "", str(error))
+            if replacement is not None:
+                out.append(replacement)
+        return out
+
+    def _abort(self, reason: str) -> None:
+        self._metrics.transactions.labels("abort").inc()
+        try:
+            self._producer.abort(self._timeout)
+        except TransactionFencedError as exc:
+            self._rebuild(str(exc))
+        except KafkaClientError as exc:
+            log.warning("abort failed; rebuilding the producer",
+                        extra={"error": str(exc), "reason": reason})  # fmt: skip
+            self._rebuild(str(exc))
+
+    def _rebuild(self, reason: str) -> None:
+        try:
+            self._producer.rebuild(reason)
+        except KafkaClientError as exc:
+            # The next attempt fails the same way and comes back here after its backoff.
+            log.error("could not rebuild the transactional producer", extra={"error": str(exc)})
+
+
+class AtLeastOnceCommitter:
+    """Publish with the idempotent producer, wait for every acknowledgement, then commit."""
+
+    def __init__(
+        self,
+        producer: KafkaProducerProtocol,
+        consumer: KafkaConsumerProtocol,
+        guard: PublishGuard,
+        *,
+        changelog_topic: str,
+        timeout_s: float = 30.0,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._producer = producer
+        self._consumer = consumer
+        self._guard = guard
+        self._changelog = changelog_topic
+        self._timeout = timeout_s
+        self._max_backoff = max_backoff_s
+
+    def start(self, timeout: float) -> None:
+        """Nothing to prepare: an idempotent producer gets its id on first use."""
+
+    def commit(
+        self, records: Sequence[ConsumedRecord], outbound: list[Outbound], stop: threading.Event
+    ) -> ChangelogEnds | None:
+        """Publish until acknowledged or replaced, then commit the offsets."""
+        ends = self._publish(outbound, stop)
+        if ends is None:
+            return None
+        try:
+            self._consumer.commit(next_offsets(records))
+        except KafkaClientError as exc:
+            # The batch is in Kafka; a lost commit only means a redelivery, which the dedupe
+            # window answers from the stored outputs.
+            log.warning("offset commit failed; records may be redelivered",
+                        extra={"error": str(exc)})  # fmt: skip
+        return ends
+
+    def close(self, timeout: float) -> None:
+        """Flush what is queued and release the producer."""
+        self._producer.close(timeout)
+
+    def _publish(self, outbound: list[Outbound], stop: threading.Event) -> ChangelogEnds | None:
+        pending = list(outbound)
+        ends: ChangelogEnds = {}
+        backoff = _Backoff(stop, self._max_backoff)
+        while pending:
+            try:
+                delivered = self._producer.produce_batch(pending, timeout=self._timeout)
+                for p, o in changelog_ends(pending, delivered, self._changelog).items():
+                    ends[p] = max(ends.get(p, 0), o)
+                return ends
+            except BatchDeliveryError as exc:
+                permanent = all(e.permanent_reason for e in exc.failed.values()) and not any(
+                    pending[i].topic == self._changelog for i in exc.failed
+                )
+                if permanent:
+                    # The others were written; only the stand-ins are still to send. Their
+                    # changelog offsets are unknown: the checkpoint stays behind, which only
+                    # makes a later restore read a little more.
+                    replaced = (self._guard.replace(pending[i], e.permanent_reason or "", str(e))
+                                for i, e in exc.failed.items())  # fmt: skip
+                    pending = [r for r in replaced if r is not None]
+                    continue
+                failure: Exception = exc
+            except KafkaClientError as exc:
+                failure = exc
+            if stop.is_set():
+                log.warning("stopping with an unpublished batch; it will be redelivered")
+                return None
+            # A broker that forgot this producer's id (a restart, say) leaves an idempotent
+            # producer failed for good; a fresh one gets a new id. Re-sending the batch can
+            # duplicate a record, never lose one, and outputs keep their ids.
+            self._producer.rebuild(f"publish failed: {failure}")
+            if not backoff.wait("kafka error; retrying", failure):
+                return None
+        return ends

@@ -1,0 +1,150 @@
+"""The partitions an instance owns right now, each with its state, opened and restored on
+assignment and closed on revocation.
+
+This is the consumer's rebalance listener. Its callbacks run inside ``poll``, between two
+batches, so no batch is ever in flight when a partition comes or goes: a partition is
+restored from the changelog before the first of its records is handed out, and its store is
+closed once it is revoked or lost (its local file stays, as a cache for the next time).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from clubhouse.messaging.changelog import Entry
+from clubhouse.messaging.restore import ChangelogRestorer, Restored
+from clubhouse.messaging.state_store import PartitionStore, partition_store_path
+
+log = logging.getLogger(__name__)
+
+
+class PartitionState:
+    """One owned partition: its store, its ownership epoch, and the batch in progress.
+
+    Changes made while a batch is processed stay in ``pending`` until the batch is committed
+    to Kafka; only then do they reach the store. A batch that fails is discarded, so the
+    store never holds what the changelog does not.
+    """
+
+    def __init__(self, partition: int, store: PartitionStore, epoch: int) -> None:
+        self.partition = partition
+        self.store = store
+        self.epoch = epoch
+        self.pending: dict[str, tuple[Entry, bytes | None]] = {}
+
+    def get(self, key: str) -> Entry | None:
+        """The entry of ``key`` as the batch so far left it."""
+        pending = self.pending.get(key)
+        return pending[0] if pending is not None else self.store.get(key)
+
+    def put(self, key: str, entry: Entry, value: bytes | None) -> None:
+        """Change ``key`` within the batch in progress; ``value`` is ``entry`` encoded."""
+        self.pending[key] = (entry, value)
+
+    def discard(self) -> None:
+        """Forget the batch in progress."""
+        self.pending = {}
+
+    def committed(self, changelog_end: int) -> None:
+        """The batch is in Kafka up to ``changelog_end``: store it, with that checkpoint."""
+        checkpoint = max(self.store.checkpoint, changelog_end)
+        values = {key: value for key, (_, value) in self.pending.items()}
+        self.store.write(values, checkpoint=checkpoint, epoch=self.epoch)
+        self.pending = {}
+
+
+StoreOpener = Callable[[Path], PartitionStore]
+
+
+class OwnedPartitions:
+    """The state of every partition this instance owns; a ``RebalanceListener``."""
+
+    def __init__(
+        self,
+        *,
+        state_dir: Path,
+        commands_topic: str,
+        changelog_topic: str,
+        restorer: ChangelogRestorer,
+        open_store: StoreOpener = PartitionStore,
+        on_restoring: Callable[[bool], None] = lambda restoring: None,
+        on_restored: Callable[[Restored], None] = lambda restored: None,
+        on_owned: Callable[[int], None] = lambda count: None,
+    ) -> None:
+        self._dir = state_dir
+        self._commands = commands_topic
+        self._changelog = changelog_topic
+        self._restorer = restorer
+        self._open = open_store
+        self._on_restoring = on_restoring
+        self._on_restored = on_restored
+        self._on_owned = on_owned
+        self._owned: dict[int, PartitionState] = {}
+
+    def get(self, partition: int) -> PartitionState | None:
+        """The state of ``partition`` if this instance owns it."""
+        return self._owned.get(partition)
+
+    def __iter__(self) -> Iterator[PartitionState]:
+        return iter(list(self._owned.values()))
+
+    def owned(self) -> list[int]:
+        """The partition numbers owned now."""
+        return sorted(self._owned)
+
+    def on_assigned(self, partitions: list[tuple[str, int]]) -> None:
+        """Open and restore each newly assigned commands partition before it is served."""
+        mine = [p for t, p in partitions if t == self._commands and p not in self._owned]
+        if not mine:
+            return
+        self._on_restoring(True)
+        try:
+            for partition in mine:
+                store = self._open(partition_store_path(self._dir, self._changelog, partition))
+                try:
+                    restored = self._restorer.restore(store, partition)
+                except BaseException:
+                    store.close()
+                    raise
+                # Above every epoch restored: records of an owner deposed before this one
+                # are told apart from ours by it.
+                self._owned[partition] = PartitionState(partition, store, store.epoch + 1)
+                self._on_restored(restored)
+        finally:
+            self._on_restoring(False)
+            self._on_owned(len(self._owned))
+
+    def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
+        """Close the stores of partitions handed to another instance."""
+        self._close([p for t, p in partitions if t == self._commands])
+
+    def on_lost(self, partitions: list[tuple[str, int]]) -> None:
+        """Close the stores of partitions taken away without a clean hand-over."""
+        self._close([p for t, p in partitions if t == self._commands])
+
+    def discard_pending(self) -> None:
+        """Forget every batch in progress (a transaction failed)."""
+        for state in self._owned.values():
+            state.discard()
+
+    def commit(self, changelog_ends: Mapping[int, int]) -> None:
+        """Store every pending batch; ``changelog_ends`` holds the offset after each
+        partition's last changelog record of the batch."""
+        for partition, state in self._owned.items():
+            if state.pending or partition in changelog_ends:
+                state.committed(changelog_ends.get(partition, 0))
+
+    def close(self) -> None:
+        """Close every store."""
+        self._close(list(self._owned))
+
+    def _close(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            state = self._owned.pop(partition, None)
+            if state is not None:
+                state.store.close()
+        if partitions:
+            log.info("partition stores closed", extra={"partitions": partitions})
+            self._on_owned(len(self._owned))

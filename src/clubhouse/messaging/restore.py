@@ -1,0 +1,137 @@
+"""Bringing a partition's local store up to date with its changelog, before it is served.
+
+A restore reads the changelog partition from the store's checkpoint to its end, as a
+``read_committed`` reader, and applies each record in log order: the newest record of a key
+wins, a tombstone deletes it. The end is where the broker reports end-of-partition for a
+``read_committed`` reader (the last stable offset), not a watermark: Tansu's watermarks are
+unreliable (DESIGN.md section 4).
+
+The epoch rule: a record written with an epoch lower than one already applied is skipped.
+Each owner writes with an epoch above every one it restored, so a record with a lower epoch
+after it can only come from a deposed owner that went on writing (a frozen process resumed).
+On Apache Kafka such records are in aborted transactions and never read; on Tansu, which
+shows aborted records to ``read_committed`` readers (measured), the rule is what keeps them
+out.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clubhouse.messaging.changelog import record_epoch
+from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
+
+log = logging.getLogger(__name__)
+
+# Restores write to the store in chunks: memory stays bounded, and a restore interrupted by
+# a crash resumes from the last chunk.
+_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What one restore did."""
+
+    partition: int
+    records: int  # changelog records read
+    skipped: int  # of those, left out by the epoch rule
+    start_offset: int
+    end_offset: int
+    seconds: float
+
+
+# A reader of one partition: from offset, records to the callback, until its end; returns
+# the offset after the last record (``KafkaConsumer.read_to_end``).
+PartitionReader = Callable[[TopicOffset, float, Callable[[ConsumedRecord], None]], int]
+
+
+class ChangelogRestorer:
+    """Restores partition stores from the changelog topic."""
+
+    def __init__(
+        self,
+        read_to_end: PartitionReader,
+        changelog_topic: str,
+        *,
+        timeout_s: float = 600.0,
+        estimate_end: Callable[[int], int | None] = lambda partition: None,
+        on_progress: Callable[[int, int | None], None] = lambda partition, lag: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._read = read_to_end
+        self._topic = changelog_topic
+        self._timeout = timeout_s
+        self._estimate_end = estimate_end
+        self._on_progress = on_progress
+        self._clock = clock
+
+    def restore(self, store: PartitionStore, partition: int) -> Restored:
+        """Apply the changelog from ``store.checkpoint`` to its end; the store is then current."""
+        started = self._clock()
+        start = store.checkpoint
+        replay = _Replay(store, partition, self._estimate_end(partition), self._on_progress)
+        end = self._read(TopicOffset(self._topic, partition, start), self._timeout, replay.apply)
+        replay.finish(max(end, store.checkpoint))
+        result = Restored(
+            partition, replay.records, replay.skipped, start, store.checkpoint,
+            self._clock() - started,
+        )  # fmt: skip
+        log.info(
+            "partition restored",
+            extra={"partition": partition, "records": result.records, "skipped": result.skipped,
+                   "from_offset": start, "to_offset": result.end_offset,
+                   "seconds": round(result.seconds, 3)},
+        )  # fmt: skip
+        return result
+
+
+class _Replay:
+    """Applies changelog records to a store in log order, by the epoch rule, in chunks."""
+
+    def __init__(
+        self, store: PartitionStore, partition: int, end: int | None,
+        on_progress: Callable[[int, int | None], None],
+    ) -> None:  # fmt: skip
+        self._store = store
+        self._partition = partition
+        self._end = end
+        self._on_progress = on_progress
+        self._epoch = store.epoch
+        self._chunk: dict[str, bytes | None] = {}
+        self._next = store.checkpoint
+        self.records = 0
+        self.skipped = 0
+
+    def apply(self, record: ConsumedRecord) -> None:
+        self.records += 1
+        self._next = record.offset + 1
+        epoch = record_epoch(record.headers)
+        if epoch < self._epoch:
+            self.skipped += 1
+        else:
+            self._epoch = epoch
+            if record.key is None:
+                log.warning("changelog record without a key skipped",
+                            extra={"source": record.source})  # fmt: skip
+            else:
+                self._chunk[record.key.decode()] = record.value
+        if self.records % _CHUNK == 0:
+            self._flush(self._next)
+            lag = None if self._end is None else max(0, self._end - self._next)
+            self._on_progress(self._partition, lag)
+            log.info("restoring partition", extra={
+                "partition": self._partition, "records": self.records, "offset": self._next,
+                "lag_estimate": lag,
+            })  # fmt: skip
+
+    def finish(self, end: int) -> None:
+        self._flush(end)
+        self._on_progress(self._partition, 0)
+
+    def _flush(self, checkpoint: int) -> None:
+        self._store.write(self._chunk, checkpoint=checkpoint, epoch=self._epoch)
+        self._chunk = {}
