@@ -340,7 +340,7 @@ def run_raw(stack: Stack, serde: MessageSerde, args: argparse.Namespace) -> tupl
 
 def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
     prefix = "bench-clubhouse"
-    state_db = stack.directory / "agents.db"
+    state_dir = stack.directory / "state"
     stop = threading.Event()
     worker: threading.Thread | ManagedProcess
     if stack.in_thread:
@@ -348,7 +348,7 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
             kafka=stack.settings,
             registry=RegistrySettings(urls=[stack.registry_url]),
             topic_prefix=prefix,
-            state_db=state_db,
+            state_dir=state_dir,
         )
         service = ClubhouseService(config)
         service.start()
@@ -359,7 +359,7 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
             sys.executable, "-m", "clubhouse.cli.main", "run",
             "--bootstrap-servers", stack.settings.bootstrap_servers,
             "--schema-registry-url", stack.registry_url, "--topic-prefix", prefix,
-            "--state-db", str(state_db), "--kafka-dev-tuning",
+            "--state-dir", str(state_dir), "--kafka-dev-tuning",
         ])  # fmt: skip
         # The service creates its topics after registering and loading every schema id.
         admin = KafkaAdmin(stack.settings)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from clubhouse.errors import ClubhouseError
@@ -48,6 +48,18 @@ class Recent:
     message_id: str
     at_ms: int
     outputs: tuple[StoredOutput, ...]
+    # Its JSON, made once: a key's entry is written again with every command, and joining
+    # the encoded window is far cheaper than encoding it again each time.
+    encoded: str = field(default="", compare=False, repr=False)
+
+    def json(self) -> str:
+        """This command's part of the entry's ``recent`` list, as JSON."""
+        if self.encoded:
+            return self.encoded
+        outputs = [[o.model, o.payload] for o in self.outputs]
+        text = json.dumps([self.message_id, self.at_ms, outputs], separators=(",", ":"))
+        object.__setattr__(self, "encoded", text)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,9 +117,9 @@ def encode_entry(entry: Entry) -> bytes | None:
     """The record value of ``entry``; None (a tombstone) when it is empty."""
     if entry.empty:
         return None
-    recent = [[r.message_id, r.at_ms, [[o.model, o.payload] for o in r.outputs]]
-              for r in entry.recent]  # fmt: skip
-    return json.dumps({"state": entry.state, "recent": recent}, separators=(",", ":")).encode()
+    state = json.dumps(entry.state, separators=(",", ":"))
+    recent = ",".join(r.json() for r in entry.recent)
+    return f'{{"state":{state},"recent":[{recent}]}}'.encode()
 
 
 def decode_entry(value: bytes | None, where: str) -> Entry:

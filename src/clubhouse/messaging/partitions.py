@@ -28,16 +28,28 @@ class PartitionState:
     store never holds what the changelog does not.
     """
 
-    def __init__(self, partition: int, store: PartitionStore, epoch: int) -> None:
+    def __init__(
+        self, partition: int, store: PartitionStore, epoch: int, *, cache_size: int = 10_000
+    ) -> None:
         self.partition = partition
         self.store = store
         self.epoch = epoch
         self.pending: dict[str, tuple[Entry, bytes | None]] = {}
+        # Committed entries recently used: reading and decoding one from SQLite again for
+        # each command was a visible share of the per-command cost.
+        self._cache: dict[str, Entry | None] = {}
+        self._cache_size = cache_size
 
     def get(self, key: str) -> Entry | None:
         """The entry of ``key`` as the batch so far left it."""
         pending = self.pending.get(key)
-        return pending[0] if pending is not None else self.store.get(key)
+        if pending is not None:
+            return pending[0]
+        if key in self._cache:
+            return self._cache[key]
+        entry = self.store.get(key)
+        self._remember(key, entry)
+        return entry
 
     def put(self, key: str, entry: Entry, value: bytes | None) -> None:
         """Change ``key`` within the batch in progress; ``value`` is ``entry`` encoded."""
@@ -52,7 +64,14 @@ class PartitionState:
         checkpoint = max(self.store.checkpoint, changelog_end)
         values = {key: value for key, (_, value) in self.pending.items()}
         self.store.write(values, checkpoint=checkpoint, epoch=self.epoch)
+        for key, (entry, value) in self.pending.items():
+            self._remember(key, None if value is None else entry)
         self.pending = {}
+
+    def _remember(self, key: str, entry: Entry | None) -> None:
+        if len(self._cache) >= self._cache_size and key not in self._cache:
+            del self._cache[next(iter(self._cache))]  # the oldest: dicts keep insertion order
+        self._cache[key] = entry
 
 
 StoreOpener = Callable[[Path], PartitionStore]

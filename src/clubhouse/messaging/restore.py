@@ -135,3 +135,19 @@ class _Replay:
     def _flush(self, checkpoint: int) -> None:
         self._store.write(self._chunk, checkpoint=checkpoint, epoch=self._epoch)
         self._chunk = {}
+
+
+def changelog_state(
+    read_to_end: PartitionReader, changelog_topic: str, partitions: int, timeout_s: float = 60.0
+) -> dict[str, dict[str, object]]:
+    """Every key's state as the changelog holds it, read the way an owner restores it."""
+    restorer = ChangelogRestorer(read_to_end, changelog_topic, timeout_s=timeout_s)
+    out: dict[str, dict[str, object]] = {}
+    for partition in range(partitions):
+        store = PartitionStore(":memory:")
+        try:
+            restorer.restore(store, partition)
+            out.update((k, e.state) for k, e in store.items() if e.state is not None)
+        finally:
+            store.close()
+    return dict(sorted(out.items()))

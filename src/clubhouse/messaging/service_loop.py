@@ -98,6 +98,8 @@ class ServiceLoop:
             # Records fetched just before their partition moved: the new owner reads them.
             log.info("records of a partition no longer owned left to its new owner",
                      extra={"count": len(records) - len(owned)})  # fmt: skip
+            if not owned:
+                return
         outbound: list[Outbound] = []
         # Counted per batch, then added to the metrics once per label: a labels() lookup per
         # record was a measurable share of the per-command cost.

@@ -33,7 +33,7 @@ def _leader(bootstrap: str, topic: str) -> int:
 def test_stopping_the_commands_leader_loses_and_repeats_no_response(
     kafka_cluster: KafkaCluster, registry_url: str, topic_prefix: str, tmp_path: Path
 ) -> None:
-    env = Env(kafka_cluster.bootstrap_servers, registry_url, topic_prefix, tmp_path / "agents.db")
+    env = Env(kafka_cluster.bootstrap_servers, registry_url, topic_prefix, tmp_path / "state")
     env.start_service(partitions=1)
     commands_topic = f"{topic_prefix}-commands"
     counts: Counter[UUID] = Counter()

@@ -19,7 +19,9 @@ from confluent_kafka.admin import AdminClient
 
 from clubhouse.app import ClubhouseService, ServiceConfig
 from clubhouse.client import ClubhouseClient
-from clubhouse.services.kafka import KafkaSettings
+from clubhouse.messaging.changelog import changelog_topic
+from clubhouse.messaging.restore import changelog_state
+from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 
 
@@ -28,7 +30,7 @@ class Env:
     bootstrap: str
     registry_url: str
     prefix: str
-    state_db: Path
+    state_dir: Path
     threads: list[tuple[ClubhouseService, threading.Event, threading.Thread]] = field(
         default_factory=list
     )
@@ -42,7 +44,7 @@ class Env:
             "kafka": self.kafka,
             "registry": RegistrySettings(urls=[self.registry_url]),
             "topic_prefix": self.prefix,
-            "state_db": self.state_db,
+            "state_dir": self.state_dir,
             "partitions": 2,
         }
         return ServiceConfig(**(base | overrides))
@@ -63,17 +65,25 @@ class Env:
             thread.join(30)
         self.threads.clear()
 
+    def changelog_state(self, partitions: int = 2) -> dict[str, dict[str, object]]:
+        """Every key's state, read from the changelog topic the way an owner restores it."""
+        reader = KafkaConsumer(self.kafka, partition_eof=True)
+        try:
+            return changelog_state(reader.read_to_end, changelog_topic(self.prefix), partitions)
+        finally:
+            reader.close()
+
     def client(self) -> ClubhouseClient:
         registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[self.registry_url]))
         return ClubhouseClient.connect(self.kafka, registry, topic_prefix=self.prefix)
 
     def service_process(self, *extra: str) -> subprocess.Popen[bytes]:
         """``clubhouse run`` as a child process, its output in the tmp dir."""
-        log = open(self.state_db.parent / "service.log", "ab")  # noqa: SIM115 - the child owns it
+        log = open(self.state_dir.parent / "service.log", "ab")  # noqa: SIM115 - the child owns it
         return subprocess.Popen(
             [sys.executable, "-m", "clubhouse.cli.main", "run", "--bootstrap-servers",
              self.bootstrap, "--schema-registry-url", self.registry_url, "--topic-prefix",
-             self.prefix, "--state-db", str(self.state_db), "--kafka-dev-tuning",
+             self.prefix, "--state-dir", str(self.state_dir), "--kafka-dev-tuning",
              "--partitions", "2", *extra],
             stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
@@ -81,7 +91,7 @@ class Env:
 
 @pytest.fixture
 def env(kafka_broker: str, registry_url: str, topic_prefix: str, tmp_path: Path) -> Iterator[Env]:
-    environment = Env(kafka_broker, registry_url, topic_prefix, tmp_path / "agents.db")
+    environment = Env(kafka_broker, registry_url, topic_prefix, tmp_path / "state")
     yield environment
     environment.stop_services()
 
@@ -98,7 +108,7 @@ def wait_for_schemas(env: Env, proc: subprocess.Popen[bytes], timeout: float = 6
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            log = (env.state_db.parent / "service.log").read_text()
+            log = (env.state_dir.parent / "service.log").read_text()
             raise AssertionError(f"the service exited with {proc.returncode}:\n{log[-3000:]}")
         if last in httpx.get(f"{env.registry_url}/subjects").json():
             topic = admin.list_topics(timeout=5).topics.get(responses)  # creates nothing

@@ -34,7 +34,7 @@ def start(project: Path, kafka_broker: str, registry_url: str) -> subprocess.Pop
     return subprocess.Popen(
         [sys.executable, "-m", "clubhouse.cli.main", "run", "--app", "orders_app:app",
          "--bootstrap-servers", kafka_broker, "--schema-registry-url", registry_url,
-         "--state-db", str(project / "state.db"), "--kafka-dev-tuning", "--partitions", "2"],
+         "--state-dir", str(project / "state"), "--kafka-dev-tuning", "--partitions", "2"],
         cwd=project, stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
 

@@ -29,7 +29,6 @@ from clubhouse.contracts import (
 )
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.processor import DLQ_REASON
-from clubhouse.messaging.state_store import SqliteStateStore
 from clubhouse.services.kafka import KafkaConsumer, KafkaProducer
 from tests.integration.service.conftest import Env, stop_process, wait_for_schemas
 
@@ -183,7 +182,7 @@ def test_sigterm_exits_cleanly_with_offsets_committed(env: Env) -> None:
         assert len(answers) == 20
     finally:
         code = stop_process(proc, signal.SIGTERM)
-    assert code == 0, (env.state_db.parent / "service.log").read_text()[-3000:]
+    assert code == 0, (env.state_dir.parent / "service.log").read_text()[-3000:]
     topic = f"{env.prefix}-commands"
     # The real end of each partition, from the records themselves: Tansu's ListOffsets
     # answers the end of a multi-record batch too low, so watermarks cannot be used here.
@@ -232,10 +231,7 @@ def test_sigkill_mid_stream_loses_no_command_and_repeats_no_effect(env: Env) -> 
     assert all(isinstance(a, AgentCreatedResponse) for a in answers.values()), [
         a for a in answers.values() if isinstance(a, ErrorResponse)
     ]
-    store = SqliteStateStore(env.state_db)
-    assert sorted(key for key, _ in store.items()) == sorted(
-        ["warm-up", *(c.agent_id for c in commands)]
-    )
+    assert sorted(env.changelog_state()) == sorted(["warm-up", *(c.agent_id for c in commands)])
 
 
 @pytest.mark.slow
@@ -243,7 +239,7 @@ def test_the_service_survives_a_broker_restart(
     broker_factory: Any, registry_url: str, topic_prefix: str, tmp_path: Any
 ) -> None:
     broker = broker_factory()
-    env = Env(broker.bootstrap_servers, registry_url, topic_prefix, tmp_path / "agents.db")
+    env = Env(broker.bootstrap_servers, registry_url, topic_prefix, tmp_path / "state")
     env.start_service()
     try:
         with env.client() as client:

@@ -30,7 +30,7 @@ def config_for(factory: str) -> object:
         registry=RegistrySettings(urls=["http://localhost:8081"]),
         registry_wait_s=0.0,
         dev_tuning=False,
-        default_state_db=Path("agents.db"),
+        default_state_dir=Path("state"),
     )
 
 

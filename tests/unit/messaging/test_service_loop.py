@@ -1,39 +1,75 @@
-"""ServiceLoop with small fakes of the Kafka protocols: permanent failures never block."""
+"""ServiceLoop with small fakes of the Kafka protocols: permanent failures never block, a
+failed transaction is retried, a fenced one is left to the partitions' owner, and state only
+reaches the store with its batch."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from clubhouse.contracts import CreateAgentCommand, ErrorResponse, ProcessMessageCommand
+from clubhouse.messaging.changelog import Entry, decode_entry
+from clubhouse.messaging.committers import (
+    AtLeastOnceCommitter,
+    BatchCommitter,
+    TransactionalCommitter,
+)
 from clubhouse.messaging.outbound import Outbound, RecordBuilder
+from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.publish_guard import PublishGuard, SizeLimits
+from clubhouse.messaging.restore import ChangelogRestorer
 from clubhouse.messaging.service_loop import ServiceLoop
 from clubhouse.observability import Health, ServiceMetrics
-from clubhouse.services.kafka_errors import BatchDeliveryError, DeliveryError
-from clubhouse.services.kafka_protocol import ConsumedRecord
+from clubhouse.services.kafka_errors import (
+    BatchDeliveryError,
+    DeliveryError,
+    TransactionAbortableError,
+    TransactionFencedError,
+)
+from clubhouse.services.kafka_protocol import (
+    ConsumedRecord,
+    DeliveredRecord,
+    RebalanceListener,
+    TopicOffset,
+)
 from tests.unit.messaging.test_processor import Harness
+
+CHANGELOG = "t-state-changelog"
 
 
 class Consumer:
-    """Hands out the queued records once, then stops the loop when all are committed."""
+    """Hands out the queued records; seek() puts them back; stops the loop once every record
+    is committed."""
 
     def __init__(self, records: list[ConsumedRecord], stop: threading.Event) -> None:
-        self.records = records
-        self.committed: list[ConsumedRecord] = []
+        self.all = records
+        self.position = 0
+        self.committed: list[TopicOffset] = []
+        self.seeks: list[TopicOffset] = []
         self.stop = stop
 
-    def subscribe(self, topics: Sequence[str]) -> None:
-        pass
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
+        assert listener is not None
+        listener.on_assigned([("t-commands", 0)])
 
     def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
-        batch, self.records = self.records[:max_records], self.records[max_records:]
+        batch = self.all[self.position : self.position + max_records]
+        self.position += len(batch)
         return batch
 
-    def commit_records(self, records: Iterable[ConsumedRecord]) -> None:
-        self.committed.extend(records)
-        if not self.records:
+    def seek(self, offsets: Sequence[TopicOffset]) -> None:
+        self.seeks.extend(offsets)
+        self.position = min(o.offset for o in offsets)
+
+    def group_metadata(self) -> object:
+        return "generation-1"
+
+    def commit(self, offsets: Sequence[TopicOffset]) -> None:
+        self.committed.extend(offsets)
+        if offsets and max(o.offset for o in offsets) >= len(self.all):
             self.stop.set()
 
 
@@ -41,126 +77,283 @@ Refuse = Callable[[Outbound], str | None]  # -> librdkafka error name, or None t
 
 
 class Producer:
+    """The idempotent producer: acknowledges what ``refuse`` lets through."""
+
     def __init__(self, refuse: Refuse) -> None:
         self.refuse = refuse
         self.acked: list[Outbound] = []
-        self.attempts = 0
         self.rebuilt = 0
 
     def produce_batch(self, records: Iterable[Any], *, timeout: float = 0) -> list[Any]:
-        self.attempts += 1
         batch = list(records)
         failed = {}
+        delivered = []
         for i, record in enumerate(batch):
             code = self.refuse(record)
             if code is None:
                 self.acked.append(record)
+                delivered.append(DeliveredRecord(record.topic, record.partition or 0,
+                                                 len(self.acked)))  # fmt: skip
             else:
                 failed[i] = DeliveryError(record.topic, "refused", code=code)
         if failed:
             raise BatchDeliveryError(failed, len(batch))
-        return []
-
-    def flush(self, timeout: float = 0) -> None:
-        pass
+        return delivered
 
     def rebuild(self, reason: str) -> None:
         self.rebuilt += 1
 
-
-def run_loop(
-    h: Harness, commands: list[Any], refuse: Refuse, *, health: Health | None = None
-) -> tuple[Consumer, Producer, ServiceMetrics]:
-    stop = threading.Event()
-    records = [
-        ConsumedRecord("t-commands", 0, i, b"agent", h.serde.serialize(c), (), 0)
-        for i, c in enumerate(commands)
-    ]
-    consumer = Consumer(records, stop)
-    producer = Producer(refuse)
-    metrics = ServiceMetrics()
-    guard = PublishGuard(
-        SizeLimits(),
-        responses_topic="t-responses",
-        dead_letter_topic="t-dead-letters",
-        error_record=RecordBuilder(h.serde, "t").error_record,
-        count_failure=lambda reason: metrics.permanent_failures.labels(reason).inc(),
-    )
-    loop = ServiceLoop(
-        consumer=consumer,
-        producer=producer,  # type: ignore[arg-type]
-        processor=h.processor,
-        guard=guard,
-        commands_topic="t-commands",
-        metrics=metrics,
-        health=health or Health(),
-        batch_size=10,
-    )
-    thread = threading.Thread(target=loop.run, args=(stop,), daemon=True)
-    thread.start()
-    thread.join(20)
-    stop.set()
-    thread.join(5)
-    assert not thread.is_alive(), "the loop did not finish"
-    return consumer, producer, metrics
+    def close(self, timeout: float = 0) -> None:
+        pass
 
 
-def failures(metrics: ServiceMetrics, reason: str) -> float:
-    return (
-        metrics.registry.get_sample_value(
+class TxnProducer:
+    """A transactional producer: records become visible only on commit."""
+
+    def __init__(self, refuse: Refuse, fail_commit: Callable[[], Exception | None]) -> None:
+        self.refuse = refuse
+        self.fail_commit = fail_commit
+        self.open: list[Outbound] = []
+        self.visible: list[Outbound] = []
+        self.offsets: list[TopicOffset] = []
+        self.calls: list[str] = []
+
+    def init(self, timeout: float) -> None:
+        self.calls.append("init")
+
+    def begin(self) -> None:
+        self.calls.append("begin")
+        self.open = []
+
+    def produce(self, topic: str, key: bytes | None, value: bytes | None,
+                headers: Sequence[tuple[str, bytes]] = (), *,
+                partition: int | None = None) -> Future[DeliveredRecord]:  # fmt: skip
+        record = Outbound(topic, key, value, list(headers), partition=partition)
+        future: Future[DeliveredRecord] = Future()
+        code = self.refuse(record)
+        if code is None:
+            self.open.append(record)
+            future.set_result(DeliveredRecord(topic, partition or 0, 100 + len(self.open)))
+        else:
+            future.set_exception(DeliveryError(topic, "refused", code=code))
+        return future
+
+    def wait(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> list[Any]:
+        failed = {i: f.exception() for i, f in enumerate(futures) if f.exception() is not None}
+        if failed:
+            raise BatchDeliveryError(failed, len(futures))  # type: ignore[arg-type]
+        return [f.result() for f in futures]
+
+    def send_offsets(self, offsets: Sequence[TopicOffset], metadata: object, t: float) -> None:
+        assert metadata == "generation-1"
+        self.calls.append("send_offsets")
+        self.pending_offsets = list(offsets)
+
+    def commit(self, timeout: float) -> None:
+        failure = self.fail_commit()
+        if failure is not None:
+            self.calls.append("commit-failed")
+            raise failure
+        self.calls.append("commit")
+        self.visible.extend(self.open)
+        self.offsets.extend(self.pending_offsets)
+        if max(o.offset for o in self.offsets) >= self.stop_after:
+            self.stop.set()
+
+    def abort(self, timeout: float) -> None:
+        self.calls.append("abort")
+        self.open = []
+
+    def rebuild(self, reason: str) -> None:
+        self.calls.append("rebuild")
+
+    def close(self, timeout: float) -> None:
+        pass
+
+
+class Loop:
+    def __init__(self, tmp: Path, commands: list[Any], refuse: Refuse, *,
+                 eos: Callable[[], Exception | None] | None = None) -> None:  # fmt: skip
+        self.h = Harness()
+        self.stop = threading.Event()
+        records = [
+            ConsumedRecord("t-commands", 0, i, b"agent", self.h.serde.serialize(c))
+            for i, c in enumerate(commands)
+        ]
+        self.consumer = Consumer(records, self.stop)
+        self.metrics = ServiceMetrics()
+        guard = PublishGuard(
+            SizeLimits(),
+            responses_topic="t-responses",
+            dead_letter_topic="t-dead-letters",
+            error_record=RecordBuilder(self.h.serde, "t").error_record,
+            count_failure=lambda reason: self.metrics.permanent_failures.labels(reason).inc(),
+        )
+        self.producer = Producer(refuse)
+        self.txn = TxnProducer(refuse, eos or (lambda: None))
+        self.txn.stop, self.txn.stop_after = self.stop, len(records)
+        committer: BatchCommitter
+        if eos is None:
+            committer = AtLeastOnceCommitter(self.producer, self.consumer, guard,  # type: ignore[arg-type]
+                                             changelog_topic=CHANGELOG, max_backoff_s=0.01)  # fmt: skip
+        else:
+            committer = TransactionalCommitter(
+                self.txn, self.consumer, guard, changelog_topic=CHANGELOG,  # type: ignore[arg-type]
+                metrics=self.metrics, max_backoff_s=0.01,
+            )  # fmt: skip
+        committer.start(1)
+        self.partitions = OwnedPartitions(
+            state_dir=tmp, commands_topic="t-commands", changelog_topic=CHANGELOG,
+            restorer=ChangelogRestorer(lambda start, timeout, on_record: 0, CHANGELOG),
+        )  # fmt: skip
+        self.loop = ServiceLoop(
+            consumer=self.consumer,  # type: ignore[arg-type]
+            processor=self.h.processor,
+            partitions=self.partitions,
+            committer=committer,
+            guard=guard,
+            commands_topic="t-commands",
+            changelog_topic=CHANGELOG,
+            metrics=self.metrics,
+            health=Health(),
+            batch_size=10,
+            max_backoff_s=0.01,
+        )
+
+    def run(self) -> None:
+        thread = threading.Thread(target=self.loop.run, args=(self.stop,), daemon=True)
+        thread.start()
+        thread.join(20)
+        self.stop.set()
+        thread.join(5)
+        assert not thread.is_alive(), "the loop did not finish"
+
+    def stored(self, key: str) -> Entry | None:
+        state = self.partitions.get(0)
+        assert state is not None
+        return state.store.get(key)
+
+    def failures(self, reason: str) -> float:
+        sample = self.metrics.registry.get_sample_value(
             "clubhouse_permanent_publish_failures_total", {"reason": reason}
         )
-        or 0.0
-    )
+        return sample or 0.0
+
+    def transactions(self, outcome: str) -> float:
+        sample = self.metrics.registry.get_sample_value(
+            "clubhouse_transactions_total", {"outcome": outcome}
+        )
+        return sample or 0.0
 
 
-def test_a_response_refused_for_good_is_answered_with_an_error_and_committed() -> None:
-    h = Harness()
+def decode_all(loop: Loop, records: list[Outbound], topic: str) -> list[Any]:
+    return [loop.h.serde.deserialize(r.value or b"") for r in records if r.topic == topic]
+
+
+def test_a_response_refused_for_good_is_answered_with_an_error_and_committed(
+    tmp_path: Path,
+) -> None:
     create = CreateAgentCommand(agent_id="agent")
 
     def refuse(record: Outbound) -> str | None:
         first = dict(record.headers).get("message_type") == b"response.agent_created"
         return "MSG_SIZE_TOO_LARGE" if first else None
 
-    consumer, producer, metrics = run_loop(h, [create], refuse)
-    assert len(consumer.committed) == 1
-    replies = [h.serde.deserialize(r.value) for r in producer.acked if r.topic == "t-responses"]
+    loop = Loop(tmp_path, [create], refuse)
+    loop.run()
+    assert loop.consumer.committed == [TopicOffset("t-commands", 0, 1)]
+    replies = decode_all(loop, loop.producer.acked, "t-responses")
     assert [type(r) for r in replies] == [ErrorResponse]
-    assert replies[0].error_type == "message_too_large"  # type: ignore[attr-defined]
-    assert replies[0].in_response_to == create.message_id  # type: ignore[attr-defined]
-    assert producer.rebuilt == 0  # nothing transient: no rebuild, no backoff
-    assert failures(metrics, "message_too_large") == 1
+    assert replies[0].error_type == "message_too_large"
+    assert replies[0].in_response_to == create.message_id
+    assert loop.producer.rebuilt == 0  # nothing transient: no rebuild, no backoff
+    assert loop.failures("message_too_large") == 1
+    assert loop.stored("agent") is not None  # the agent was created all the same
 
 
-def test_when_every_replacement_is_refused_too_the_loop_still_commits() -> None:
-    h = Harness()
+def test_when_every_replacement_is_refused_too_the_loop_still_commits(tmp_path: Path) -> None:
     commands = [
         CreateAgentCommand(agent_id="agent"),
         ProcessMessageCommand(agent_id="agent", content="hi"),
     ]
-    consumer, producer, metrics = run_loop(h, commands, lambda r: "TOPIC_AUTHORIZATION_FAILED")
-    assert len(consumer.committed) == 2
-    assert producer.acked == []
-    # response -> error response -> dead letter -> dropped; each step counted.
-    assert failures(metrics, "not_authorized") >= 3
-
-
-def test_a_transient_failure_is_retried_not_replaced() -> None:
-    h = Harness()
-    state = {"left": 2}
 
     def refuse(record: Outbound) -> str | None:
-        if state["left"] and record.topic == "t-responses":
-            state["left"] -= 1
+        return None if record.topic == CHANGELOG else "TOPIC_AUTHORIZATION_FAILED"
+
+    loop = Loop(tmp_path, commands, refuse)
+    loop.run()
+    assert loop.consumer.committed == [TopicOffset("t-commands", 0, 2)]
+    assert [r.topic for r in loop.producer.acked] == [CHANGELOG]
+    # response -> error response -> dead letter -> dropped; each step counted.
+    assert loop.failures("not_authorized") >= 3
+
+
+def test_a_transient_failure_is_retried_not_replaced(tmp_path: Path) -> None:
+    left = [2]
+
+    def refuse(record: Outbound) -> str | None:
+        if left[0] and record.topic == "t-responses":
+            left[0] -= 1
             return "NOT_LEADER_FOR_PARTITION"
         return None
 
-    consumer, producer, metrics = run_loop(h, [CreateAgentCommand(agent_id="agent")], refuse)
-    assert len(consumer.committed) == 1
-    replies = [h.serde.deserialize(r.value) for r in producer.acked if r.topic == "t-responses"]
-    assert [r.message_type for r in replies] == ["response.agent_created"]
-    assert producer.rebuilt == 2
-    assert failures(metrics, "message_too_large") == 0
+    loop = Loop(tmp_path, [CreateAgentCommand(agent_id="agent")], refuse)
+    loop.run()
+    assert loop.consumer.committed == [TopicOffset("t-commands", 0, 1)]
+    replies = decode_all(loop, loop.producer.acked, "t-responses")
+    assert [r.message_type for r in replies] == ["response.agent_created"] * 3  # re-sent whole
+    assert loop.producer.rebuilt == 2
+    assert loop.failures("message_too_large") == 0
+
+
+def test_exactly_once_commits_outputs_changelog_and_offsets_in_one_transaction(
+    tmp_path: Path,
+) -> None:
+    create = CreateAgentCommand(agent_id="agent")
+    loop = Loop(tmp_path, [create], lambda r: None, eos=lambda: None)
+    loop.run()
+    assert loop.txn.calls == ["init", "begin", "send_offsets", "commit"]
+    assert loop.txn.offsets == [TopicOffset("t-commands", 0, 1)]
+    assert loop.consumer.committed == []  # offsets go with the transaction, not the consumer
+    topics = sorted({r.topic for r in loop.txn.visible})
+    assert topics == [CHANGELOG, "t-events", "t-responses"]
+    [change] = [r for r in loop.txn.visible if r.topic == CHANGELOG]
+    assert (change.key, change.partition) == (b"agent", 0)
+    assert decode_entry(change.value, "test").recent[0].message_id == str(create.message_id)
+    stored = loop.stored("agent")
+    assert stored is not None and stored.state is not None
+    assert loop.transactions("commit") == 1
+
+
+def test_an_aborted_transaction_is_retried_and_acts_once(tmp_path: Path) -> None:
+    failures = [TransactionAbortableError("t", "commit", "broker said no")]
+    commands = [CreateAgentCommand(agent_id="agent", personality_type="echo"),
+                ProcessMessageCommand(agent_id="agent", content="hi")]  # fmt: skip
+    loop = Loop(tmp_path, commands, lambda r: None,
+                eos=lambda: failures.pop() if failures else None)  # fmt: skip
+    loop.run()
+    assert loop.txn.calls == ["init", "begin", "send_offsets", "commit-failed", "abort",
+                              "begin", "send_offsets", "commit"]  # fmt: skip
+    replies = decode_all(loop, loop.txn.visible, "t-responses")
+    assert [r.message_type for r in replies] == ["response.agent_created",
+                                                 "response.message_processed"]  # fmt: skip
+    assert loop.transactions("abort") == 1
+
+
+def test_a_fenced_transaction_leaves_the_batch_and_its_state_to_the_new_owner(
+    tmp_path: Path,
+) -> None:
+    failures = [TransactionFencedError("t", "commit", "fenced")]
+    loop = Loop(tmp_path, [CreateAgentCommand(agent_id="agent")], lambda r: None,
+                eos=lambda: failures.pop() if failures else None)  # fmt: skip
+    loop.run()
+    # Fenced: rebuilt, the batch rewound and processed again from the same (empty) state.
+    assert loop.txn.calls == ["init", "begin", "send_offsets", "commit-failed", "rebuild",
+                              "begin", "send_offsets", "commit"]  # fmt: skip
+    assert loop.consumer.seeks == [TopicOffset("t-commands", 0, 0)]
+    replies = decode_all(loop, loop.txn.visible, "t-responses")
+    assert [r.message_type for r in replies] == ["response.agent_created"]  # not agent_exists
+    assert loop.transactions("fenced") == 1
 
 
 def test_readiness_turns_off_while_records_wait_past_the_stall_window() -> None:
@@ -177,3 +370,13 @@ def test_readiness_turns_off_while_records_wait_past_the_stall_window() -> None:
     health.progressed()
     assert health.ready
     assert "stalled_for_s" not in health.readiness()
+
+
+def test_readiness_is_off_while_state_is_restored() -> None:
+    health = Health()
+    health.set_ready(True)
+    health.restoring(True)
+    assert not health.ready
+    assert health.readiness()["restoring"] is True
+    health.restoring(False)
+    assert health.ready
