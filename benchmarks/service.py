@@ -1,7 +1,18 @@
 """End-to-end ProcessMessage round trips through the Clubhouse service, against the floor.
 
 Run: ``.venv/bin/python benchmarks/service.py [--broker tansu|kafka] [--requests 300]
-[--burst 2000] [--bursts 5]``
+[--burst 2000] [--bursts 5] [--instances 1 2 3] [--restore-keys 10000]``
+
+Four parts, one after the other on the same broker:
+
+  1. the floor against Clubhouse on one key: the raw echo below, then the service with
+     ``--processing-guarantee exactly-once`` (the default) and ``at-least-once``;
+  2. scaling: 1, 2 and 3 service instances in one consumer group, exactly-once, commands
+     spread over 30 keys (every partition has work); CPU per command summed over them;
+  3. restore: 10,000 keys written through the service, then a fresh instance with an empty
+     state dir rebuilds them from the changelog, against a raw ``read_committed`` consumer
+     reading the same records (the floor);
+  4. the target check: service CPU per command at exactly-once.
 
 One run starts a broker (Tansu by default; ``--broker kafka``: a one-node Apache Kafka
 cluster, the JVM warmed up by the same warm-up requests) and an embedded registry through
@@ -50,6 +61,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -60,7 +72,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Consumer, Message, Producer, TopicPartition
+import httpx
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -77,6 +90,7 @@ from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 from clubhouse.devstack.runner import shutdown_signals
+from clubhouse.messaging.changelog import changelog_topic
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import all_topics
@@ -85,6 +99,7 @@ from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 
 PARTITIONS = 3  # the service's default for the topics it creates; the echo's topics match
+KEYS = 30  # agents the scaling runs spread their commands over, so every partition has work
 BATCH = 200  # the service's default batch size; the echo batches the same way
 AGENT_ID = "bench-agent"
 CONTENT = "The quick brown fox jumps over the lazy dog; benchmark payload 0123456789."
@@ -260,13 +275,19 @@ class RawDriver:
 
 
 class ClubhouseDriver:
-    """Round trips through ``ClubhouseClient``: ``request`` alone, ``request_many`` in bursts."""
+    """Round trips through ``ClubhouseClient``: ``request`` alone, ``request_many`` in bursts;
+    the commands go round the given agents."""
 
-    def __init__(self, client: ClubhouseClient) -> None:
+    def __init__(self, client: ClubhouseClient, agents: Sequence[str]) -> None:
         self._client = client
+        self._agents = agents
+        self._next = 0
 
     def prepare(self, count: int) -> RoundTrips:
         cmds = commands(count)
+        for command in cmds:
+            command.agent_id = self._agents[self._next % len(self._agents)]
+            self._next += 1
         if count == 1:
             return lambda: self._check([self._client.request(cmds[0], TIMEOUT_S)])
         return lambda: self._check(list(self._client.request_many(cmds, TIMEOUT_S).values()))
@@ -338,90 +359,233 @@ def run_raw(stack: Stack, serde: MessageSerde, args: argparse.Namespace) -> tupl
             worker.stop()
 
 
-def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
-    prefix = "bench-clubhouse"
-    state_dir = stack.directory / "state"
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One Clubhouse configuration to measure."""
+
+    name: str
+    guarantee: str = "exactly-once"
+    instances: int = 1
+    keys: int = 1
+
+
+def service_argv(stack: Stack, prefix: str, run: Run, index: int) -> list[str]:
+    return [
+        sys.executable, "-m", "clubhouse.cli.main", "run",
+        "--bootstrap-servers", stack.settings.bootstrap_servers,
+        "--schema-registry-url", stack.registry_url, "--topic-prefix", prefix,
+        "--state-dir", str(stack.directory / prefix / f"state-{index}"),
+        "--instance-id", f"bench-{index}", "--processing-guarantee", run.guarantee,
+        "--partitions", str(PARTITIONS), "--kafka-dev-tuning",
+    ]  # fmt: skip
+
+
+def start_instances(stack: Stack, prefix: str, run: Run) -> list[ManagedProcess]:
+    workers = [
+        child(stack, f"{prefix}-{i}", service_argv(stack, prefix, run, i))
+        for i in range(run.instances)
+    ]
+    # The service creates its topics after registering and loading every schema id.
+    admin = KafkaAdmin(stack.settings)
+    for worker in workers:
+        worker.wait_ready(topics_exist(admin, all_topics(prefix)), "topics", TIMEOUT_S)
+    return workers
+
+
+def run_clubhouse(stack: Stack, args: argparse.Namespace, run: Run) -> Figures:
+    prefix = f"bench-{run.name}"
     stop = threading.Event()
-    worker: threading.Thread | ManagedProcess
-    if stack.in_thread:
+    workers: list[ManagedProcess] = []
+    thread: threading.Thread | None = None
+    if stack.in_thread and run.instances == 1:
         config = ServiceConfig(
             kafka=stack.settings,
             registry=RegistrySettings(urls=[stack.registry_url]),
             topic_prefix=prefix,
-            state_dir=state_dir,
+            state_dir=stack.directory / prefix / "state",
+            processing_guarantee="at-least-once"
+            if run.guarantee == "at-least-once"
+            else "exactly-once",
         )
         service = ClubhouseService(config)
         service.start()
-        worker = threading.Thread(target=service.run, args=(stop,))
-        worker.start()
+        thread = threading.Thread(target=service.run, args=(stop,))
+        thread.start()
     else:
-        worker = child(stack, "clubhouse-service", [
-            sys.executable, "-m", "clubhouse.cli.main", "run",
-            "--bootstrap-servers", stack.settings.bootstrap_servers,
-            "--schema-registry-url", stack.registry_url, "--topic-prefix", prefix,
-            "--state-dir", str(state_dir), "--kafka-dev-tuning",
-        ])  # fmt: skip
-        # The service creates its topics after registering and loading every schema id.
-        admin = KafkaAdmin(stack.settings)
-        worker.wait_ready(topics_exist(admin, all_topics(prefix)), "topics", TIMEOUT_S)
+        workers = start_instances(stack, prefix, run)
     registry = stack.registry()  # the client may look up writer schemas while it decodes
     client = ClubhouseClient.connect(stack.settings, registry, topic_prefix=prefix)
+    agents = [AGENT_ID] if run.keys == 1 else [f"{AGENT_ID}-{i}" for i in range(run.keys)]
     try:
-        # The first request also waits out the service's consumer-group join (~3 s on Tansu).
-        client.request(CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo"), TIMEOUT_S)
-        driver = ClubhouseDriver(client)
-        return measure(driver.prepare, stack.cpu(worker), requests=args.requests,
-                       burst=args.burst, bursts=args.bursts, warmup=args.warmup)  # fmt: skip
+        # The first requests also wait out the group joins (~3 s on Tansu).
+        client.request_many(
+            [CreateAgentCommand(agent_id=a, personality_type="echo") for a in agents], TIMEOUT_S
+        )
+        driver = ClubhouseDriver(client, agents)
+        pids = {"broker": stack.broker_pid, "driver": os.getpid()}
+        pids.update({f"worker-{i}": w.pid for i, w in enumerate(workers)})
+        figures = measure(driver.prepare, cpu_probe(pids), requests=args.requests,
+                          burst=args.burst, bursts=args.bursts, warmup=args.warmup)  # fmt: skip
+        services = sum(v for k, v in figures.cpu_us.items() if k.startswith("worker-"))
+        cpu = {k: v for k, v in figures.cpu_us.items() if not k.startswith("worker-")}
+        if workers:
+            cpu["worker"] = services
+        return Figures(figures.rate, figures.latencies_ms, cpu)
     finally:
         client.close()
         registry.close()
-        if isinstance(worker, threading.Thread):
+        if thread is not None:
             stop.set()
-            worker.join(60)
-        else:
+            thread.join(60)
+        for worker in workers:
             worker.stop(grace=30)
 
 
-def report(raw: Figures, club: Figures, request_bytes: int, args: argparse.Namespace) -> str:
+@dataclass(frozen=True, slots=True)
+class RestoreFigures:
+    keys: int
+    records: int
+    restore_s: float  # the service's own measure: clubhouse_state_restore_seconds_sum
+    ready_s: float  # from starting the fresh instance to its /readyz saying ready
+    raw_read_s: float  # the floor: a raw read_committed consumer reading the same records
+
+
+def run_restore(stack: Stack, keys: int) -> RestoreFigures:
+    """Write ``keys`` agents, then time a fresh instance rebuilding them from the changelog."""
+    prefix = "bench-restore"
+    run = Run("restore")
+    [worker] = start_instances(stack, prefix, run)
+    registry = stack.registry()
+    try:
+        with ClubhouseClient.connect(stack.settings, registry, topic_prefix=prefix) as client:
+            for start in range(0, keys, 2000):
+                client.request_many(
+                    [CreateAgentCommand(agent_id=f"r{i}", personality_type="echo")
+                     for i in range(start, min(keys, start + 2000))], TIMEOUT_S,
+                )  # fmt: skip
+    finally:
+        registry.close()
+        worker.stop(grace=30)
+    raw_read_s, records = read_changelog(stack.settings, changelog_topic(prefix))
+    port = free_port()
+    argv = [*service_argv(stack, prefix, run, 99), "--metrics-port", str(port)]
+    started = time.perf_counter()
+    fresh = child(stack, f"{prefix}-fresh", argv)
+    try:
+        fresh.wait_ready(lambda: ready(port), "restored", TIMEOUT_S * 5)
+        ready_s = time.perf_counter() - started
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        restore_s = sample(text, "clubhouse_state_restore_seconds_sum")
+        restored = int(sample(text, "clubhouse_state_restored_records_total"))
+    finally:
+        fresh.stop(grace=30)
+    if restored != records:
+        raise SystemExit(f"the fresh instance restored {restored} records, the log has {records}")
+    return RestoreFigures(keys, records, restore_s, ready_s, raw_read_s)
+
+
+def read_changelog(settings: KafkaSettings, topic: str) -> tuple[float, int]:
+    """Seconds a plain read_committed consumer takes to read ``topic`` to its end."""
+    conf = settings.consumer_config(group_id=f"bench-raw-{uuid.uuid4().hex}",
+                                    auto_offset_reset="earliest")  # fmt: skip
+    consumer = Consumer({**conf, "enable.partition.eof": True, "isolation.level": "read_committed"})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    started = time.perf_counter()
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    done: set[int] = set()
+    records = 0
+    while len(done) < len(partitions):
+        for msg in consumer.consume(1000, 1.0):
+            err = msg.error()
+            if err is None:
+                records += 1
+            elif err.code() == KafkaError._PARTITION_EOF:
+                done.add(msg.partition())
+    elapsed = time.perf_counter() - started
+    consumer.close()
+    return elapsed, records
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def sample(metrics_text: str, name: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise SystemExit(f"metric {name} not found")
+
+
+def report(
+    raw: Figures, paths: dict[str, Figures], scaling: dict[int, Figures], *,
+    restore: RestoreFigures | None, request_bytes: int, args: argparse.Namespace,
+) -> str:  # fmt: skip
     def row(name: str, f: Figures) -> list[object]:
-        return [name, f"{f.rate:,.0f}", f"{f.p50:.1f}", f"{f.p99:.1f}"]
+        return [name, f"{f.rate:,.0f}", f"{f.p50:.1f}", f"{f.p99:.1f}",
+                f"{f.rate / raw.rate:.2f}x", f"{f.p50 / raw.p50:.2f}x"]  # fmt: skip
 
-    rate_ratio = club.rate / raw.rate
-    p50_ratio = club.p50 / raw.p50
-    p99_ratio = club.p99 / raw.p99
-    rows: list[list[object]] = [
-        row("raw echo (floor)", raw),
-        row("clubhouse", club),
-        ["clubhouse / raw", f"{rate_ratio:.2f}x", f"{p50_ratio:.2f}x", f"{p99_ratio:.2f}x"],
-    ]
+    def cpu(f: Figures, k: str) -> str:
+        return f"{f.cpu_us[k]:.0f}" if k in f.cpu_us else "-"
 
-    def cpu_row(name: str, f: Figures) -> list[object]:
-        return [name, *(f"{f.cpu_us[k]:.0f}" if k in f.cpu_us else "-" for k in cpu_columns)]
-
-    cpu_columns = ("worker", "broker", "driver")
-    worker_header = "echo/service" if not args.in_thread else "(in driver)"
     where = "threads of the driver process" if args.in_thread else "child processes"
     lines = [
         "ProcessMessage round trips: Clubhouse service vs a raw confluent-kafka echo",
         f"machine: {os.cpu_count()} cores, shared by the broker ({args.broker_name}), the "
-        "registry, the service or echo, and this driver",
+        "registry, the service(s) or echo, and this driver",
         f"service and echo run as {where}; dev tuning (fetch.wait.max.ms=10); "
-        f"{PARTITIONS} partitions, one key; request value {request_bytes} bytes",
+        f"{PARTITIONS} partitions; request value {request_bytes} bytes",
         f"latency: {args.requests} sequential round trips; throughput: best of {args.bursts} "
         f"bursts of {args.burst} pipelined requests; warm-up first",
         "",
-        table(["path", "commands/s", "p50 ms", "p99 ms"], rows),
+        "One instance, one key (one partition):",
+        table(["path", "commands/s", "p50 ms", "p99 ms", "rate / raw", "p50 / raw"],
+              [row("raw echo (floor)", raw), *(row(n, f) for n, f in paths.items())]),
         "",
         "CPU microseconds per command during the bursts, by process:",
-        table(
-            ["path", worker_header, "broker", "driver"],
-            [cpu_row("raw echo (floor)", raw), cpu_row("clubhouse", club)],
-        ),
-        "",
-        f"target throughput >= 0.50x raw: {rate_ratio:.2f}x "
-        f"{'met' if rate_ratio >= 0.5 else 'MISSED'}",
-        f"target p50        <= 2.00x raw: {p50_ratio:.2f}x {'met' if p50_ratio <= 2 else 'MISSED'}",
-    ]
+        table(["path", "echo/service", "broker", "driver"],
+              [[n, cpu(f, "worker"), cpu(f, "broker"), cpu(f, "driver")]
+               for n, f in {"raw echo (floor)": raw, **paths}.items()]),
+    ]  # fmt: skip
+    if scaling:
+        one = scaling[min(scaling)]
+        lines += [
+            "",
+            f"Exactly-once, {KEYS} keys over {PARTITIONS} partitions, 1..N instances "
+            f"(one group):",
+            table(["instances", "commands/s", "p50 ms", "p99 ms", "vs 1 instance",
+                   "service CPU µs/command (all instances)"],
+                  [[n, f"{f.rate:,.0f}", f"{f.p50:.1f}", f"{f.p99:.1f}",
+                    f"{f.rate / one.rate:.2f}x", cpu(f, "worker")]
+                   for n, f in sorted(scaling.items())]),
+        ]  # fmt: skip
+    if restore is not None:
+        lines += [
+            "",
+            f"Restore: a fresh instance (empty --state-dir) rebuilding {restore.keys:,} keys "
+            f"({restore.records:,} changelog records):",
+            table(["what", "seconds"], [
+                ["service restore (clubhouse_state_restore_seconds)", f"{restore.restore_s:.2f}"],
+                ["start to /readyz ready (registration, group join, restore)",
+                 f"{restore.ready_s:.2f}"],
+                ["raw read_committed consumer, same records (floor)", f"{restore.raw_read_s:.2f}"],
+                ["restore / raw read", f"{restore.restore_s / restore.raw_read_s:.2f}x"],
+            ]),
+        ]  # fmt: skip
+    eos = paths.get("clubhouse exactly-once")
+    if eos is not None and "worker" in eos.cpu_us:
+        used = eos.cpu_us["worker"]
+        lines += ["", f"target service CPU <= 120 µs/command at exactly-once: {used:.0f} µs "
+                  f"{'met' if used <= 120 else 'MISSED'}"]  # fmt: skip
     return "\n".join(lines)
 
 
@@ -435,6 +599,10 @@ def main() -> None:
                         help="run the service and the echo in threads of this process")  # fmt: skip
     parser.add_argument("--broker", choices=BROKER_KINDS, default="tansu",
                         help="the broker both paths run on (kafka needs java and mvn)")  # fmt: skip
+    parser.add_argument("--instances", type=int, nargs="*", default=[1, 2, 3],
+                        help="instance counts for the scaling runs (none: skip them)")
+    parser.add_argument("--restore-keys", type=int, default=10_000,
+                        help="keys a fresh instance restores (0: skip)")
     parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.echo_worker:
@@ -456,8 +624,16 @@ def main() -> None:
         )
         args.broker_name = broker.component
         raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
-        club = run_clubhouse(stack, args)
-    print(report(raw, club, request_bytes, args))
+        paths = {
+            "clubhouse exactly-once": run_clubhouse(stack, args, Run("eos")),
+            "clubhouse at-least-once": run_clubhouse(stack, args, Run("alo", "at-least-once")),
+        }
+        scaling = {
+            n: run_clubhouse(stack, args, Run(f"scale{n}", instances=n, keys=KEYS))
+            for n in args.instances
+        }
+        restore = run_restore(stack, args.restore_keys) if args.restore_keys else None
+    print(report(raw, paths, scaling, restore=restore, request_bytes=request_bytes, args=args))
 
 
 @contextmanager
