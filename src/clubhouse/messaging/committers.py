@@ -32,6 +32,7 @@ from clubhouse.services.kafka_errors import (
     KafkaClientError,
     TransactionAbortableError,
     TransactionFencedError,
+    TransactionTimeoutError,
 )
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
@@ -156,7 +157,8 @@ class TransactionalCommitter:
                     self._producer.send_offsets(
                         offsets, self._consumer.group_metadata(), self._timeout
                     )
-                self._producer.commit(self._timeout)
+                if not self._commit(backoff):
+                    return None
             except TransactionFencedError as exc:
                 # Another instance owns these partitions now (or runs with our id): what
                 # this batch did is undone, and the next poll brings the new assignment.
@@ -182,6 +184,22 @@ class TransactionalCommitter:
     def close(self, timeout: float) -> None:
         """Release the producer; an open transaction is aborted by the broker."""
         self._producer.close(timeout)
+
+    def _commit(self, backoff: _Backoff) -> bool:
+        """Commit; False when asked to stop while the outcome is still unknown.
+
+        A commit that timed out may have happened: only calling commit again settles it, so
+        it is never answered with an abort and a redo (which could act twice).
+        """
+        while True:
+            try:
+                self._producer.commit(self._timeout)
+                return True
+            except TransactionTimeoutError as exc:
+                if not backoff.wait("transaction commit unconfirmed; committing again", exc):
+                    # Stopping: the next start registers the transactional id again, which
+                    # settles this transaction either way before anything is read.
+                    return False
 
     def _produce(self, record: Outbound) -> Future[DeliveredRecord]:
         return self._producer.produce(
