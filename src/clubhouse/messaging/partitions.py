@@ -119,21 +119,33 @@ class OwnedPartitions:
         if not mine:
             return
         self._on_restoring(True)
+        failed: list[tuple[int, Exception]] = []
         try:
             for partition in mine:
-                store = self._open(partition_store_path(self._dir, self._changelog, partition))
                 try:
-                    restored = self._restorer.restore(store, partition)
-                except BaseException:
-                    store.close()
-                    raise
-                # Above every epoch restored: records of an owner deposed before this one
-                # are told apart from ours by it.
-                self._owned[partition] = PartitionState(partition, store, store.epoch + 1)
-                self._on_restored(restored)
+                    self._open_and_restore(partition)
+                except Exception as exc:  # noqa: BLE001 - the others are still set up
+                    failed.append((partition, exc))
         finally:
             self._on_restoring(False)
             self._on_owned(len(self._owned))
+        if failed:
+            partition, exc = failed[0]
+            log.error("partition state could not be restored; retried on its next record",
+                      extra={"partitions": [p for p, _ in failed], "error": str(exc)})  # fmt: skip
+            raise exc
+
+    def _open_and_restore(self, partition: int) -> None:
+        store = self._open(partition_store_path(self._dir, self._changelog, partition))
+        try:
+            restored = self._restorer.restore(store, partition)
+        except BaseException:
+            store.close()
+            raise
+        # Above every epoch restored: records of an owner deposed before this one are told
+        # apart from ours by it.
+        self._owned[partition] = PartitionState(partition, store, store.epoch + 1)
+        self._on_restored(restored)
 
     def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
         """Close the stores of partitions handed to another instance."""

@@ -95,9 +95,7 @@ class ServiceLoop:
         started = self._clock()
         owned = [r for r in records if self._partitions.get(r.partition) is not None]
         if len(owned) < len(records):
-            # Records fetched just before their partition moved: the new owner reads them.
-            log.info("records of a partition no longer owned left to its new owner",
-                     extra={"count": len(records) - len(owned)})  # fmt: skip
+            self._not_owned([r for r in records if self._partitions.get(r.partition) is None])
             if not owned:
                 return
         outbound: list[Outbound] = []
@@ -129,6 +127,29 @@ class ServiceLoop:
                 histogram.observe(elapsed)
         for topic, count in Counter(out.topic for out in outbound).items():
             self._metrics.published.labels(topic).inc(count)
+
+    def _not_owned(self, records: Sequence[ConsumedRecord]) -> None:
+        """Records of partitions without state here: moving away, or not yet restored.
+
+        Records fetched just before their partition moved are the new owner's to read. But a
+        partition still assigned here whose restore failed is restored again now, and read
+        again from its first such record, so none of them is skipped.
+        """
+        assigned = {p for t, p in self._consumer.assignment() if t == self._topic}
+        first: dict[int, int] = {}
+        for r in records:
+            if r.partition in assigned:
+                first[r.partition] = min(first.get(r.partition, r.offset), r.offset)
+        if not first:
+            log.info("records of a partition no longer owned left to its new owner",
+                     extra={"count": len(records)})  # fmt: skip
+            return
+        try:
+            self._partitions.on_assigned([(self._topic, p) for p in sorted(first)])
+        except Exception as exc:  # noqa: BLE001 - retried on the next record, after a pause
+            log.warning("restore failed again", extra={"error": str(exc)})
+            time.sleep(min(self._max_backoff, 1.0))
+        self._consumer.seek([TopicOffset(self._topic, p, o) for p, o in sorted(first.items())])
 
     def _changelog_records(self) -> list[Outbound]:
         out: list[Outbound] = []
