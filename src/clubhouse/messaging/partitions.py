@@ -130,10 +130,10 @@ class OwnedPartitions:
             self._on_restoring(False)
             self._on_owned(len(self._owned))
         if failed:
-            partition, exc = failed[0]
+            first = failed[0][1]
             log.error("partition state could not be restored; retried on its next record",
-                      extra={"partitions": [p for p, _ in failed], "error": str(exc)})  # fmt: skip
-            raise exc
+                      extra={"partitions": [p for p, _ in failed], "error": str(first)})  # fmt: skip
+            raise first
 
     def _open_and_restore(self, partition: int) -> None:
         store = self._open(partition_store_path(self._dir, self._changelog, partition))
