@@ -301,7 +301,7 @@ def test_a_transient_failure_is_retried_not_replaced(tmp_path: Path) -> None:
     loop.run()
     assert loop.consumer.committed == [TopicOffset("t-commands", 0, 1)]
     replies = decode_all(loop, loop.producer.acked, "t-responses")
-    assert [r.message_type for r in replies] == ["response.agent_created"] * 3  # re-sent whole
+    assert [r.message_type for r in replies] == ["response.agent_created"]
     assert loop.producer.rebuilt == 2
     assert loop.failures("message_too_large") == 0
 
@@ -316,7 +316,7 @@ def test_exactly_once_commits_outputs_changelog_and_offsets_in_one_transaction(
     assert loop.txn.offsets == [TopicOffset("t-commands", 0, 1)]
     assert loop.consumer.committed == []  # offsets go with the transaction, not the consumer
     topics = sorted({r.topic for r in loop.txn.visible})
-    assert topics == [CHANGELOG, "t-events", "t-responses"]
+    assert topics == sorted([CHANGELOG, "t-events", "t-responses"])
     [change] = [r for r in loop.txn.visible if r.topic == CHANGELOG]
     assert (change.key, change.partition) == (b"agent", 0)
     assert decode_entry(change.value, "test").recent[0].message_id == str(create.message_id)
@@ -326,7 +326,7 @@ def test_exactly_once_commits_outputs_changelog_and_offsets_in_one_transaction(
 
 
 def test_an_aborted_transaction_is_retried_and_acts_once(tmp_path: Path) -> None:
-    failures = [TransactionAbortableError("t", "commit", "broker said no")]
+    failures = [TransactionAbortableError("t", "commit", "broker said no", "X")]
     commands = [CreateAgentCommand(agent_id="agent", personality_type="echo"),
                 ProcessMessageCommand(agent_id="agent", content="hi")]  # fmt: skip
     loop = Loop(tmp_path, commands, lambda r: None,
@@ -343,7 +343,7 @@ def test_an_aborted_transaction_is_retried_and_acts_once(tmp_path: Path) -> None
 def test_a_fenced_transaction_leaves_the_batch_and_its_state_to_the_new_owner(
     tmp_path: Path,
 ) -> None:
-    failures = [TransactionFencedError("t", "commit", "fenced")]
+    failures = [TransactionFencedError("t", "commit", "fenced", "_FENCED")]
     loop = Loop(tmp_path, [CreateAgentCommand(agent_id="agent")], lambda r: None,
                 eos=lambda: failures.pop() if failures else None)  # fmt: skip
     loop.run()
