@@ -80,6 +80,7 @@ def test_a_command_keyed_otherwise_is_forwarded_to_the_owner_of_its_key(env: Env
             RegistrySettings(urls=[env.registry_url])
         )
         serde = MessageSerde(registry, MessageCatalog.default(), env.prefix)
+        serde.prepare()
         ask = ProcessMessageCommand(agent_id="keyed", content="no key")
         producer = KafkaProducer(env.kafka)
         responses = client._response_reader()
