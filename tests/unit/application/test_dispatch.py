@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from clubhouse.application import App, CommandRejected, Context, Dispatcher
-from clubhouse.contracts import Command
+from clubhouse.contracts import Command, Response
 
 
 class TouchCommand(Command):
@@ -50,3 +50,26 @@ def test_ctx_log_adds_the_key_and_message_id(caplog: pytest.LogCaptureFixture) -
         dispatcher.dispatch(command, read)
     (record,) = [r for r in caplog.records if r.getMessage() == "touched"]
     assert (record.key, record.message_id, record.items) == ("k", str(command.message_id), 2)  # type: ignore[attr-defined]
+
+
+class DoneResponse(Response):
+    message_type: str = "response.done"
+    note: str = "done"
+
+
+DONE = DoneResponse()  # one object returned for every command: answering must not change it
+
+
+def test_the_answer_is_a_copy_of_the_result_marked_as_answering_the_command() -> None:
+    app = App(prefix="done")
+
+    @app.command(TouchCommand, key="key")
+    def done(cmd: TouchCommand, ctx: Context) -> DoneResponse:
+        return DONE
+
+    first, second = TouchCommand(key="a"), TouchCommand(key="b")
+    answers = [Dispatcher(app).dispatch(c, lambda key: None).outputs[0] for c in (first, second)]
+    assert [a.in_response_to for a in answers] == [first.message_id, second.message_id]  # type: ignore[attr-defined]
+    assert all("in_response_to" in a.model_fields_set and a.note == "done" for a in answers)  # type: ignore[attr-defined]
+    assert DONE.in_response_to is None and "in_response_to" not in DONE.model_fields_set
+    assert answers[0].message_id == DONE.message_id  # a copy, not a new message
