@@ -31,6 +31,11 @@ Both paths are warmed up first (group join, connections, first-use caches).
 Also printed: the CPU each process used per command during the bursts (Linux ``/proc``),
 which shows where a throughput ceiling comes from.
 
+``--profile-service FILE`` runs the service in a thread of this process (as ``--in-thread``)
+under cProfile, writes the stats of that thread to FILE (read them with ``python -m pstats``)
+and prints the functions with the most cumulative time. Profiling slows the service down:
+the figures of such a run are for finding hot spots, not for comparing.
+
 Why the service (and, to match, the echo) runs as a child process, not a thread: a thread
 would share the driver's GIL, and in a deployment the client is another process; as a child
 the service also gets its own CPU figure. ``--in-thread`` runs both in threads of this
@@ -48,7 +53,9 @@ milliseconds, so its throughput moves a lot between runs (20k-50k/s seen here).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import signal
 import sys
 import tempfile
@@ -352,7 +359,10 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
         )
         service = ClubhouseService(config)
         service.start()
-        worker = threading.Thread(target=service.run, args=(stop,))
+        target = service.run
+        if args.profile_service:
+            target = profiled(service.run, args.profile_service)
+        worker = threading.Thread(target=target, args=(stop,))
         worker.start()
     else:
         worker = child(stack, "clubhouse-service", [
@@ -380,6 +390,26 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace) -> Figures:
             worker.join(60)
         else:
             worker.stop(grace=30)
+
+
+def profiled(run: Callable[[threading.Event], None], path: Path) -> Callable[..., None]:
+    """``run`` under cProfile in its own thread; its stats go to ``path`` when it returns."""
+
+    def target(stop: threading.Event) -> None:
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(run, stop)
+        finally:
+            profiler.dump_stats(path)
+
+    return target
+
+
+def print_profile(path: Path) -> None:
+    stats = pstats.Stats(str(path))
+    print(f"\nservice thread, by cumulative time (full stats: python -m pstats {path}):")
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def report(raw: Figures, club: Figures, request_bytes: int, args: argparse.Namespace) -> str:
@@ -435,8 +465,12 @@ def main() -> None:
                         help="run the service and the echo in threads of this process")  # fmt: skip
     parser.add_argument("--broker", choices=BROKER_KINDS, default="tansu",
                         help="the broker both paths run on (kafka needs java and mvn)")  # fmt: skip
+    parser.add_argument("--profile-service", type=Path, metavar="FILE",
+                        help="profile the service, in a thread; stats to FILE")  # fmt: skip
     parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile_service:
+        args.in_thread = True
     if args.echo_worker:
         echo_main(*args.echo_worker)
         return
@@ -458,6 +492,8 @@ def main() -> None:
         raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
         club = run_clubhouse(stack, args)
     print(report(raw, club, request_bytes, args))
+    if args.profile_service:
+        print_profile(args.profile_service)
 
 
 @contextmanager
