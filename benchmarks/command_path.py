@@ -59,7 +59,7 @@ BATCH = 200  # the service loop's default batch size
 SOURCE = f"{PREFIX}-commands/0/"
 
 
-class Path_:
+class CommandPath:
     """Everything one run needs: serde, dispatcher, record builder and processor."""
 
     def __init__(self, db: Path) -> None:
@@ -124,7 +124,7 @@ def main() -> None:
     n: int = args.commands
 
     with tempfile.TemporaryDirectory(prefix="clubhouse-path-") as tmp:
-        p = Path_(Path(tmp) / "state.db")
+        p = CommandPath(Path(tmp) / "state.db")
         values = framed_commands(p.serde, n)
         # Commands for the full path must be new each round, or they are duplicates.
         fresh = iter(lambda: framed_commands(p.serde, n), None)
