@@ -42,6 +42,11 @@ Both paths are warmed up first (group join, connections, first-use caches).
 Also printed: the CPU each process used per command during the bursts (Linux ``/proc``),
 which shows where a throughput ceiling comes from.
 
+``--profile-service FILE`` runs the service in a thread of this process (as ``--in-thread``)
+under cProfile, writes the stats of that thread to FILE (read them with ``python -m pstats``)
+and prints the functions with the most cumulative time. Profiling slows the service down:
+the figures of such a run are for finding hot spots, not for comparing.
+
 Why the service (and, to match, the echo) runs as a child process, not a thread: a thread
 would share the driver's GIL, and in a deployment the client is another process; as a child
 the service also gets its own CPU figure. ``--in-thread`` runs both in threads of this
@@ -59,7 +64,9 @@ milliseconds, so its throughput moves a lot between runs (20k-50k/s seen here).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import signal
 import socket
 import sys
@@ -409,7 +416,10 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace, run: Run) -> Figures:
         )
         service = ClubhouseService(config)
         service.start()
-        thread = threading.Thread(target=service.run, args=(stop,))
+        target = service.run
+        if args.profile_service:
+            target = profiled(service.run, args.profile_service)
+        thread = threading.Thread(target=target, args=(stop,))
         thread.start()
     else:
         workers = start_instances(stack, prefix, run)
@@ -526,6 +536,26 @@ def sample(metrics_text: str, name: str) -> float:
     raise SystemExit(f"metric {name} not found")
 
 
+def profiled(run: Callable[[threading.Event], None], path: Path) -> Callable[..., None]:
+    """``run`` under cProfile in its own thread; its stats go to ``path`` when it returns."""
+
+    def target(stop: threading.Event) -> None:
+        profiler = cProfile.Profile()
+        try:
+            profiler.runcall(run, stop)
+        finally:
+            profiler.dump_stats(path)
+
+    return target
+
+
+def print_profile(path: Path) -> None:
+    stats = pstats.Stats(str(path))
+    print(f"\nservice thread, by cumulative time (full stats: python -m pstats {path}):")
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
+
+
 def report(
     raw: Figures, paths: dict[str, Figures], scaling: dict[int, Figures], *,
     restore: RestoreFigures | None, request_bytes: int, args: argparse.Namespace,
@@ -603,8 +633,12 @@ def main() -> None:
                         help="instance counts for the scaling runs (none: skip them)")
     parser.add_argument("--restore-keys", type=int, default=10_000,
                         help="keys a fresh instance restores (0: skip)")
+    parser.add_argument("--profile-service", type=Path, metavar="FILE",
+                        help="profile the service, in a thread; stats to FILE")  # fmt: skip
     parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.profile_service:
+        args.in_thread = True
     if args.echo_worker:
         echo_main(*args.echo_worker)
         return
@@ -634,6 +668,8 @@ def main() -> None:
         }
         restore = run_restore(stack, args.restore_keys) if args.restore_keys else None
     print(report(raw, paths, scaling, restore=restore, request_bytes=request_bytes, args=args))
+    if args.profile_service:
+        print_profile(args.profile_service)
 
 
 @contextmanager

@@ -36,8 +36,20 @@ class Context:
         self.key = key
         self.message_id = message_id
         self.state = state
-        self.log = _CommandLog(logger, {"key": key, "message_id": str(message_id)})
+        self._logger = logger
+        self._log: _CommandLog | None = None
         self._emitted: list[BaseMessage] = []
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger that adds this command's key and message id to every record."""
+        # Built on first use: most handlers never log, and building it was a measurable
+        # share of a command's dispatch.
+        if self._log is None:
+            self._log = _CommandLog(
+                self._logger, {"key": self.key, "message_id": str(self.message_id)}
+            )
+        return self._log
 
     def emit(self, message: BaseMessage) -> None:
         """Publish ``message`` (an Event, usually) together with this command's response."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from clubhouse.avro.canonical import canonical_json
 from clubhouse.avro.converter import compile_model
 from clubhouse.avro.errors import DecodeError, EncodeError, SchemaConversionError
+from clubhouse.avro.writer import Unhandled, compile_writer
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -36,7 +37,11 @@ class AvroCodec(Generic[M]):
         self._from_avro = compiled.from_avro
         # The bytes of a uuid-typed string are those of a plain string; reading it as one skips
         # fastavro's slow Python UUID construction, and pydantic parses the text in Rust.
-        self._parsed = fastavro.parse_schema(_plain_uuids(compiled.schema))
+        plain = _plain_uuids(compiled.schema)
+        self._parsed = fastavro.parse_schema(plain)
+        # Flat records (every built-in message) are written by a compiled writer; fastavro
+        # writes the rest, and any datum the compiled writer does not take exactly.
+        self._fast_writer = compile_writer(plain)
         self._record_names = _has_record_union(compiled.schema)
         # Writer schemas seen on decode, parsed once each; keyed by their JSON text.
         self._writers: dict[str, Any] = {}
@@ -49,7 +54,13 @@ class AvroCodec(Generic[M]):
             )
         out = BytesIO()
         try:
-            fastavro.schemaless_writer(out, self._parsed, self._to_avro(instance))
+            datum = self._to_avro(instance)
+            if self._fast_writer is not None:
+                try:
+                    return self._fast_writer(datum)
+                except (Unhandled, KeyError, TypeError, ValueError):
+                    pass  # fastavro writes it, or says why it cannot
+            fastavro.schemaless_writer(out, self._parsed, datum)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
             raise EncodeError(f"cannot encode {self.model.__name__}: {exc}") from exc
         return out.getvalue()

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from uuid import UUID, uuid4
+from uuid import UUID, SafeUUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 MESSAGE_TYPE_DOC = "Dotted message type, e.g. command.create_agent; fixed per message class."
+
+
+# The version (4) and variant (RFC 4122) bits, as uuid.UUID(bytes=..., version=4) sets them.
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (4 << 76) | (0x8000 << 48)
+_UNKNOWN = SafeUUID.unknown  # looking an enum member up costs as much as setting a slot
+_set_slot = object.__setattr__
+
+
+def uuid4() -> UUID:
+    """A random (version 4) UUID, the same as ``uuid.uuid4()`` makes, built faster.
+
+    ``UUID.__init__`` sorts out its arguments in Python, which was a third of the cost of
+    building a message; the value goes straight into the two slots a UUID has instead.
+    """
+    value = (int.from_bytes(os.urandom(16), "big") & _UUID4_CLEAR) | _UUID4_SET
+    uid = object.__new__(UUID)
+    _set_slot(uid, "int", value)
+    _set_slot(uid, "is_safe", _UNKNOWN)
+    return uid
 
 
 def utc_now() -> datetime:

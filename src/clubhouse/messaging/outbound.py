@@ -43,6 +43,8 @@ class RecordBuilder:
     def __init__(self, serde: MessageSerde, topic_prefix: str) -> None:
         self._serde = serde
         self._prefix = topic_prefix
+        # Topic by message class: topic_for's issubclass checks cost more than the lookup.
+        self._topics: dict[type[BaseMessage], str] = {}
 
     def record(self, message: BaseMessage, origin: Origin | None = None) -> Outbound:
         """The record for ``message`` on its topic.
@@ -54,8 +56,12 @@ class RecordBuilder:
         if key is None:
             agent_id = getattr(message, "agent_id", None)
             key = agent_id.encode() if isinstance(agent_id, str) and agent_id else None
+        model = type(message)
+        topic = self._topics.get(model)
+        if topic is None:
+            topic = self._topics[model] = topic_for(self._prefix, model)
         return Outbound(
-            topic=topic_for(self._prefix, type(message)),
+            topic=topic,
             key=key,
             value=self._serde.serialize(message),
             headers=[
