@@ -257,13 +257,13 @@ class ClubhouseService:
         processor = CommandProcessor(
             serde, self._dispatcher, self.catalog, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
+            fit=guard.fit,
         )  # fmt: skip
         self._loop = ServiceLoop(
             consumer=self._consumer,
             processor=processor,
             partitions=self._partitions,
             committer=self._committer,
-            guard=guard,
             commands_topic=commands,
             changelog_topic=changelog,
             metrics=self.metrics,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from clubhouse.application.dispatch import Dispatcher, error_reply
-from clubhouse.contracts import BaseMessage, Command, MessageCatalog
+from clubhouse.contracts import BaseMessage, Command, MessageCatalog, Response
 from clubhouse.messaging.changelog import (
     EMPTY,
     DedupeWindow,
@@ -91,6 +91,7 @@ class CommandProcessor:
         records: RecordBuilder | None = None,
         window: DedupeWindow | None = None,
         max_entry_bytes: int = 1_000_000 - 2048,  # a record's default limit, less headroom
+        fit: Callable[[Outbound], Outbound | None] = lambda record: record,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
@@ -102,6 +103,8 @@ class CommandProcessor:
         self._window = window or DedupeWindow()
         self._now_ms = now_ms
         self._max_entry = max_entry_bytes
+        self._fit = fit  # PublishGuard.fit: what cannot be published is replaced here
+        self._responses_topic = topic_for(topic_prefix, Response)
 
     def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
         """Handle one record of the commands topic, with the state of its partition."""
@@ -118,7 +121,7 @@ class CommandProcessor:
             reply = self._records.error_record(
                 origin, "invalid_command", str(exc), {"model": exc.model.__name__}
             )
-            return Processed([reply], "invalid", exc.model.__name__)
+            return Processed(self._fit_all([reply]), "invalid", exc.model.__name__)
         except UndecodableMessageError as exc:
             return self._dead_letter(value, key, source, exc.reason, str(exc))
         if not isinstance(message, Command):
@@ -145,53 +148,71 @@ class CommandProcessor:
                 extra={"message_id": message_id, "message_type": command.message_type},
             )
             outputs = [self._catalog.get(o.model).model_validate_json(o.payload) for o in stored]
-            records = [self._records.record(m, origin) for m in outputs]
+            records = self._fit_all([self._records.record(m, origin) for m in outputs])
             return Processed(records, "duplicate", command.message_type)
         result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
         messages: list[BaseMessage] = result.outputs
+        _number(command, messages)
+        published = [self._publishable(m, origin) for m in messages]
         if key:
             new_state = result.changes.get(key, entry.state)
-            messages = self._remember(command, key, (entry, new_state), messages, state)
-        else:
-            _number(command, messages)
-        records = [self._records.record(m, origin) for m in messages]
+            published = self._remember(command, key, origin, (entry, new_state), published, state)
+        records = [r for r, _ in published if r is not None]
         return Processed(records, "command", command.message_type)
 
+    def _publishable(
+        self, message: BaseMessage, origin: Origin
+    ) -> tuple[Outbound | None, BaseMessage | None]:
+        """The record that will be published for ``message`` (itself, or what the guard put
+        in its place; None: nothing), with the message to remember as its outcome."""
+        record = self._records.record(message, origin)
+        fitted = self._fit(record)
+        if fitted is record:
+            return record, message
+        if fitted is not None and fitted.topic == self._responses_topic and fitted.value:
+            return fitted, self._serde.deserialize(fitted.value)  # the error in its place
+        return fitted, None  # a dead letter stands in: nothing to send again for it
+
     def _remember(
-        self, command: Command, key: str, change: tuple[Entry, State | None],
-        messages: list[BaseMessage], state: KeyedState,
-    ) -> list[BaseMessage]:  # fmt: skip
+        self, command: Command, key: str, origin: Origin, change: tuple[Entry, State | None],
+        published: list[tuple[Outbound | None, BaseMessage | None]], state: KeyedState,
+    ) -> list[tuple[Outbound | None, BaseMessage | None]]:  # fmt: skip
         """Put the key's new entry (state and this command's outcome) into the batch.
 
-        An entry too large for one changelog record would block its partition for good, so
-        the command is answered ``state_too_large`` instead and changes nothing.
+        If the entry is too large for one changelog record, older command ids make room
+        first; if the state itself is, the command is answered ``state_too_large`` and
+        changes nothing, since a record the broker refuses would block the partition.
         """
         entry, new_state = change
         now = self._now_ms()
         message_id = str(command.message_id)
-        _number(command, messages)
-        kept = tuple(StoredOutput(type(o).__name__, o.model_dump_json()) for o in messages)
+        kept = tuple(StoredOutput(type(m).__name__, m.model_dump_json())
+                     for _, m in published if m is not None)  # fmt: skip
         updated = Entry(new_state, self._window.remember(entry.recent, message_id, kept, now))
         value = encode_entry(updated)
+        if value is not None and len(value) > self._max_entry:
+            updated = Entry(new_state, (Recent(message_id, now, kept),))
+            value = encode_entry(updated)
         if value is not None and len(value) > self._max_entry:
             log.warning(
                 "a key's state is too large for its changelog record; command refused",
                 extra={"key": key, "message_id": message_id, "size": len(value),
                        "limit": self._max_entry},
             )  # fmt: skip
-            messages = [error_reply(
+            refusal: BaseMessage = error_reply(
                 command, "state_too_large",
                 f"the state of key {key!r} would take {len(value)} bytes, over the limit of "
                 f"{self._max_entry} bytes for one changelog record; nothing was changed",
                 size_bytes=len(value), limit_bytes=self._max_entry,
-            )]  # fmt: skip
-            _number(command, messages)
-            kept = tuple(StoredOutput(type(o).__name__, o.model_dump_json()) for o in messages)
-            # Older ids make room for this one's refusal; the state stays as it was.
+            )  # fmt: skip
+            _number(command, [refusal])
+            published = [self._publishable(refusal, origin)]
+            kept = tuple(StoredOutput(type(m).__name__, m.model_dump_json())
+                         for _, m in published if m is not None)  # fmt: skip
             updated = Entry(entry.state, (Recent(message_id, now, kept),))
             value = encode_entry(updated)
         state.put(key, updated, value)
-        return messages
+        return published
 
     def _forward(self, record: ConsumedRecord, key: bytes, command: Command) -> Processed:
         log.info(
@@ -200,7 +221,7 @@ class CommandProcessor:
                    "message_id": str(command.message_id)},
         )  # fmt: skip
         forwarded = Outbound(self._commands_topic, key, record.value or b"", list(record.headers))
-        return Processed([forwarded], "forwarded", command.message_type)
+        return Processed(self._fit_all([forwarded]), "forwarded", command.message_type)
 
     def _dead_letter(
         self, value: bytes, key: bytes | None, source: str, reason: str, error: str
@@ -213,6 +234,8 @@ class CommandProcessor:
             (DLQ_ERROR, error.encode()[:4096]),
             (DLQ_SOURCE, source.encode()),
         ]
-        return Processed(
-            [Outbound(dead_letter_topic(self._prefix), key, value, headers)], "dead_letter"
-        )
+        dead = Outbound(dead_letter_topic(self._prefix), key, value, headers)
+        return Processed(self._fit_all([dead]), "dead_letter")
+
+    def _fit_all(self, records: list[Outbound]) -> list[Outbound]:
+        return [r for r in map(self._fit, records) if r is not None]

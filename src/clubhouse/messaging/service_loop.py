@@ -22,7 +22,6 @@ from clubhouse.messaging.committers import BatchCommitter
 from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor
-from clubhouse.messaging.publish_guard import PublishGuard
 from clubhouse.observability import Health, ServiceMetrics
 from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import (
@@ -44,7 +43,6 @@ class ServiceLoop:
         processor: CommandProcessor,
         partitions: OwnedPartitions,
         committer: BatchCommitter,
-        guard: PublishGuard,
         commands_topic: str,
         changelog_topic: str,
         metrics: ServiceMetrics,
@@ -59,7 +57,6 @@ class ServiceLoop:
         self._processor = processor
         self._partitions = partitions
         self._committer = committer
-        self._guard = guard
         self._topic = commands_topic
         self._changelog = changelog_topic
         self._metrics = metrics
@@ -106,7 +103,7 @@ class ServiceLoop:
             state = self._partitions.get(record.partition)
             assert state is not None  # filtered above
             processed = self._processor.process(record, state)
-            outbound.extend(r for r in map(self._guard.fit, processed.records) if r is not None)
+            outbound.extend(processed.records)
             handled[(processed.message_type, processed.kind)] += 1
         outbound.extend(self._changelog_records())
         ends = self._committer.commit(owned, outbound, stop)

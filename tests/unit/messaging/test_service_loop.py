@@ -211,7 +211,6 @@ class Loop:
             processor=self.h.processor,
             partitions=self.partitions,
             committer=committer,
-            guard=guard,
             commands_topic="t-commands",
             changelog_topic=CHANGELOG,
             metrics=self.metrics,
