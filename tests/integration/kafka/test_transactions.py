@@ -232,3 +232,33 @@ def test_send_offsets_with_the_metadata_of_an_old_generation(
         producer.close(5)
         a.close()
         b.close()
+
+
+def test_an_abandoned_transaction_is_timed_out_by_kafka_not_by_tansu(
+    kafka_settings: KafkaSettings, topic: str, topic_prefix: str, broker_kind: str
+) -> None:
+    abandoned = TransactionalProducer(
+        kafka_settings, transactional_id=f"{topic_prefix}-gone", transaction_timeout_ms=1000
+    )
+    reader = KafkaConsumer(kafka_settings, partition_eof=True)
+    try:
+        abandoned.init(TIMEOUT)
+        abandoned.begin()
+        abandoned.wait([abandoned.produce(topic, b"k", b"abandoned")], TIMEOUT)
+        # Left open (close() would abort it). Under read_committed the end is the last
+        # stable offset, held at the open transaction's first record on both brokers.
+        got: list[ConsumedRecord] = []
+        assert reader.read_to_end(TopicOffset(topic, 0, 0), TIMEOUT, got.append) == 0
+        # Kafka aborts it after transaction.timeout.ms, checked every 10 s by default.
+        deadline = time.monotonic() + (40 if broker_kind == "kafka" else 15)
+        end = 0
+        while end == 0 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            end = reader.read_to_end(TopicOffset(topic, 0, 0), TIMEOUT, got.append)
+        if broker_kind == "kafka":
+            assert (end, got) == (2, [])  # the record and the abort marker
+        else:
+            assert (end, got) == (0, [])  # measured on Tansu 0.6: still open, for good
+    finally:
+        reader.close()
+        abandoned.close(5)
