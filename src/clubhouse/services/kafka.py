@@ -1,8 +1,8 @@
 """The Kafka layer on confluent-kafka: settings, producer, consumer and admin wrappers.
 
 Import from here; each piece lives in its own module (``kafka_settings``, ``kafka_producer``,
-``kafka_consumer``, ``kafka_admin``, ``kafka_errors``), and the interfaces the rest of
-Clubhouse depends on are in ``kafka_protocol``.
+``kafka_transactions``, ``kafka_consumer``, ``kafka_admin``, ``kafka_errors``), and the
+interfaces the rest of Clubhouse depends on are in ``kafka_protocol``.
 """
 
 from clubhouse.services.kafka_admin import BROKER_DEFAULT, KafkaAdmin, TopicSpec
@@ -17,7 +17,13 @@ from clubhouse.services.kafka_errors import (
     KafkaClientError,
     KafkaConfigError,
     ProduceError,
+    ReadToEndTimeoutError,
+    RebalanceListenerError,
     TopicAdminError,
+    TransactionAbortableError,
+    TransactionError,
+    TransactionFencedError,
+    TransactionTimeoutError,
 )
 from clubhouse.services.kafka_producer import KafkaProducer
 from clubhouse.services.kafka_protocol import (
@@ -27,9 +33,16 @@ from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     DeliveredRecord,
     ProducerRecord,
+    RebalanceListener,
     TopicOffset,
 )
-from clubhouse.services.kafka_settings import AutoOffsetReset, KafkaSettings, SecurityProtocol
+from clubhouse.services.kafka_settings import (
+    AutoOffsetReset,
+    IsolationLevel,
+    KafkaSettings,
+    SecurityProtocol,
+)
+from clubhouse.services.kafka_transactions import TransactionalProducer
 
 __all__ = [
     "BROKER_DEFAULT",
@@ -45,6 +58,7 @@ __all__ = [
     "DeliveryError",
     "DeliveryTimeoutError",
     "FatalKafkaError",
+    "IsolationLevel",
     "KafkaAdmin",
     "KafkaClientError",
     "KafkaConfigError",
@@ -53,8 +67,16 @@ __all__ = [
     "KafkaSettings",
     "ProduceError",
     "ProducerRecord",
+    "ReadToEndTimeoutError",
+    "RebalanceListener",
+    "RebalanceListenerError",
     "SecurityProtocol",
     "TopicAdminError",
     "TopicOffset",
     "TopicSpec",
+    "TransactionAbortableError",
+    "TransactionError",
+    "TransactionFencedError",
+    "TransactionTimeoutError",
+    "TransactionalProducer",
 ]

@@ -1,8 +1,18 @@
 """``KafkaConsumer``: confluent-kafka's consumer with manual, synchronous commits.
 
 Two ways to read: ``subscribe`` joins a consumer group (partitions are assigned by the
-group, offsets committed to it), ``assign`` reads given partitions without any group join
-(for clients that only read, such as a response listener).
+group, offsets committed to it, or sent to a transaction with ``group_metadata``), ``assign``
+reads given partitions without any group join (for clients that only read, such as a
+response listener). ``read_to_end`` reads one partition up to librdkafka's end-of-partition
+event, not to a watermark: on Tansu the watermarks are unreliable (DESIGN.md section 4).
+
+Every consumer reads ``read_committed`` unless told otherwise: aborted transactions are
+skipped and open ones wait until they end.
+
+A ``RebalanceListener`` runs inside librdkafka's rebalance callbacks. An exception from it is
+logged with the partitions and raised from that same ``poll`` as RebalanceListenerError,
+once the callback has returned: raising through librdkafka's callback would skip the
+assignment it was about to make and leave the group membership half-done.
 
 Errors: a fatal client error raises FatalKafkaError; errors that retrying cannot fix
 (authorization, ``auto.offset.reset=error``) raise ConsumeError; everything else (a broker
@@ -26,10 +36,12 @@ from clubhouse.services.kafka_errors import (
     ConsumeError,
     FatalKafkaError,
     KafkaConfigError,
+    ReadToEndTimeoutError,
+    RebalanceListenerError,
 )
 from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
-from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
-from clubhouse.services.kafka_settings import AutoOffsetReset, KafkaSettings
+from clubhouse.services.kafka_protocol import ConsumedRecord, RebalanceListener, TopicOffset
+from clubhouse.services.kafka_settings import AutoOffsetReset, IsolationLevel, KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +79,14 @@ class KafkaConsumer:
         *,
         group_id: str | None = None,
         auto_offset_reset: AutoOffsetReset = "earliest",
+        isolation_level: IsolationLevel = "read_committed",
+        partition_eof: bool = False,
         consumer_factory: ConsumerFactory = Consumer,
     ) -> None:
-        """``group_id=None`` makes a reader that can only ``assign``, never commit."""
+        """``group_id=None`` makes a reader that can only ``assign``, never commit.
+
+        ``partition_eof`` turns on end-of-partition events, which ``read_to_end`` needs.
+        """
         self._in_group = group_id is not None
         # librdkafka insists on a group id even for assign(); this one is never joined.
         self._group_id = group_id or f"{settings.client_id}-reader-{uuid.uuid4().hex}"
@@ -77,9 +94,15 @@ class KafkaConsumer:
         self._assignment: set[tuple[str, int]] = set()
         self._buffer: deque[ConsumedRecord] = deque()
         self._closed = False
+        self._partition_eof = partition_eof
+        self._listener: RebalanceListener | None = None
+        self._listener_error: RebalanceListenerError | None = None
         conf: dict[str, Any] = {
             **settings.consumer_config(
-                group_id=self._group_id, auto_offset_reset=auto_offset_reset
+                group_id=self._group_id,
+                auto_offset_reset=auto_offset_reset,
+                isolation_level=isolation_level,
+                partition_eof=partition_eof,
             ),
             "error_cb": self._errors,
             "logger": LibrdkafkaLog(),
@@ -94,15 +117,19 @@ class KafkaConsumer:
         """The consumer group, or None when the consumer reads without one."""
         return self._group_id if self._in_group else None
 
-    def subscribe(self, topics: Sequence[str]) -> None:
-        """Join the group for ``topics``; the assignment arrives during later polls."""
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
+        """Join the group for ``topics``; the assignment arrives during later polls.
+
+        ``listener`` hears of every assignment, revocation and loss, from inside ``poll``.
+        """
         if not self._in_group:
             raise KafkaConfigError("subscribe() needs a group_id; this consumer can only assign()")
+        self._listener = listener
         self._consumer.subscribe(
             list(topics),
             on_assign=self._on_assign,
             on_revoke=self._on_revoke,
-            on_lost=self._on_revoke,
+            on_lost=self._on_lost,
         )
         log.info("subscribed", extra={"group_id": self._group_id, "topics": list(topics)})
 
@@ -110,6 +137,84 @@ class KafkaConsumer:
         """Read exactly these partitions from these offsets (``OFFSET_*`` constants allowed)."""
         self._consumer.assign([TopicPartition(p.topic, p.partition, p.offset) for p in partitions])
         self._assignment = {(p.topic, p.partition) for p in partitions}
+
+    def group_metadata(self) -> object:
+        """The group membership (member id, generation) to hand to a transaction's
+        ``send_offsets``, so that the broker can refuse it once the group has moved on."""
+        if not self._in_group:
+            raise KafkaConfigError("this consumer has no group_id, so it has no group metadata")
+        return self._call(self._consumer.consumer_group_metadata)
+
+    def seek(self, offsets: Sequence[TopicOffset]) -> None:
+        """Move assigned partitions to these offsets: the next poll reads from there.
+
+        Used after an aborted transaction, to read its input again. Records of these
+        partitions already fetched (or held back by ``wait_for_assignment``) are dropped.
+        """
+        moved = {(o.topic, o.partition) for o in offsets}
+        not_assigned = sorted(moved - self._assignment)
+        if not_assigned:
+            raise ConsumeError(
+                f"cannot seek partitions this consumer is not assigned: {not_assigned}",
+                "_STATE",
+                topic=not_assigned[0][0],
+            )
+        self._buffer = deque(r for r in self._buffer if (r.topic, r.partition) not in moved)
+        for o in offsets:
+            try:
+                self._consumer.seek(TopicPartition(o.topic, o.partition, o.offset))
+            except KafkaException as exc:
+                err = exc.args[0]
+                raise ConsumeError(
+                    f"seek of partition {o.partition} to offset {o.offset}: {err.str()}",
+                    err.name(),
+                    topic=o.topic,
+                ) from exc
+
+    def read_to_end(
+        self,
+        partition: TopicOffset,
+        timeout: float,
+        on_record: Callable[[ConsumedRecord], None],
+    ) -> int:
+        """Assign ``partition`` alone from its offset and hand each record to ``on_record``
+        until the end-of-partition event; returns the next offset to read there.
+
+        The end is what librdkafka's end-of-partition event says, which under
+        read_committed is the last stable offset: records of open transactions are not
+        read, aborted ones are skipped. The partition stays assigned afterwards. Raises
+        ReadToEndTimeoutError, naming how far it got, when the end is not reached within
+        ``timeout`` seconds. Needs ``partition_eof=True`` and a consumer without a group.
+        """
+        if not self._partition_eof:
+            raise KafkaConfigError("read_to_end() needs a consumer made with partition_eof=True")
+        if self._in_group:
+            raise KafkaConfigError("read_to_end() needs a consumer without a group_id")
+        where = (partition.topic, partition.partition)
+        self._buffer.clear()
+        self.assign([partition])
+        deadline = time.monotonic() + timeout
+        reached, count = partition.offset, 0
+        while (remaining := deadline - time.monotonic()) > 0:
+            msg = self._call(self._consumer.poll, min(remaining, 0.5))
+            self._errors.raise_if_fatal()
+            if msg is None or (msg.topic(), msg.partition()) != where:
+                continue
+            err = msg.error()
+            if err is not None and err.code() == KafkaError._PARTITION_EOF:
+                return int(msg.offset())
+            record = self._record_or_raise(msg)
+            if record is not None:
+                on_record(record)
+                reached, count = record.offset + 1, count + 1
+        raise ReadToEndTimeoutError(
+            partition.topic,
+            partition.partition,
+            start=partition.offset,
+            reached=reached,
+            records=count,
+            timeout=timeout,
+        )
 
     def assignment(self) -> list[tuple[str, int]]:
         """The partitions this consumer currently reads, as (topic, partition)."""
@@ -167,6 +272,9 @@ class KafkaConsumer:
                 if record is not None:
                     out.append(record)
         self._errors.raise_if_fatal()
+        if self._listener_error is not None:
+            self._buffer.extendleft(reversed(out))  # handed out by the next poll instead
+            self._raise_listener_error(None)
         return out
 
     def end_offsets(self, topic: str, timeout: float) -> list[TopicOffset]:
@@ -261,9 +369,18 @@ class KafkaConsumer:
     def _poll_once(self, timeout: float) -> ConsumedRecord | None:
         msg = self._call(self._consumer.poll, timeout)
         self._errors.raise_if_fatal()
-        if msg is None:
-            return None
-        return self._record_or_raise(msg)
+        record = None if msg is None else self._record_or_raise(msg)
+        self._raise_listener_error(record)
+        return record
+
+    def _raise_listener_error(self, record: ConsumedRecord | None) -> None:
+        """Raise what a listener raised during the last poll, keeping its record for later."""
+        error, self._listener_error = self._listener_error, None
+        if error is None:
+            return
+        if record is not None:
+            self._buffer.append(record)
+        raise error
 
     def _call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Call a polling method with librdkafka's exceptions turned into ours."""
@@ -306,13 +423,39 @@ class KafkaConsumer:
             "partitions assigned",
             extra={"group_id": self._group_id, "partitions": sorted(self._assignment)},
         )
+        self._tell("on_assigned", partitions)
 
     def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._forget("partitions revoked", partitions)
+        self._tell("on_revoked", partitions)
+
+    def _on_lost(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._forget("partitions lost", partitions)
+        self._tell("on_lost", partitions)
+
+    def _forget(self, what: str, partitions: list[Any]) -> None:
         self._assignment -= {(p.topic, p.partition) for p in partitions}
         log.info(
-            "partitions revoked",
+            what,
             extra={
                 "group_id": self._group_id,
                 "partitions": [(p.topic, p.partition) for p in partitions],
             },
         )
+
+    def _tell(self, event: str, partitions: list[Any]) -> None:
+        """Call the listener; never let its exception through librdkafka's callback."""
+        if self._listener is None:
+            return
+        pairs = [(p.topic, p.partition) for p in partitions]
+        try:
+            getattr(self._listener, event)(pairs)
+        except Exception as exc:  # kept, logged, and raised from poll() once this returns
+            log.exception(
+                "rebalance listener failed",
+                extra={"group_id": self._group_id, "event": event, "partitions": pairs},
+            )
+            error = RebalanceListenerError(event, pairs, f"{type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            if self._listener_error is None:  # the first failure is the one to report
+                self._listener_error = error

@@ -1,4 +1,5 @@
-"""Typed Kafka errors; each message names the topic (or setting) involved and the reason.
+"""Typed Kafka errors; each message names the topic (or setting, or transactional id)
+involved and the reason.
 
 Transient conditions (a broker restarting, a connection refused) are not errors here:
 librdkafka reconnects on its own and the wrappers only log them. What reaches the caller is
@@ -158,3 +159,94 @@ class TopicAdminError(KafkaClientError):
         what = f"topic {topic!r}" if topic else "the topic list"
         suffix = f" [{code}]" if code else ""
         super().__init__(f"admin request for {what} failed: {reason}{suffix}")
+
+
+class RebalanceListenerError(KafkaClientError):
+    """A rebalance listener raised; the partitions it was told about may not be set up.
+
+    Raised from the ``poll`` that ran the listener, after librdkafka's rebalance callback
+    has returned (an exception out of that callback would leave the assignment half-done).
+    """
+
+    def __init__(self, event: str, partitions: Sequence[tuple[str, int]], cause: str) -> None:
+        self.event = event
+        self.partitions = tuple(partitions)
+        listed = ", ".join(f"{t}/{p}" for t, p in self.partitions) or "none"
+        super().__init__(f"the rebalance listener failed in {event} for [{listed}]: {cause}")
+
+
+class ReadToEndTimeoutError(ConsumeError):
+    """``read_to_end`` did not reach the end of the partition within its timeout."""
+
+    def __init__(
+        self, topic: str, partition: int, *, start: int, reached: int, records: int, timeout: float
+    ) -> None:
+        self.partition = partition
+        self.start = start
+        self.reached = reached
+        self.records = records
+        super().__init__(
+            f"partition {partition} not read to its end within {timeout:g} s: started at "
+            f"offset {start}, reached {reached} after {records} records",
+            "TIMED_OUT_READING",
+            topic=topic,
+        )
+
+
+class TransactionError(KafkaClientError):
+    """A transactional operation failed; the message names the transactional id and operation.
+
+    Subclasses say what the caller must do: abort (``TransactionAbortableError``), rebuild
+    the producer (``TransactionFencedError``), or decide after a timeout
+    (``TransactionTimeoutError``). A plain TransactionError is a usage mistake (a call in the
+    wrong state, say), which no retry fixes.
+    """
+
+    def __init__(self, transactional_id: str, operation: str, reason: str, code: str) -> None:
+        self.transactional_id = transactional_id
+        self.operation = operation
+        self.reason = reason
+        self.code = code
+        super().__init__(
+            f"{operation} of transactional producer {transactional_id!r} failed: {reason} "
+            f"[{code}]{self._advice}"
+        )
+
+    _advice = ""
+
+
+class TransactionAbortableError(TransactionError):
+    """The current transaction cannot commit: abort it; the batch may then be retried."""
+
+    _advice = "; abort the transaction, then the batch may be retried"
+
+
+class TransactionFencedError(TransactionError):
+    """The producer is beyond use: another instance took over its transactional id, a fatal
+    error struck, or (at ``send_offsets``) the consumer group moved on to a new generation.
+
+    Rebuild the producer, and treat the partitions being processed as possibly lost: another
+    member may own them now. ``group_fenced`` is True for the group-generation case.
+    """
+
+    _advice = "; rebuild the producer and treat its partitions as possibly lost"
+
+    @property
+    def group_fenced(self) -> bool:
+        """True when the consumer group, not the transactional id, fenced this producer."""
+        return self.code in GROUP_FENCING_CODES
+
+
+class TransactionTimeoutError(TransactionError):
+    """A retriable error kept coming back until the operation's timeout.
+
+    After ``commit`` the outcome is unknown: calling ``commit`` again, or ``abort``, settles it.
+    """
+
+    _advice = "; the outcome is unknown until commit or abort is called again"
+
+
+# Errors of the consumer group's generation (KIP-447): a newer member owns the partitions.
+GROUP_FENCING_CODES = frozenset({"ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "FENCED_INSTANCE_ID"})
+# Errors of the producer's own epoch: another producer with the transactional id took over.
+PRODUCER_FENCING_CODES = frozenset({"_FENCED", "PRODUCER_FENCED", "INVALID_PRODUCER_EPOCH"})

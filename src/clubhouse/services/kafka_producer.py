@@ -88,9 +88,17 @@ class KafkaProducer:
             )
 
     def produce(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        partition: int | None = None,
     ) -> Future[DeliveredRecord]:
         """Queue one record; the future resolves when the broker acknowledges it.
+
+        ``partition=None`` leaves the choice to the partitioner (murmur2 of the key).
 
         Raises ProduceError when the record cannot be queued, FatalKafkaError when the
         client is beyond use (see ``rebuild``).
@@ -104,7 +112,7 @@ class KafkaProducer:
         with self._lock:
             self._pending[future] = topic
         try:
-            self._enqueue(topic, key, value, headers, on_delivery)
+            self._enqueue(topic, key, value, headers, on_delivery=on_delivery, partition=partition)
         except BaseException:
             with self._lock:
                 self._pending.pop(future, None)
@@ -135,16 +143,23 @@ class KafkaProducer:
         may have been written. Records are queued in order, so same-partition order is kept.
         A record that can never be queued (too large, say: a permanent ProduceError) fails
         alone and the rest are still sent; a transient ProduceError (the queue stayed full)
-        is raised, with the records before it still queued.
+        is raised, with the records before it still queued. A record with a ``partition``
+        attribute that is not None goes to that partition.
         """
         futures = [self._produce_or_fail(r) for r in records]
         self._wait(futures, timeout)
-        _raise_failures(futures)
+        raise_failures(futures)
         return [f.result() for f in futures]
 
     def _produce_or_fail(self, record: OutboundRecord) -> Future[DeliveredRecord]:
         try:
-            return self.produce(record.topic, record.key, record.value, record.headers)
+            return self.produce(
+                record.topic,
+                record.key,
+                record.value,
+                record.headers,
+                partition=getattr(record, "partition", None),
+            )
         except ProduceError as exc:
             if exc.permanent_reason is None or exc.code is None:
                 raise
@@ -161,7 +176,7 @@ class KafkaProducer:
         with self._lock:
             futures = list(self._pending)
         self._wait(futures, timeout)
-        _raise_failures(futures)
+        raise_failures(futures)
 
     def rebuild(self, reason: str) -> None:
         """Withdraw everything queued and replace the client instance (after a fatal error)."""
@@ -217,34 +232,26 @@ class KafkaProducer:
         key: bytes | None,
         value: bytes | None,
         headers: Sequence[Header],
+        *,
         on_delivery: Callable[[Any, Any], None],
+        partition: int | None,
     ) -> None:
-        deadline = time.monotonic() + self._enqueue_timeout
-        while True:
-            try:
-                self._producer.produce(
-                    topic,
-                    value=value,
-                    key=key,
-                    headers=list(headers) or None,
-                    on_delivery=on_delivery,
-                )
-                return
-            except BufferError:
-                # The local queue is full: serving acknowledgements is what frees it.
-                if time.monotonic() >= deadline:
-                    raise ProduceError(
-                        topic,
-                        f"the local queue stayed full for {self._enqueue_timeout:g} s; "
-                        "the broker is not acknowledging fast enough (or is unreachable)",
-                        "QUEUE_FULL",
-                    ) from None
-                self._producer.poll(0.05)
-            except KafkaException as exc:
-                err = exc.args[0]
-                if err.fatal():
-                    raise FatalKafkaError("producer", err.str(), err.name()) from exc
-                raise ProduceError(topic, err.str(), err.name()) from exc
+        try:
+            enqueue(
+                self._producer,
+                topic,
+                key,
+                value,
+                headers,
+                on_delivery=on_delivery,
+                partition=partition,
+                enqueue_timeout=self._enqueue_timeout,
+            )
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise FatalKafkaError("producer", err.str(), err.name()) from exc
+            raise ProduceError(topic, err.str(), err.name()) from exc
 
     def _resolve(self, future: Future[DeliveredRecord], topic: str, err: Any, msg: Any) -> None:
         with self._lock:
@@ -252,21 +259,11 @@ class KafkaProducer:
         if future.done():
             return  # withdrawn after a timeout or a rebuild: that outcome stands
         with contextlib.suppress(InvalidStateError):  # withdrawn by another thread meanwhile
-            if err is None:
-                future.set_result(DeliveredRecord(msg.topic(), msg.partition(), msg.offset()))
-                return
-            partition = msg.partition() if msg is not None else None
-            if partition is not None and partition < 0:
-                partition = None  # never assigned to a partition (e.g. purged while queued)
-            future.set_exception(
-                DeliveryError(
-                    topic,
-                    err.str(),
-                    code=err.name(),
-                    partition=partition,
-                    retriable=err.retriable(),
-                )
-            )
+            outcome = delivery_outcome(topic, err, msg)
+            if isinstance(outcome, DeliveryError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     def _wait(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -326,7 +323,60 @@ class KafkaProducer:
         producer.poll(0)  # the purged records' callbacks find their futures already failed
 
 
-def _raise_failures(futures: Sequence[Future[DeliveredRecord]]) -> None:
+def enqueue(
+    client: Any,
+    topic: str,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[Header],
+    *,
+    on_delivery: Callable[[Any, Any], None],
+    partition: int | None,
+    enqueue_timeout: float,
+) -> None:
+    """Hand one record to librdkafka, serving acknowledgements while its queue is full.
+
+    Raises ProduceError when the queue stays full for ``enqueue_timeout`` seconds; a
+    KafkaException from librdkafka is left for the caller to classify.
+    """
+    extra: dict[str, Any] = {} if partition is None else {"partition": partition}
+    deadline = time.monotonic() + enqueue_timeout
+    while True:
+        try:
+            client.produce(
+                topic,
+                value=value,
+                key=key,
+                headers=list(headers) or None,
+                on_delivery=on_delivery,
+                **extra,
+            )
+            return
+        except BufferError:
+            # The local queue is full: serving acknowledgements is what frees it.
+            if time.monotonic() >= deadline:
+                raise ProduceError(
+                    topic,
+                    f"the local queue stayed full for {enqueue_timeout:g} s; "
+                    "the broker is not acknowledging fast enough (or is unreachable)",
+                    "QUEUE_FULL",
+                ) from None
+            client.poll(0.05)
+
+
+def delivery_outcome(topic: str, err: Any, msg: Any) -> DeliveredRecord | DeliveryError:
+    """What a delivery callback's ``(err, msg)`` means: where the record went, or why not."""
+    if err is None:
+        return DeliveredRecord(msg.topic(), msg.partition(), msg.offset())
+    partition = msg.partition() if msg is not None else None
+    if partition is not None and partition < 0:
+        partition = None  # never assigned to a partition (e.g. purged while queued)
+    return DeliveryError(
+        topic, err.str(), code=err.name(), partition=partition, retriable=err.retriable()
+    )
+
+
+def raise_failures(futures: Sequence[Future[DeliveredRecord]]) -> None:
     failed = {
         i: e
         for i, f in enumerate(futures)

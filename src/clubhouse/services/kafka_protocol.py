@@ -6,7 +6,7 @@ Kafka section by the service and the client.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -152,14 +152,17 @@ class OutboundRecord(Protocol):
     def topic(self) -> str:
         """The topic to produce to."""
         ...
+
     @property
     def key(self) -> bytes | None:
         """The message key, or None for none."""
         ...
+
     @property
     def value(self) -> bytes | None:
         """The message value, or None for a tombstone."""
         ...
+
     @property
     def headers(self) -> Sequence[Header]:
         """The message headers."""
@@ -185,9 +188,16 @@ class KafkaProducerProtocol(Protocol):
     """
 
     def produce(
-        self, topic: str, key: bytes | None, value: bytes | None, headers: Sequence[Header] = ()
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        partition: int | None = None,
     ) -> Future[DeliveredRecord]:
-        """Queue one record; the future resolves when the broker acknowledges it."""
+        """Queue one record (to ``partition``, or the key's); the future resolves when the
+        broker acknowledges it."""
         ...
 
     def send(
@@ -222,11 +232,107 @@ class KafkaProducerProtocol(Protocol):
 
 
 @runtime_checkable
+class TransactionalProducerProtocol(Protocol):
+    """Produces records in transactions, with consumed offsets committed in the same one.
+
+    Errors are ``clubhouse.services.kafka_errors.TransactionError`` subclasses: abortable
+    (abort, then the batch may be retried), fenced (``rebuild``, partitions possibly lost),
+    timeout (retriable errors until the timeout).
+    """
+
+    def init(self, timeout: float) -> None:
+        """Register the transactional id with the broker, fencing older instances of it."""
+        ...
+
+    def begin(self) -> None:
+        """Start a transaction."""
+        ...
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        partition: int | None = None,
+    ) -> Future[DeliveredRecord]:
+        """Queue one record in the current transaction."""
+        ...
+
+    def wait(
+        self, futures: Sequence[Future[DeliveredRecord]], timeout: float
+    ) -> list[DeliveredRecord]:
+        """Serve acknowledgements until every future resolves; failures raise together."""
+        ...
+
+    def send_offsets(
+        self, offsets: Sequence[TopicOffset], group_metadata: object, timeout: float
+    ) -> None:
+        """Add the consumer's next offsets to the transaction."""
+        ...
+
+    def commit(self, timeout: float) -> None:
+        """Commit the transaction: its records and offsets become visible together."""
+        ...
+
+    def abort(self, timeout: float) -> None:
+        """Abort the transaction: its records are never read by read_committed consumers."""
+        ...
+
+    def rebuild(self, reason: str) -> None:
+        """Replace the client with a fresh one under the same transactional id."""
+        ...
+
+    def close(self, timeout: float) -> None:
+        """Release the client; an open transaction is aborted by the broker later."""
+        ...
+
+
+class RebalanceListener(Protocol):
+    """Told of the group's partition changes, from inside the consumer's ``poll``.
+
+    Each method gets (topic, partition) pairs and runs after the consumer's own bookkeeping.
+    ``on_lost`` means the partitions were taken without a clean revoke (session timeout):
+    another member may already be processing them.
+    """
+
+    def on_assigned(self, partitions: list[tuple[str, int]]) -> None:
+        """These partitions are now this member's."""
+        ...
+
+    def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
+        """These partitions are being handed over; finish (commit) their work now."""
+        ...
+
+    def on_lost(self, partitions: list[tuple[str, int]]) -> None:
+        """These partitions were taken away; their work in progress may not be committed."""
+        ...
+
+
+@runtime_checkable
 class KafkaConsumerProtocol(Protocol):
     """Reads records; offsets are committed only when the caller says so."""
 
-    def subscribe(self, topics: Sequence[str]) -> None:
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
         """Join the consumer group for ``topics``; partitions arrive with the assignment."""
+        ...
+
+    def group_metadata(self) -> object:
+        """The group's membership (generation), for ``send_offsets`` of a transaction."""
+        ...
+
+    def seek(self, offsets: Sequence[TopicOffset]) -> None:
+        """Move assigned partitions back (or on) to these offsets, e.g. after an abort."""
+        ...
+
+    def read_to_end(
+        self,
+        partition: TopicOffset,
+        timeout: float,
+        on_record: Callable[[ConsumedRecord], None],
+    ) -> int:
+        """Read one partition from an offset to its end; the next offset there."""
         ...
 
     def assign(self, partitions: Sequence[TopicOffset]) -> None:

@@ -18,6 +18,7 @@ from clubhouse.services.kafka_errors import KafkaConfigError
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 AutoOffsetReset = Literal["earliest", "latest", "error"]
+IsolationLevel = Literal["read_committed", "read_uncommitted"]
 
 ConfigValue = str | int | float | bool
 
@@ -167,12 +168,24 @@ class KafkaSettings:
         """librdkafka configuration of a producer, ``extra`` applied last."""
         conf = self.client_config()
         conf["enable.idempotence"] = idempotence
+        # The Java client's default: a key lands in the same partition whichever client
+        # (Java or librdkafka, whose own default is crc32) produced it.
+        conf["partitioner"] = "murmur2_random"
         return self._with_extra(conf)
 
     def consumer_config(
-        self, *, group_id: str, auto_offset_reset: AutoOffsetReset
+        self,
+        *,
+        group_id: str,
+        auto_offset_reset: AutoOffsetReset,
+        isolation_level: IsolationLevel = "read_committed",
+        partition_eof: bool = False,
     ) -> dict[str, ConfigValue]:
-        """librdkafka configuration of a consumer in ``group_id``; explicit commits only."""
+        """librdkafka configuration of a consumer in ``group_id``; explicit commits only.
+
+        ``isolation_level`` is always set, so that no consumer relies on a default to skip
+        aborted transactions; ``partition_eof`` turns on librdkafka's end-of-partition events.
+        """
         conf = self.client_config()
         conf.update(
             {
@@ -181,6 +194,8 @@ class KafkaSettings:
                 # Offsets are committed explicitly by commit(); nothing is stored behind our back.
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": auto_offset_reset,
+                "isolation.level": isolation_level,
+                "enable.partition.eof": partition_eof,
             }
         )
         if self.dev_tuning:

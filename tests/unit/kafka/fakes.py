@@ -116,9 +116,22 @@ class FakeConsumer:
     commit_result: list[Any] | None = None
     on_assign: Callable[..., None] | None = None
     assign_after_polls: list[TopicPartition] | None = None
+    callbacks: dict[str, Callable[..., None]] = field(default_factory=dict)
+    seeks: list[TopicPartition] = field(default_factory=list)
+    assigned: list[TopicPartition] = field(default_factory=list)
 
     def subscribe(self, topics: list[str], **callbacks: Any) -> None:
         self.on_assign = callbacks["on_assign"]
+        self.callbacks = callbacks
+
+    def assign(self, partitions: list[TopicPartition]) -> None:
+        self.assigned = partitions
+
+    def seek(self, partition: TopicPartition) -> None:
+        self.seeks.append(partition)
+
+    def consumer_group_metadata(self) -> object:
+        return "group-metadata"
 
     def poll(self, timeout: float) -> FakeMessage | None:
         if self.assign_after_polls is not None and self.on_assign is not None:

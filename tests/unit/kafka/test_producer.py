@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -188,3 +189,20 @@ def test_close_flushes_then_releases() -> None:
     assert factory.instances[0].closed
     with pytest.raises(ProduceError, match="closed"):
         producer.produce("t", None, b"x")
+
+
+def test_a_record_with_a_partition_goes_to_it_and_one_without_to_the_partitioner() -> None:
+    @dataclass(frozen=True)
+    class Placed:
+        topic: str
+        key: bytes | None
+        value: bytes | None
+        headers: tuple[tuple[str, bytes], ...] = ()
+        partition: int | None = None
+
+    factory = Factory()
+    producer = KafkaProducer(SETTINGS, producer_factory=factory)
+    producer.produce_batch([Placed("t", b"k", b"v", partition=3), ProducerRecord("t", b"k", b"w")])
+    first, second = factory.instances[0].produced
+    assert first["partition"] == 3
+    assert "partition" not in second

@@ -107,3 +107,15 @@ def test_from_env_reads_kafka_variables() -> None:
 def test_from_env_without_bootstrap_servers_says_what_to_set() -> None:
     with pytest.raises(KafkaConfigError, match="KAFKA_BOOTSTRAP_SERVERS"):
         KafkaSettings.from_env({})
+
+
+def test_producers_partition_keys_as_the_java_client_does() -> None:
+    assert KafkaSettings("k:9092").producer_config(idempotence=True)["partitioner"] == (
+        "murmur2_random"
+    )
+
+
+def test_consumers_are_read_committed_by_default() -> None:
+    conf = KafkaSettings("k:9092").consumer_config(group_id="g", auto_offset_reset="latest")
+    assert conf["isolation.level"] == "read_committed"
+    assert conf["enable.partition.eof"] is False

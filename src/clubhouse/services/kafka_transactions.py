@@ -1,0 +1,391 @@
+"""``TransactionalProducer``: confluent-kafka's transactional producer for an exactly-once
+(KIP-447) consume-process-produce loop, with librdkafka's errors sorted by what to do next.
+
+One transaction per batch: ``begin``, ``produce`` the outputs, ``wait`` for their
+acknowledgements, ``send_offsets`` with the consumer's ``group_metadata``, ``commit``. What a
+failure means:
+
+* TransactionAbortableError: this transaction cannot commit (a record was refused, say).
+  ``abort``, rewind the consumer (``seek``) and the batch may be processed again.
+* TransactionFencedError: the producer is beyond use, because another instance took over
+  the transactional id (``_FENCED``, ``PRODUCER_FENCED``, ``INVALID_PRODUCER_EPOCH``), a
+  fatal error struck, or at ``send_offsets`` the group has moved on to a newer generation
+  (``ILLEGAL_GENERATION``, ``UNKNOWN_MEMBER_ID``, ``FENCED_INSTANCE_ID``). ``rebuild`` and
+  treat the partitions as possibly lost: another member may own them now.
+* Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
+  until their timeout, then raised as TransactionTimeoutError.
+
+Measured with confluent-kafka 2.16 (tests/integration/kafka/test_transactions.py):
+
+* Apache Kafka 4.1 behaves as the protocol says: aborted records are hidden from
+  read_committed consumers; a second producer with the same id fences the first (its commit
+  raises ``_FENCED``); a member that stalled past ``max.poll.interval.ms`` while another
+  joined gets ``UNKNOWN_MEMBER_ID`` at ``send_offsets``; the group's committed offsets
+  cannot be read (UNSTABLE_OFFSET_COMMIT) while a transaction holds offsets for them.
+* Tansu 0.6 differs: records of an aborted transaction that had been flushed stay visible
+  to read_committed consumers, and an abandoned transaction is never timed out. A fenced
+  producer's commit is not refused but its connection dropped, so it retries until the
+  timeout (TransactionTimeoutError, not TransactionFencedError). ``send_offsets`` does not
+  check the group generation: a stale member's offsets are committed. Exactly-once holds
+  on Kafka only; on the dev broker it degrades to at-least-once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, InvalidStateError
+from typing import Any
+
+from confluent_kafka import KafkaException, Producer, TopicPartition
+
+from clubhouse.services.kafka_errors import (
+    GROUP_FENCING_CODES,
+    DeliveryError,
+    DeliveryTimeoutError,
+    KafkaConfigError,
+    ProduceError,
+    TransactionAbortableError,
+    TransactionError,
+    TransactionFencedError,
+    TransactionTimeoutError,
+)
+from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
+from clubhouse.services.kafka_producer import (
+    DEFAULT_TIMEOUT,
+    ProducerFactory,
+    delivery_outcome,
+    enqueue,
+    raise_failures,
+)
+from clubhouse.services.kafka_protocol import DeliveredRecord, Header, TopicOffset
+from clubhouse.services.kafka_settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+_WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
+_MAX_BACKOFF = 1.0
+
+
+class TransactionalProducer:
+    """Produces records in transactions under one ``transactional.id``.
+
+    Not thread-safe beyond what confluent-kafka is: one loop drives it.
+    """
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        *,
+        transactional_id: str,
+        transaction_timeout_ms: int = 10000,
+        enqueue_timeout: float = 5.0,
+        producer_factory: ProducerFactory = Producer,
+    ) -> None:
+        self._settings = settings
+        self._id = transactional_id
+        self._timeout_ms = transaction_timeout_ms
+        self._enqueue_timeout = enqueue_timeout
+        self._factory = producer_factory
+        self._errors = ClientErrorMonitor(f"transactional producer {transactional_id!r}", log)
+        self._lock = threading.Lock()
+        self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
+        # Set when a record of the open transaction failed or timed out: it must not commit.
+        self._doomed: str | None = None
+        self._init_timeout = DEFAULT_TIMEOUT
+        self._closed = False
+        self._producer = self._create()
+
+    @property
+    def transactional_id(self) -> str:
+        """The ``transactional.id`` this producer (and every rebuilt one) uses."""
+        return self._id
+
+    def init(self, timeout: float) -> None:
+        """Register the transactional id, fencing any older producer with it and aborting
+        its open transaction; retriable errors are retried until ``timeout``."""
+        self._init_timeout = timeout
+        self._retrying("init_transactions", timeout, self._producer.init_transactions)
+        log.info(
+            "transactional producer ready",
+            extra={"transactional_id": self._id, "client_id": self._settings.client_id},
+        )
+
+    def begin(self) -> None:
+        """Start a transaction; records produced from now on belong to it."""
+        self._check_usable("begin_transaction")
+        self._doomed = None
+        self._once("begin_transaction", self._producer.begin_transaction)
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Sequence[Header] = (),
+        *,
+        partition: int | None = None,
+    ) -> Future[DeliveredRecord]:
+        """Queue one record in the open transaction; the future resolves on acknowledgement.
+
+        Raises ProduceError when the record cannot be queued (the transaction can then only
+        be aborted), a TransactionError when librdkafka refuses it for the transaction's sake.
+        """
+        self._check_usable("produce")
+        future: Future[DeliveredRecord] = Future()
+
+        def on_delivery(err: Any, msg: Any) -> None:
+            self._resolve(future, topic, err, msg)
+
+        with self._lock:
+            self._pending[future] = topic
+        try:
+            enqueue(
+                self._producer,
+                topic,
+                key,
+                value,
+                headers,
+                on_delivery=on_delivery,
+                partition=partition,
+                enqueue_timeout=self._enqueue_timeout,
+            )
+        except ProduceError as exc:
+            self._doomed = str(exc)
+            with self._lock:
+                self._pending.pop(future, None)
+            raise
+        except KafkaException as exc:
+            with self._lock:
+                self._pending.pop(future, None)
+            raise self._classify("produce", exc.args[0]) from exc
+        self._serve("produce", 0)
+        return future
+
+    def wait(
+        self, futures: Sequence[Future[DeliveredRecord]], timeout: float
+    ) -> list[DeliveredRecord]:
+        """Serve acknowledgements until every future has resolved; their records in order.
+
+        Failures raise BatchDeliveryError with each failed record's index. Records not
+        acknowledged within ``timeout`` fail with DeliveryTimeoutError. Either way the
+        transaction can then only be aborted: ``commit`` refuses.
+        """
+        deadline = time.monotonic() + timeout
+        while not all(f.done() for f in futures):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._time_out(futures, timeout)
+                break
+            self._serve("wait", min(remaining, _WAIT_SLICE), flush=True)
+        raise_failures(futures)
+        return [f.result() for f in futures]
+
+    def send_offsets(
+        self, offsets: Sequence[TopicOffset], group_metadata: object, timeout: float
+    ) -> None:
+        """Add these consumer offsets (each the next offset to read) to the transaction.
+
+        ``group_metadata`` comes from the consumer's ``group_metadata()``: with it the broker
+        refuses offsets of a member the group has moved on from (TransactionFencedError).
+        """
+        if not offsets:
+            return
+        partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
+        self._retrying(
+            "send_offsets_to_transaction",
+            timeout,
+            lambda t: self._producer.send_offsets_to_transaction(partitions, group_metadata, t),
+        )
+
+    def commit(self, timeout: float) -> None:
+        """Commit the transaction: its records and offsets become visible together.
+
+        Flushes what is still queued first. TransactionTimeoutError leaves the outcome
+        unknown until ``commit`` (or ``abort``) is called again.
+        """
+        if self._doomed is not None:
+            raise TransactionAbortableError(
+                self._id, "commit_transaction", self._doomed, "RECORD_FAILED"
+            )
+        self._retrying("commit_transaction", timeout, self._producer.commit_transaction)
+
+    def abort(self, timeout: float) -> None:
+        """Abort the transaction; queued records are purged and their futures fail."""
+        self._retrying("abort_transaction", timeout, self._producer.abort_transaction)
+        self._doomed = None
+        self._withdraw("the transaction was aborted")
+
+    def rebuild(self, reason: str, *, timeout: float | None = None) -> None:
+        """Replace the client with a fresh one under the same transactional id and ``init``
+        it (within ``timeout``, by default the last ``init``'s): how a fenced or fatally
+        failed producer recovers. The old client's open transaction is aborted by the
+        broker when the new one registers."""
+        old = self._producer
+        self._withdraw(f"the producer was rebuilt ({reason})")
+        with contextlib.suppress(KafkaException):
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+        _release(old, self._id)
+        self._producer = self._create()
+        self._errors.reset()
+        self._doomed = None
+        log.warning(
+            "transactional producer rebuilt",
+            extra={"transactional_id": self._id, "reason": reason},
+        )
+        self.init(self._init_timeout if timeout is None else timeout)
+
+    def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
+        """Release the client. An open transaction is not committed: the broker aborts it
+        after ``transaction.timeout.ms`` or when the id is next registered (on Kafka; see
+        the module docstring for Tansu)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(KafkaException):
+            self._producer.flush(timeout)  # acknowledgements for the futures still open
+        self._withdraw("the producer was closed")
+        _release(self._producer, self._id)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _create(self) -> Any:
+        conf: dict[str, Any] = {
+            **self._settings.producer_config(idempotence=True),
+            "transactional.id": self._id,
+            "transaction.timeout.ms": self._timeout_ms,
+            "error_cb": self._errors,
+            "logger": LibrdkafkaLog(),
+        }
+        try:
+            return self._factory(conf)
+        except KafkaException as exc:
+            raise KafkaConfigError(
+                f"invalid configuration of transactional producer {self._id!r}: {exc.args[0].str()}"
+            ) from exc
+
+    def _check_usable(self, operation: str) -> None:
+        if self._closed:
+            raise TransactionError(self._id, operation, "the producer is closed", "_STATE")
+        fatal = self._errors.fatal
+        if fatal is not None:
+            raise TransactionFencedError(self._id, operation, str(fatal), fatal.code)
+
+    def _once(self, operation: str, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except KafkaException as exc:
+            raise self._classify(operation, exc.args[0]) from exc
+
+    def _retrying(self, operation: str, timeout: float, call: Callable[[float], Any]) -> None:
+        """Call ``call(remaining)`` until it succeeds, retrying retriable errors until
+        ``timeout``; every other error is classified and raised at once."""
+        self._check_usable(operation)
+        deadline = time.monotonic() + timeout
+        backoff = 0.05
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                call(max(deadline - time.monotonic(), 0.001))
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if not self._retriable(err):
+                    raise self._classify(operation, err) from exc
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransactionTimeoutError(
+                        self._id,
+                        operation,
+                        f"still failing after {attempts} attempts in {timeout:g} s: {err.str()}",
+                        err.name(),
+                    ) from exc
+                log.info(
+                    "transactional operation failed, retrying",
+                    extra={
+                        "transactional_id": self._id,
+                        "operation": operation,
+                        "code": err.name(),
+                        "attempt": attempts,
+                    },
+                )
+                time.sleep(min(backoff, remaining))
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+
+    @staticmethod
+    def _retriable(err: Any) -> bool:
+        # Generation fencing is never retriable, whatever librdkafka flags it as: a retry
+        # with the same group metadata is refused again.
+        return bool(err.retriable()) and not err.fatal() and err.name() not in GROUP_FENCING_CODES
+
+    def _classify(self, operation: str, err: Any) -> TransactionError:
+        name, reason = err.name(), err.str()
+        if err.fatal() or name in GROUP_FENCING_CODES:
+            return TransactionFencedError(self._id, operation, reason, name)
+        if err.txn_requires_abort():
+            return TransactionAbortableError(self._id, operation, reason, name)
+        return TransactionError(self._id, operation, reason, name)
+
+    def _resolve(self, future: Future[DeliveredRecord], topic: str, err: Any, msg: Any) -> None:
+        with self._lock:
+            self._pending.pop(future, None)
+        if future.done():
+            return  # withdrawn after a timeout, an abort or a rebuild: that outcome stands
+        outcome = delivery_outcome(topic, err, msg)
+        with contextlib.suppress(InvalidStateError):
+            if isinstance(outcome, DeliveryError):
+                self._doomed = str(outcome)
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    def _serve(self, operation: str, timeout: float, *, flush: bool = False) -> None:
+        try:
+            if flush:
+                self._producer.flush(timeout)
+            else:
+                self._producer.poll(timeout)
+        except KafkaException as exc:
+            raise self._classify(operation, exc.args[0]) from exc
+        self._check_usable(operation)
+
+    def _time_out(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
+        """Fail the futures still open; their records stay queued until the abort purges them."""
+        with self._lock:
+            topics = {f: self._pending.pop(f, None) for f in futures if not f.done()}
+        for future, topic in topics.items():
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(DeliveryTimeoutError(topic or "?", timeout))
+        if topics:
+            self._doomed = f"{len(topics)} records not acknowledged within {timeout:g} s"
+            log.warning(
+                "no acknowledgement in time; the transaction must be aborted",
+                extra={"transactional_id": self._id, "timeout_s": timeout,
+                       "topics": sorted({t for t in topics.values() if t})},
+            )  # fmt: skip
+
+    def _withdraw(self, reason: str) -> None:
+        with self._lock:
+            pending = list(self._pending.items())
+            self._pending.clear()
+        for future, topic in pending:
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(
+                    DeliveryError(topic, f"withdrawn: {reason}", code="WITHDRAWN", retriable=True)
+                )
+
+
+def _release(client: Any, transactional_id: str) -> None:
+    """Close a client; a fenced one raises its fatal error from close() (measured on Kafka),
+    after it has been released, so that error is only logged."""
+    try:
+        client.close()
+    except KafkaException as exc:
+        log.info(
+            "transactional producer closed with an error",
+            extra={"transactional_id": transactional_id, "code": exc.args[0].name()},
+        )
