@@ -124,15 +124,17 @@ class OwnedPartitions:
             for partition in mine:
                 try:
                     self._open_and_restore(partition)
-                except Exception as exc:  # noqa: BLE001 - the others are still set up
+                except Exception as exc:
                     failed.append((partition, exc))
         finally:
             self._on_restoring(False)
             self._on_owned(len(self._owned))
         if failed:
             first = failed[0][1]
-            log.error("partition state could not be restored; retried on its next record",
-                      extra={"partitions": [p for p, _ in failed], "error": str(first)})  # fmt: skip
+            log.error(
+                "partition state could not be restored; retried on its next record",
+                extra={"partitions": [p for p, _ in failed], "error": str(first)},
+            )
             raise first
 
     def _open_and_restore(self, partition: int) -> None:

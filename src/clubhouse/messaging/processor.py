@@ -156,7 +156,7 @@ class CommandProcessor:
         published = [self._publishable(m, origin) for m in messages]
         if key:
             new_state = result.changes.get(key, entry.state)
-            published = self._remember(command, key, origin, (entry, new_state), published, state)
+            published = self._remember(command, origin, (key, entry, new_state), published, state)
         records = [r for r, _ in published if r is not None]
         return Processed(records, "command", command.message_type)
 
@@ -174,7 +174,7 @@ class CommandProcessor:
         return fitted, None  # a dead letter stands in: nothing to send again for it
 
     def _remember(
-        self, command: Command, key: str, origin: Origin, change: tuple[Entry, State | None],
+        self, command: Command, origin: Origin, change: tuple[str, Entry, State | None],
         published: list[tuple[Outbound | None, BaseMessage | None]], state: KeyedState,
     ) -> list[tuple[Outbound | None, BaseMessage | None]]:  # fmt: skip
         """Put the key's new entry (state and this command's outcome) into the batch.
@@ -183,7 +183,7 @@ class CommandProcessor:
         first; if the state itself is, the command is answered ``state_too_large`` and
         changes nothing, since a record the broker refuses would block the partition.
         """
-        entry, new_state = change
+        key, entry, new_state = change
         now = self._now_ms()
         message_id = str(command.message_id)
         kept = tuple(StoredOutput(type(m).__name__, m.model_dump_json())

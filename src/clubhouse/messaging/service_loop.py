@@ -143,7 +143,7 @@ class ServiceLoop:
             return
         try:
             self._partitions.on_assigned([(self._topic, p) for p in sorted(first)])
-        except Exception as exc:  # noqa: BLE001 - retried on the next record, after a pause
+        except Exception as exc:
             log.warning("restore failed again", extra={"error": str(exc)})
             time.sleep(min(self._max_backoff, 1.0))
         self._consumer.seek([TopicOffset(self._topic, p, o) for p, o in sorted(first.items())])

@@ -359,6 +359,10 @@ class KafkaConsumerProtocol(Protocol):
         """Commit past every record given: per partition, its highest offset plus one."""
         ...
 
+    def assignment(self) -> list[tuple[str, int]]:
+        """The partitions this consumer reads now, as (topic, partition)."""
+        ...
+
     def committed(self, partitions: Sequence[tuple[str, int]], timeout: float) -> list[TopicOffset]:
         """The group's committed offsets (``OFFSET_STORED``-like negatives when none)."""
         ...

@@ -33,10 +33,10 @@ from clubhouse.contracts import (
     ProcessMessageCommand,
 )
 from clubhouse.messaging.changelog import DedupeWindow
+from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Processed
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
-from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry

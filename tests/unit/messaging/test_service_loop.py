@@ -194,8 +194,10 @@ class Loop:
         self.txn.stop, self.txn.stop_after = self.stop, len(records)
         committer: BatchCommitter
         if eos is None:
-            committer = AtLeastOnceCommitter(self.producer, self.consumer, guard,  # type: ignore[arg-type]
-                                             changelog_topic=CHANGELOG, max_backoff_s=0.01)  # fmt: skip
+            committer = AtLeastOnceCommitter(
+                self.producer, self.consumer, guard,  # type: ignore[arg-type]
+                changelog_topic=CHANGELOG, max_backoff_s=0.01,
+            )  # fmt: skip
         else:
             committer = TransactionalCommitter(
                 self.txn, self.consumer, guard, changelog_topic=CHANGELOG,  # type: ignore[arg-type]
