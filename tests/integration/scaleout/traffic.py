@@ -57,8 +57,8 @@ class Plan:
         return [ProcessMessageCommand(agent_id=a, content="again") for a in self.agent_ids()]
 
 
-def kafka_settings(bootstrap: str, client_id: str) -> KafkaSettings:
-    """Dev-tuned settings; readers see only committed transactions."""
+def reader_settings(bootstrap: str, client_id: str) -> KafkaSettings:
+    """Dev-tuned settings of a reader that sees only committed transactions."""
     return KafkaSettings(
         bootstrap, client_id=client_id, dev_tuning=True,
         extra={"isolation.level": "read_committed"},
@@ -67,7 +67,7 @@ def kafka_settings(bootstrap: str, client_id: str) -> KafkaSettings:
 
 def connect_client(bootstrap: str, registry_url: str, prefix: str) -> ClubhouseClient:
     registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[registry_url]))
-    settings = kafka_settings(bootstrap, f"{prefix}-driver")
+    settings = KafkaSettings(bootstrap, client_id=f"{prefix}-driver", dev_tuning=True)
     return ClubhouseClient.connect(settings, registry, topic_prefix=prefix)
 
 
@@ -146,7 +146,7 @@ class ResponseCollector:
         registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[registry_url]))
         self._serde = MessageSerde(registry, MessageCatalog.default(), prefix)
         self._serde.prepare()
-        self._consumer = KafkaConsumer(kafka_settings(bootstrap, f"{prefix}-collector"))
+        self._consumer = KafkaConsumer(reader_settings(bootstrap, f"{prefix}-collector"))
         topic = f"{prefix}-responses"
         ends = self._consumer.end_offsets(topic, timeout=10.0)
         self._consumer.assign([TopicOffset(p.topic, p.partition, OFFSET_BEGINNING) for p in ends])
