@@ -174,7 +174,11 @@ def run_dev(
                                            stack, model_modules), instances)
             )  # fmt: skip
             try:
-                start_children(children, stop)
+                try:
+                    start_children(children, stop)
+                except BaseException:
+                    service.close()  # run() closes it otherwise, but run() is never reached
+                    raise
                 click.echo(describe(stack) + children.describe())
                 click.echo(
                     TRY_IT if not service_options.app_ref else try_app(service_options.app_ref)
