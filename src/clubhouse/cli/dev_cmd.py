@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
+from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_specs
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.options import (
     EXIT_CONFIG,
@@ -79,13 +81,19 @@ dev_stack_options = option_group(
 )
 
 
-def watch_children(stack: DevStack, stop: threading.Event, interval_s: float = 0.5) -> None:
-    """Set ``stop`` if the broker or the registry dies, logging which and why."""
+AliveCheck = Callable[[], None]  # raises DevStackError naming what died
+
+
+def watch_children(
+    checks: Sequence[AliveCheck], stop: threading.Event, interval_s: float = 0.5
+) -> None:
+    """Set ``stop`` when one of ``checks`` says its process died, logging which and why."""
 
     def watch() -> None:
         while not stop.wait(interval_s):
             try:
-                stack.check_alive()
+                for check in checks:
+                    check()
             except DevStackError as exc:
                 log.error("a dev-stack process died; stopping", extra={"error": str(exc)})
                 stop.set()
@@ -113,9 +121,13 @@ def run_dev(
     topic_prefix: str,
     no_service: bool,
     print_env: bool,
+    instances: int = 1,
 ) -> None:
-    """Start the stack (and the service), block until SIGINT/SIGTERM, stop everything."""
+    """Start the stack (and ``instances`` service instances), block until SIGINT/SIGTERM,
+    stop everything."""
     data_dir = stack_options.data_dir
+    if instances > 1 and no_service:
+        raise click.UsageError("--instances runs service instances; not with --no-service")
     if print_env:
         print_running_env(data_dir)
         return
@@ -140,7 +152,7 @@ def run_dev(
         try:
             lock.record(stack.env())
             write_dev_env(env_file, stack.env())
-            watch_children(stack, stop)
+            watch_children([stack.check_alive], stop)
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
                 stop.wait()
@@ -157,12 +169,56 @@ def run_dev(
                     default_state_dir=data_dir / "state",
                 )
             )
-            click.echo(describe(stack))
-            click.echo(TRY_IT if not service_options.app_ref else try_app(service_options.app_ref))
-            serve_until_stopped(service, stop)
+            children = ChildInstances(
+                child_specs(fleet_template(service_options, service.config.topic_prefix,
+                                           stack, model_modules), instances)
+            )  # fmt: skip
+            try:
+                try:
+                    start_children(children, stop)
+                except BaseException:
+                    service.close()  # run() closes it otherwise, but run() is never reached
+                    raise
+                click.echo(describe(stack) + children.describe())
+                click.echo(
+                    TRY_IT if not service_options.app_ref else try_app(service_options.app_ref)
+                )
+                serve_until_stopped(service, stop)
+            finally:
+                children.stop()
         finally:
             env_file.unlink(missing_ok=True)
             stack.stop()
+
+
+def fleet_template(
+    service_options: ServiceOptions,
+    topic_prefix: str,
+    stack: DevStack,
+    model_modules: tuple[str, ...],
+) -> FleetTemplate:
+    """What instances 2..N share with instance 1: the stack, the prefix, the service flags."""
+    return FleetTemplate(
+        data_dir=stack.config.data_dir,
+        bootstrap_servers=stack.bootstrap_servers,
+        schema_registry_url=stack.schema_registry_url,
+        topic_prefix=topic_prefix,
+        partitions=service_options.partitions,
+        batch_size=service_options.batch_size,
+        app_ref=service_options.app_ref,
+        agent_factory=service_options.agent_factory,
+        model_modules=model_modules,
+        group_id=service_options.group_id,
+    )
+
+
+def start_children(children: ChildInstances, stop: threading.Event) -> None:
+    """Start instances 2..N once instance 1 has registered the schemas; watch them all."""
+    try:
+        children.start()
+    except DevStackError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    watch_children([children.check_alive], stop)
 
 
 TRY_IT = (
@@ -190,6 +246,14 @@ def try_app(app_ref: str) -> str:
     help="Print export lines of the dev stack running on --data-dir, for eval; exit 2 at "
     "once if none runs.",
 )
+@click.option(
+    "--instances",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="Service instances in one consumer group: this process runs the first, each "
+    "other one is a `clubhouse run` child with its own state under --data-dir/state/.",
+)
 @dev_stack_options
 @models_option
 @topic_prefix_option
@@ -199,6 +263,7 @@ def dev(
     *,
     no_service: bool,
     print_env: bool,
+    instances: int,
     stack: DevStackOptions,
     service: ServiceOptions,
     model_modules: tuple[str, ...],
@@ -223,6 +288,7 @@ def dev(
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
       clubhouse dev --app orders_app:app     # your App, from this directory
+      clubhouse dev --instances 3            # three service instances sharing the work
     """
     run_dev(
         stack,
@@ -231,4 +297,5 @@ def dev(
         topic_prefix=topic_prefix,
         no_service=no_service,
         print_env=print_env,
+        instances=instances,
     )

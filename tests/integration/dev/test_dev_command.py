@@ -143,3 +143,26 @@ def test_dev_serves_an_app_from_the_working_directory(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
+
+
+def test_dev_with_two_instances_answers_and_ctrl_c_stops_both(tmp_path: Path) -> None:
+    proc, out = start([*CLI, "dev", "--instances", "2"], tmp_path)
+    kids = children(proc)
+    try:
+        printed = out.read_text()
+        assert "Service instance-2" in printed, printed
+        second = [k for k in kids if "run" in k.cmdline() and "--state-db" in k.cmdline()]
+        assert len(second) == 1, [k.cmdline() for k in kids]
+        state_db = second[0].cmdline()[second[0].cmdline().index("--state-db") + 1]
+        assert Path(state_db) == Path(".clubhouse/state/instance-2/agents.db"), state_db
+        sent = subprocess.run(
+            [*CLI, "send", "create-agent", "--agent-id", "a1", "--timeout", "60"],
+            cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        assert "AgentCreatedResponse" in sent.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    assert code == 0, out.read_text()[-3000:]
+    assert_gone(kids)
