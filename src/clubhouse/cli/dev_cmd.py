@@ -166,7 +166,7 @@ def run_dev(
                     registry=RegistrySettings(urls=[stack.schema_registry_url]),
                     registry_wait_s=10.0,
                     dev_tuning=True,
-                    default_state_dir=data_dir / "state",
+                    default_state_dir=data_dir / "state" / "instance-1",
                 )
             )
             children = ChildInstances(

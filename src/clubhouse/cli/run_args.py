@@ -11,15 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STATE_FILE = "agents.db"
-
-
 @dataclass(frozen=True, slots=True)
 class InstanceArgs:
     """What one instance of a fleet sharing a consumer group is started with.
 
     ``state_dir`` is the instance's own directory for its local state; ``instance_id``
-    names it in logs and tells instances of one group apart.
+    names it in the group and is the base of its transactional id, so it stays the same
+    across restarts of the instance.
     """
 
     bootstrap_servers: str
@@ -35,11 +33,7 @@ class InstanceArgs:
     agent_factory: str | None = None
     model_modules: Sequence[str] = field(default_factory=tuple)
     group_id: str | None = None
-
-    @property
-    def state_db(self) -> Path:
-        """The instance's SQLite store inside its state directory."""
-        return self.state_dir / STATE_FILE
+    processing_guarantee: str = "exactly-once"
 
 
 def run_flags(args: InstanceArgs) -> list[str]:
@@ -48,7 +42,9 @@ def run_flags(args: InstanceArgs) -> list[str]:
         "--bootstrap-servers", args.bootstrap_servers,
         "--schema-registry-url", args.schema_registry_url,
         "--topic-prefix", args.topic_prefix,
-        "--state-db", str(args.state_db),
+        "--state-dir", str(args.state_dir),
+        "--instance-id", args.instance_id,
+        "--processing-guarantee", args.processing_guarantee,
         "--partitions", str(args.partitions),
     ]  # fmt: skip
     if args.dev_tuning:

@@ -151,10 +151,10 @@ def test_dev_with_two_instances_answers_and_ctrl_c_stops_both(tmp_path: Path) ->
     try:
         printed = out.read_text()
         assert "Service instance-2" in printed, printed
-        second = [k for k in kids if "run" in k.cmdline() and "--state-db" in k.cmdline()]
+        second = [k for k in kids if "run" in k.cmdline() and "--state-dir" in k.cmdline()]
         assert len(second) == 1, [k.cmdline() for k in kids]
-        state_db = second[0].cmdline()[second[0].cmdline().index("--state-db") + 1]
-        assert Path(state_db) == Path(".clubhouse/state/instance-2/agents.db"), state_db
+        state_dir = second[0].cmdline()[second[0].cmdline().index("--state-dir") + 1]
+        assert Path(state_dir) == Path(".clubhouse/state/instance-2"), state_dir
         sent = subprocess.run(
             [*CLI, "send", "create-agent", "--agent-id", "a1", "--timeout", "60"],
             cwd=tmp_path, env=clean_env(), capture_output=True, text=True, timeout=120, check=False,

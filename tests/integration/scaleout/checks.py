@@ -9,7 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from clubhouse.contracts import Command, ErrorResponse
-from clubhouse.messaging.state_store import SqliteStateStore
+from clubhouse.messaging.changelog import changelog_topic
+from clubhouse.messaging.restore import changelog_state
+from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
 
 from .harness import Fleet
 from .traffic import Answers
@@ -81,12 +83,14 @@ def check_outcome(
 
 
 def final_state(fleet: Fleet) -> dict[str, dict[str, Any]]:
-    """The keyed state the fleet's instances hold, merged over all instances, by key."""
-    merged: dict[str, dict[str, Any]] = {}
-    for inst in fleet.instances.values():
-        if inst.args.state_db.exists():
-            merged.update(SqliteStateStore(inst.args.state_db).items())
-    return merged
+    """Every key's state as the changelog holds it, read the way an owner restores it."""
+    reader = KafkaConsumer(KafkaSettings(fleet.bootstrap, dev_tuning=True), partition_eof=True)
+    try:
+        return changelog_state(
+            reader.read_to_end, changelog_topic(fleet.prefix), fleet.partitions
+        )
+    finally:
+        reader.close()
 
 
 def stable(state: Mapping[str, Any]) -> dict[str, Any]:

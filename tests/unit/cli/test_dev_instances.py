@@ -92,10 +92,11 @@ def test_children_are_instances_two_to_n_each_with_its_own_state_port_and_log(
     ]
     argvs = [list(spec.argv) for _, spec in specs]
     assert all(a[:4] == [sys.executable, "-m", "clubhouse.cli.main", "run"] for a in argvs)
-    assert [flag(a, "--state-db") for a in argvs] == [
-        str(data / "state" / "instance-2" / "agents.db"),
-        str(data / "state" / "instance-3" / "agents.db"),
+    assert [flag(a, "--state-dir") for a in argvs] == [
+        str(data / "state" / "instance-2"),
+        str(data / "state" / "instance-3"),
     ]
+    assert [flag(a, "--instance-id") for a in argvs] == ["instance-2", "instance-3"]
     assert [flag(a, "--metrics-port") for a in argvs] == ["7001", "7002"]
     for argv in argvs:
         assert flag(argv, "--bootstrap-servers") == "127.0.0.1:9092"
@@ -125,7 +126,8 @@ def test_run_flags_leave_out_what_was_not_given(tmp_path: Path) -> None:
     args = InstanceArgs("b:1", "http://r", "p", tmp_path, "instance-1", dev_tuning=False)
     assert run_flags(args) == [
         "--bootstrap-servers", "b:1", "--schema-registry-url", "http://r",
-        "--topic-prefix", "p", "--state-db", str(tmp_path / "agents.db"), "--partitions", "3",
+        "--topic-prefix", "p", "--state-dir", str(tmp_path), "--instance-id", "instance-1",
+        "--processing-guarantee", "exactly-once", "--partitions", "3",
     ]  # fmt: skip
     assert run_argv(args, python="py") == [
         "py",
