@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+
 @dataclass(frozen=True, slots=True)
 class InstanceArgs:
     """What one instance of a fleet sharing a consumer group is started with.
