@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from clubhouse.messaging.changelog import Entry
+from clubhouse.messaging.changelog import Entry, encode_entry
 from clubhouse.messaging.restore import ChangelogRestorer, Restored
 from clubhouse.messaging.state_store import PartitionStore, partition_store_path
 
@@ -146,7 +146,11 @@ class OwnedPartitions:
             raise
         # Above every epoch restored: records of an owner deposed before this one are told
         # apart from ours by it.
-        self._owned[partition] = PartitionState(partition, store, store.epoch + 1)
+        state = PartitionState(partition, store, store.epoch + 1)
+        if restored.log_reset:
+            for key, entry in store.items():  # written to the changelog with the next batch
+                state.put(key, entry, encode_entry(entry))
+        self._owned[partition] = state
         self._on_restored(restored)
 
     def on_revoked(self, partitions: list[tuple[str, int]]) -> None:

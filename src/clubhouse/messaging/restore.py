@@ -42,6 +42,10 @@ class Restored:
     start_offset: int
     end_offset: int
     seconds: float
+    # The changelog ended before the local copy's checkpoint: the topic was deleted and
+    # created again (a dev broker that keeps nothing across a restart). The local copy is
+    # then all that is left of the state, and is kept.
+    log_reset: bool = False
 
 
 # A reader of one partition: from offset, records to the callback, until its end; returns
@@ -75,10 +79,17 @@ class ChangelogRestorer:
         start = store.checkpoint
         replay = _Replay(store, partition, self._estimate_end(partition), self._on_progress)
         end = self._read(TopicOffset(self._topic, partition, start), self._timeout, replay.apply)
-        replay.finish(max(end, store.checkpoint))
+        reset = end < start
+        if reset:
+            log.warning(
+                "the changelog partition ends before the local copy's checkpoint (was the topic "
+                "created again?); keeping the local state, to be written to it again",
+                extra={"partition": partition, "checkpoint": start, "log_end": end},
+            )
+        replay.finish(end if reset else max(end, store.checkpoint))
         result = Restored(
             partition, replay.records, replay.skipped, start, store.checkpoint,
-            self._clock() - started,
+            self._clock() - started, log_reset=reset,
         )  # fmt: skip
         log.info(
             "partition restored",

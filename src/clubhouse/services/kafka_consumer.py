@@ -176,6 +176,8 @@ class KafkaConsumer:
         partition: TopicOffset,
         timeout: float,
         on_record: Callable[[ConsumedRecord], None],
+        *,
+        idle_timeout: float = 20.0,
     ) -> int:
         """Assign ``partition`` alone from its offset and hand each record to ``on_record``
         until the end-of-partition event; returns the next offset to read there.
@@ -184,7 +186,9 @@ class KafkaConsumer:
         read_committed is the last stable offset: records of open transactions are not
         read, aborted ones are skipped. The partition stays assigned afterwards. Raises
         ReadToEndTimeoutError, naming how far it got, when the end is not reached within
-        ``timeout`` seconds. Needs ``partition_eof=True`` and a consumer without a group.
+        ``timeout`` seconds, or when nothing at all arrives for ``idle_timeout`` seconds (a
+        topic that no longer exists, say, after a dev broker lost it in a restart). Needs
+        ``partition_eof=True`` and a consumer without a group.
         """
         if not self._partition_eof:
             raise KafkaConfigError("read_to_end() needs a consumer made with partition_eof=True")
@@ -194,13 +198,19 @@ class KafkaConsumer:
         self._buffer.clear()
         self.assign([partition])
         deadline = time.monotonic() + timeout
+        heard = time.monotonic()
         reached, count = partition.offset, 0
         while (remaining := deadline - time.monotonic()) > 0:
+            if time.monotonic() - heard > idle_timeout:
+                timeout = idle_timeout
+                break
             msg = self._call(self._consumer.poll, min(remaining, 0.5))
             self._errors.raise_if_fatal()
             if msg is None or (msg.topic(), msg.partition()) != where:
                 continue
             err = msg.error()
+            if err is None or err.code() == KafkaError._PARTITION_EOF:
+                heard = time.monotonic()
             if err is not None and err.code() == KafkaError._PARTITION_EOF:
                 return int(msg.offset())
             record = self._record_or_raise(msg)
