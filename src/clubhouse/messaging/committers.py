@@ -125,6 +125,7 @@ class TransactionalCommitter:
         self._timeout = timeout_s
         self._max_backoff = max_backoff_s
         self._clock = clock
+        self._delay = 0.0
 
     def start(self, timeout: float) -> None:
         """Register the transactional id, fencing an earlier incarnation of this instance."""
@@ -133,10 +134,15 @@ class TransactionalCommitter:
     def commit(
         self, records: Sequence[ConsumedRecord], outbound: list[Outbound], stop: threading.Event
     ) -> ChangelogEnds | None:
-        """Commit the batch in one transaction; None when it must be processed again."""
+        """Commit the batch in one transaction; None when it must be processed again.
+
+        A record refused for good is replaced and the transaction tried again at once. Any
+        other failure aborts it and hands the batch back to be processed again after a
+        backoff: the poll in between is what lets the consumer see a rebalance (after which
+        retrying with the old group metadata could never succeed).
+        """
         pending = list(outbound)
         offsets = next_offsets(records)
-        backoff = _Backoff(stop, self._max_backoff)
         while True:
             started = self._clock()
             try:
@@ -148,16 +154,15 @@ class TransactionalCommitter:
                     replaced = self._replacements(pending, exc)
                     self._abort("a record of the batch was refused")
                     if replaced is None:
-                        if not backoff.wait("transaction aborted; retrying the batch", exc):
-                            return None
-                    else:
-                        pending = replaced
+                        self._again(stop, "transaction aborted; the batch is redone", exc)
+                        return None
+                    pending = replaced
                     continue
                 if offsets:
                     self._producer.send_offsets(
                         offsets, self._consumer.group_metadata(), self._timeout
                     )
-                if not self._commit(backoff):
+                if not self._commit(stop):
                     return None
             except TransactionFencedError as exc:
                 # Another instance owns these partitions now (or runs with our id): what
@@ -167,16 +172,11 @@ class TransactionalCommitter:
                 self._metrics.transactions.labels("fenced").inc()
                 self._rebuild(str(exc))
                 return None
-            except TransactionAbortableError as exc:
-                self._abort(str(exc))
-                if not backoff.wait("transaction aborted; retrying the batch", exc):
-                    return None
-                continue
             except KafkaClientError as exc:
                 self._abort(str(exc))
-                if not backoff.wait("transaction failed; retrying the batch", exc):
-                    return None
-                continue
+                self._again(stop, "transaction aborted; the batch is redone", exc)
+                return None
+            self._delay = 0.0
             self._metrics.transactions.labels("commit").inc()
             self._metrics.commit_seconds.observe(self._clock() - started)
             return changelog_ends(pending, delivered, self._changelog)
@@ -185,12 +185,19 @@ class TransactionalCommitter:
         """Release the producer; an open transaction is aborted by the broker."""
         self._producer.close(timeout)
 
-    def _commit(self, backoff: _Backoff) -> bool:
+    def _again(self, stop: threading.Event, why: str, exc: Exception) -> None:
+        """Back off (longer each time until a commit succeeds), then hand the batch back."""
+        self._delay = min(self._max_backoff, max(0.2, self._delay * 2))
+        log.warning(why, extra={"error": str(exc), "retry_in_s": round(self._delay, 2)})
+        stop.wait(self._delay)
+
+    def _commit(self, stop: threading.Event) -> bool:
         """Commit; False when asked to stop while the outcome is still unknown.
 
         A commit that timed out may have happened: only calling commit again settles it, so
         it is never answered with an abort and a redo (which could act twice).
         """
+        backoff = _Backoff(stop, self._max_backoff)
         while True:
             try:
                 self._producer.commit(self._timeout)
