@@ -30,7 +30,6 @@ from clubhouse.observability import ServiceMetrics
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
     KafkaClientError,
-    TransactionAbortableError,
     TransactionFencedError,
     TransactionTimeoutError,
 )

@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 
 _WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
 _MAX_BACKOFF = 1.0
+_WATCHDOG_GRACE_S = 5.0  # past a call's own timeout, before its client counts as stuck
 
 
 class TransactionalProducer:
@@ -95,6 +96,7 @@ class TransactionalProducer:
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
         # Set when a record of the open transaction failed or timed out: it must not commit.
         self._doomed: str | None = None
+        self._abandoned: list[Any] = []  # clients stuck inside librdkafka, never freed
         self._init_timeout = DEFAULT_TIMEOUT
         self._closed = False
         self._producer = self._create()
@@ -195,11 +197,35 @@ class TransactionalProducer:
         if not offsets:
             return
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
-        self._retrying(
-            "send_offsets_to_transaction",
-            timeout,
-            lambda t: self._producer.send_offsets_to_transaction(partitions, group_metadata, t),
-        )
+        producer = self._producer
+        failure: list[BaseException] = []
+
+        def call() -> None:
+            try:
+                self._retrying(
+                    "send_offsets_to_transaction",
+                    timeout,
+                    lambda t: producer.send_offsets_to_transaction(partitions, group_metadata, t),
+                )
+            except BaseException as exc:
+                failure.append(exc)
+
+        # librdkafka can ignore this call's timeout and block for good when the group
+        # coordinator it had cached went away (measured after a Kafka restart; see
+        # confluentinc/librdkafka#5456 and #5511). A watchdog bounds the wait: a client stuck
+        # in it is abandoned, and a fresh one takes over the transactional id.
+        worker = threading.Thread(target=call, name="send-offsets", daemon=True)
+        worker.start()
+        worker.join(timeout + _WATCHDOG_GRACE_S)
+        if worker.is_alive():
+            self._abandon(producer)
+            raise TransactionFencedError(
+                self._id, "send_offsets_to_transaction",
+                f"no answer within {timeout + _WATCHDOG_GRACE_S:g} s (librdkafka ignored the "
+                "timeout); the client was replaced", "_STUCK",
+            )  # fmt: skip
+        if failure:
+            raise failure[0]
 
     def commit(self, timeout: float) -> None:
         """Commit the transaction: its records and offsets become visible together.
@@ -237,6 +263,19 @@ class TransactionalProducer:
             extra={"transactional_id": self._id, "reason": reason},
         )
         self.init(self._init_timeout if timeout is None else timeout)
+
+    def _abandon(self, stuck: Any) -> None:
+        """Put a fresh client in place of one blocked inside librdkafka, without closing
+        the stuck one (closing would block as well); it is kept, never freed."""
+        self._abandoned.append(stuck)
+        self._withdraw("the producer was replaced after a call that did not return")
+        self._producer = self._create()
+        self._errors.reset()
+        self._doomed = None
+        log.error(
+            "transactional producer replaced: a call into librdkafka did not return",
+            extra={"transactional_id": self._id, "abandoned": len(self._abandoned)},
+        )
 
     def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Release the client. An open transaction is not committed: the broker aborts it
