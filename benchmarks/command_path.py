@@ -45,11 +45,14 @@ from clubhouse.application import Dispatcher
 from clubhouse.application.dispatch import Dispatched
 from clubhouse.avro import compile_model
 from clubhouse.contracts import BaseMessage, Command, CreateAgentCommand, ProcessMessageCommand
+from clubhouse.messaging.changelog import State
 from clubhouse.messaging.outbound import Origin, RecordBuilder
+from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
-from clubhouse.messaging.state_store import SqliteStateStore, State
+from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 PREFIX = "bench-path"
@@ -74,21 +77,22 @@ class CommandPath:
         self.serde.prepare()
         self.dispatcher = Dispatcher(app)
         self.records = RecordBuilder(self.serde, PREFIX)
-        self.store = SqliteStateStore(db)
+        self.partition = PartitionState(0, PartitionStore(db), epoch=1)
         self.processor = CommandProcessor(
-            self.serde, self.dispatcher, self.store, catalog, PREFIX, records=self.records
+            self.serde, self.dispatcher, catalog, PREFIX, records=self.records
         )
+        agent = CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo")
+        create = self.serde.serialize(agent)
         created = self.processor.process(
-            self.serde.serialize(CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo")),
-            key=AGENT_ID.encode(),
-            source=SOURCE + "0",
+            ConsumedRecord(f"{PREFIX}-commands", 0, 0, AGENT_ID.encode(), create), self.partition
         )
         if created.kind != "command":
             raise SystemExit(f"creating the agent failed: {created}")
-        state = self.store.get(AGENT_ID)
-        if state is None:
+        self.partition.committed(1)
+        entry = self.partition.get(AGENT_ID)
+        if entry is None or entry.state is None:
             raise SystemExit("the agent has no state after CreateAgentCommand")
-        self.state: State = state
+        self.state: State = entry.state
 
     def read_state(self, key: str) -> State | None:
         # The store hands out a fresh dict each time; so does this.
@@ -156,12 +160,13 @@ def main() -> None:
         def processor(batch_values: list[bytes]) -> int:
             nonlocal offset
             for start in range(0, len(batch_values), BATCH):
-                with p.processor.batch():
-                    for value in batch_values[start : start + BATCH]:
-                        offset += 1
-                        done = p.processor.process(value, key=key, source=f"{SOURCE}{offset}")
-                        if done.kind != "command":
-                            raise SystemExit(f"unexpected outcome: {done}")
+                for value in batch_values[start : start + BATCH]:
+                    offset += 1
+                    record = ConsumedRecord(f"{PREFIX}-commands", 0, offset, key, value)
+                    done = p.processor.process(record, p.partition)
+                    if done.kind != "command":
+                        raise SystemExit(f"unexpected outcome: {done}")
+                p.partition.committed(offset)  # what the loop does once the batch is in Kafka
             return len(batch_values)
 
         model_schema = compile_model(ProcessMessageCommand)
@@ -200,7 +205,7 @@ def main() -> None:
             }
             for name, us in round_figures.items():
                 best[name] = min(best.get(name, float("inf")), us)
-        p.store.close()
+        p.partition.store.close()
 
     stages = best["decode"] + best["dispatch"] + best["encode"]
     floor = best["raw"]
@@ -221,7 +226,7 @@ def main() -> None:
                 row("dispatch (Dispatcher, builtin app)", best["dispatch"]),
                 row("encode (RecordBuilder.record x2)", best["encode"]),
                 row("total of the stages", stages),
-                row("CommandProcessor.process (SQLite)", best["processor"]),
+                row("CommandProcessor.process + partition store", best["processor"]),
                 row("  of which outside the stages", best["processor"] - stages),
                 row("floor: fastavro encode+decode", floor),
             ],

@@ -68,6 +68,15 @@ class Entry:
 
     state: State | None
     recent: tuple[Recent, ...] = ()
+    # The state as JSON, made once and carried over while the state stays the same object.
+    encoded_state: str = field(default="", compare=False, repr=False)
+
+    def state_json(self) -> str:
+        """``state`` as JSON text."""
+        if not self.encoded_state:
+            text = json.dumps(self.state, separators=(",", ":"))
+            object.__setattr__(self, "encoded_state", text)
+        return self.encoded_state
 
     @property
     def empty(self) -> bool:
@@ -117,9 +126,8 @@ def encode_entry(entry: Entry) -> bytes | None:
     """The record value of ``entry``; None (a tombstone) when it is empty."""
     if entry.empty:
         return None
-    state = json.dumps(entry.state, separators=(",", ":"))
-    recent = ",".join(r.json() for r in entry.recent)
-    return f'{{"state":{state},"recent":[{recent}]}}'.encode()
+    recent = ",".join([r.json() for r in entry.recent])
+    return f'{{"state":{entry.state_json()},"recent":[{recent}]}}'.encode()
 
 
 def decode_entry(value: bytes | None, where: str) -> Entry:

@@ -6,7 +6,7 @@ import pickle
 import uuid
 
 from clubhouse.contracts import ProcessMessageCommand
-from clubhouse.contracts.base import uuid4
+from clubhouse.contracts.base import uuid4, uuid5_of
 
 
 def test_uuid4_is_a_random_rfc4122_version_4_uuid_like_the_standard_one() -> None:
@@ -30,3 +30,9 @@ def test_messages_get_their_ids_from_it() -> None:
     message = ProcessMessageCommand(agent_id="a", content="x")
     assert message.message_id.version == 4
     assert message.message_id != ProcessMessageCommand(agent_id="a", content="x").message_id
+
+
+def test_uuid5_of_is_uuid5() -> None:
+    for i in range(200):
+        namespace = uuid.uuid4()
+        assert uuid5_of(namespace, str(i)) == uuid.uuid5(namespace, str(i))
