@@ -8,10 +8,13 @@ failure means:
 * TransactionAbortableError: this transaction cannot commit (a record was refused, say).
   ``abort``, rewind the consumer (``seek``) and the batch may be processed again.
 * TransactionFencedError: the producer is beyond use, because another instance took over
-  the transactional id (``_FENCED``, ``PRODUCER_FENCED``, ``INVALID_PRODUCER_EPOCH``), a
-  fatal error struck, or at ``send_offsets`` the group has moved on to a newer generation
-  (``ILLEGAL_GENERATION``, ``UNKNOWN_MEMBER_ID``, ``FENCED_INSTANCE_ID``). ``rebuild`` and
-  treat the partitions as possibly lost: another member may own them now.
+  the transactional id (``_FENCED``, ``PRODUCER_FENCED``, ``INVALID_PRODUCER_EPOCH``), the
+  broker forgot the id (``TRANSACTIONAL_ID_NOT_FOUND``, code 105), a fatal error struck, or
+  at ``send_offsets`` the group has moved on to a newer generation (``ILLEGAL_GENERATION``,
+  ``UNKNOWN_MEMBER_ID``, ``FENCED_INSTANCE_ID``). ``rebuild`` and treat the partitions as
+  possibly lost: another member may own them now. A rebuild waits only briefly for the old
+  client to close (its close() aborts first, and Tansu never answers an abort for an id it
+  forgot); one that does not return is abandoned.
 * Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
   until their timeout, then raised as TransactionTimeoutError.
 
@@ -69,6 +72,9 @@ log = logging.getLogger(__name__)
 _WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
 _MAX_BACKOFF = 1.0
 _WATCHDOG_GRACE_S = 5.0  # past a call's own timeout, before its client counts as stuck
+# TRANSACTIONAL_ID_NOT_FOUND, which librdkafka 2.16 has no name for ("ERR_105?"): the broker
+# forgot the id (Tansu after a restart). No abort can succeed; only a new init can.
+_ID_FORGOTTEN_CODES = frozenset({105})
 
 
 class TransactionalProducer:
@@ -85,12 +91,14 @@ class TransactionalProducer:
         transaction_timeout_ms: int = 10000,
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
+        release_timeout: float = _WATCHDOG_GRACE_S,
     ) -> None:
         self._settings = settings
         self._id = transactional_id
         self._timeout_ms = transaction_timeout_ms
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
+        self._release_timeout = release_timeout
         self._errors = ClientErrorMonitor(f"transactional producer {transactional_id!r}", log)
         self._lock = threading.Lock()
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
@@ -254,7 +262,7 @@ class TransactionalProducer:
         self._withdraw(f"the producer was rebuilt ({reason})")
         with contextlib.suppress(KafkaException):
             old.purge(in_queue=True, in_flight=True, blocking=False)
-        _release(old, self._id)
+        self._release_bounded(old)
         self._producer = self._create()
         self._errors.reset()
         self._doomed = None
@@ -263,6 +271,26 @@ class TransactionalProducer:
             extra={"transactional_id": self._id, "reason": reason},
         )
         self.init(self._init_timeout if timeout is None else timeout)
+
+    def _release_bounded(self, old: Any) -> None:
+        """Close a client being replaced, waiting at most ``release_timeout`` for it.
+
+        close() aborts the open transaction first, and blocks for good when the broker
+        never answers that abort (measured on Tansu after a restart: it drops the connection
+        of a producer whose id it forgot). Such a client is abandoned; the new one does not
+        need it gone to register the id."""
+        closer = threading.Thread(
+            target=_release, args=(old, self._id), name="release-producer", daemon=True
+        )
+        closer.start()
+        closer.join(self._release_timeout)
+        if closer.is_alive():
+            self._abandoned.append(old)
+            log.error(
+                "transactional producer abandoned: its close did not return",
+                extra={"transactional_id": self._id, "timeout_s": self._release_timeout,
+                       "abandoned": len(self._abandoned)},
+            )  # fmt: skip
 
     def _abandon(self, stuck: Any) -> None:
         """Put a fresh client in place of one blocked inside librdkafka, without closing
@@ -363,7 +391,7 @@ class TransactionalProducer:
 
     def _classify(self, operation: str, err: Any) -> TransactionError:
         name, reason = err.name(), err.str()
-        if err.fatal() or name in GROUP_FENCING_CODES:
+        if err.fatal() or name in GROUP_FENCING_CODES or err.code() in _ID_FORGOTTEN_CODES:
             return TransactionFencedError(self._id, operation, reason, name)
         if err.txn_requires_abort():
             return TransactionAbortableError(self._id, operation, reason, name)

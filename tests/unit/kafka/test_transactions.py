@@ -3,6 +3,7 @@ transactions, rebuild."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,8 +35,11 @@ class FakeTxnProducer(FakeProducer):
     calls: list[str] = field(default_factory=list)
     sent_offsets: list[Any] = field(default_factory=list)
     close_raises: KafkaError | None = None
+    close_blocks: threading.Event | None = None  # close() waits for it, as a stuck one does
 
     def close(self) -> bool:
+        if self.close_blocks is not None:
+            self.close_blocks.wait()
         super().close()
         if self.close_raises is not None:
             raise KafkaException(self.close_raises)  # as a fenced client does
@@ -246,6 +250,34 @@ def test_rebuild_copes_with_a_fenced_client_raising_from_close() -> None:
     producer.rebuild("fenced")
     assert factory.instances[0].closed
     assert len(factory.instances) == 2
+
+
+def test_rebuild_abandons_a_client_whose_close_does_not_return() -> None:
+    release = threading.Event()
+    factory = Factory(close_blocks=release)
+    producer = TransactionalProducer(
+        SETTINGS, transactional_id="tx-1", producer_factory=factory, release_timeout=0.01
+    )
+    producer.init(1.0)
+    try:
+        producer.rebuild("abort failed")
+        old, new = factory.instances[:2]
+        assert not old.closed  # still inside close(): left behind, not waited for
+        assert new.calls == ["init_transactions"]
+        producer.begin()
+        assert new.calls == ["init_transactions", "begin_transaction"]
+    finally:
+        release.set()
+
+
+def test_a_transactional_id_the_broker_forgot_asks_for_a_rebuild() -> None:
+    # TRANSACTIONAL_ID_NOT_FOUND (105) at AddPartitionsToTxn: librdkafka flags it abortable,
+    # but the broker cannot abort a transaction of an id it does not know.
+    forgotten = _err(105, txn_requires_abort=True)
+    producer, _ = _producer(failures={"commit_transaction": [forgotten]})
+    producer.begin()
+    with pytest.raises(TransactionFencedError, match="commit_transaction"):
+        producer.commit(1.0)
 
 
 def test_produce_refused_by_librdkafka_is_classified() -> None:
