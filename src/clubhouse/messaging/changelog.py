@@ -35,7 +35,8 @@ def changelog_topic(topic_prefix: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredOutput:
-    """A published message, kept as its model name and JSON so it can be rebuilt exactly."""
+    """A published message: its model's name and its record value (framed Avro, base64),
+    so that it can be sent again exactly as it was."""
 
     model: str
     payload: str

@@ -17,6 +17,7 @@ transaction, or on Tansu, which shows aborted records): downstream readers can d
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 import uuid
@@ -72,6 +73,10 @@ class Processed:
 def output_id(command_id: uuid.UUID, index: int) -> uuid.UUID:
     """The id of a command's ``index``-th output: the same every time it is handled."""
     return uuid5_of(command_id, str(index))  # uuid.uuid5's value, built faster
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
 
 
 def _number(command: Command, messages: list[BaseMessage]) -> None:
@@ -148,7 +153,7 @@ class CommandProcessor:
                 "duplicate command; re-publishing its stored outcome",
                 extra={"message_id": message_id, "message_type": command.message_type},
             )
-            outputs = [self._catalog.get(o.model).model_validate_json(o.payload) for o in stored]
+            outputs = [self._serde.deserialize(base64.b64decode(o.payload)) for o in stored]
             records = self._fit_all([self._records.record(m, origin) for m in outputs])
             return Processed(records, "duplicate", command.message_type)
         result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
@@ -163,21 +168,25 @@ class CommandProcessor:
 
     def _publishable(
         self, message: BaseMessage, origin: Origin
-    ) -> tuple[Outbound | None, BaseMessage | None]:
+    ) -> tuple[Outbound | None, StoredOutput | None]:
         """The record that will be published for ``message`` (itself, or what the guard put
-        in its place; None: nothing), with the message to remember as its outcome."""
+        in its place; None: nothing), with what to remember of it as the command's outcome.
+
+        What is remembered is the record's value, the framed Avro bytes: turning each output
+        into JSON as well cost more than the rest of remembering it.
+        """
         record = self._records.record(message, origin)
         fitted = self._fit(record)
-        if fitted is record:
-            return record, message
+        if fitted is record and record.value is not None:
+            return record, StoredOutput(type(message).__name__, _b64(record.value))
         if fitted is not None and fitted.topic == self._responses_topic and fitted.value:
-            return fitted, self._serde.deserialize(fitted.value)  # the error in its place
+            return fitted, StoredOutput("ErrorResponse", _b64(fitted.value))  # in its place
         return fitted, None  # a dead letter stands in: nothing to send again for it
 
     def _remember(
         self, command: Command, origin: Origin, change: tuple[str, Entry, State | None],
-        published: list[tuple[Outbound | None, BaseMessage | None]], state: KeyedState,
-    ) -> list[tuple[Outbound | None, BaseMessage | None]]:  # fmt: skip
+        published: list[tuple[Outbound | None, StoredOutput | None]], state: KeyedState,
+    ) -> list[tuple[Outbound | None, StoredOutput | None]]:  # fmt: skip
         """Put the key's new entry (state and this command's outcome) into the batch.
 
         If the entry is too large for one changelog record, older command ids make room
@@ -187,8 +196,7 @@ class CommandProcessor:
         key, entry, new_state = change
         now = self._now_ms()
         message_id = str(command.message_id)
-        kept = tuple(StoredOutput(type(m).__name__, m.model_dump_json())
-                     for _, m in published if m is not None)  # fmt: skip
+        kept = tuple(o for _, o in published if o is not None)
         # The state's JSON is made again only when the handler changed the state.
         same = entry.encoded_state if new_state is entry.state else ""
         recent = self._window.remember(entry.recent, message_id, kept, now)
@@ -211,8 +219,7 @@ class CommandProcessor:
             )  # fmt: skip
             _number(command, [refusal])
             published = [self._publishable(refusal, origin)]
-            kept = tuple(StoredOutput(type(m).__name__, m.model_dump_json())
-                         for _, m in published if m is not None)  # fmt: skip
+            kept = tuple(o for _, o in published if o is not None)
             updated = Entry(entry.state, (Recent(message_id, now, kept),))
             value = encode_entry(updated)
         state.put(key, updated, value)
