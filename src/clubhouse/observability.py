@@ -94,7 +94,8 @@ class ServiceMetrics:
 class Health:
     """Liveness and readiness the service loop reports.
 
-    Ready means started, not restoring state, and making progress: once consumed records
+    Ready means started, assigned its partitions (none, for a spare) with their state
+    restored, and making progress: once consumed records
     have waited longer than ``stall_after_s`` without being committed, the service reports
     not-ready until they are.
     """
@@ -121,7 +122,8 @@ class Health:
         (self._ready.set if ready else self._ready.clear)()
 
     def restoring(self, restoring: bool) -> None:
-        """Partition state is being restored (not ready) or is done."""
+        """Partitions are being assigned and their state restored (not ready), or that is
+        done; the first assignment after joining the group counts too."""
         with self._lock:
             self._restoring = restoring
             self._heartbeat = self._clock()

@@ -116,8 +116,6 @@ class OwnedPartitions:
     def on_assigned(self, partitions: list[tuple[str, int]]) -> None:
         """Open and restore each newly assigned commands partition before it is served."""
         mine = [p for t, p in partitions if t == self._commands and p not in self._owned]
-        if not mine:
-            return
         self._on_restoring(True)
         failed: list[tuple[int, Exception]] = []
         try:

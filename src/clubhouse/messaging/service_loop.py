@@ -69,6 +69,9 @@ class ServiceLoop:
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set, then leave the group; the caller closes the clients."""
+        # Not ready until the group has assigned this instance its partitions (none, for a
+        # spare) and their state is restored: only then does it answer.
+        self._health.restoring(True)
         self._consumer.subscribe([self._topic], self._partitions)
         self._health.set_ready(True)
         log.info("consuming commands", extra={"topic": self._topic})
