@@ -79,7 +79,7 @@ class CommandPath:
         self.records = RecordBuilder(self.serde, PREFIX)
         self.partition = PartitionState(0, PartitionStore(db), epoch=1)
         self.processor = CommandProcessor(
-            self.serde, self.dispatcher, catalog, PREFIX, records=self.records
+            self.serde, self.dispatcher, PREFIX, records=self.records
         )
         agent = CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo")
         create = self.serde.serialize(agent)

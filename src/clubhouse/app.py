@@ -255,7 +255,7 @@ class ClubhouseService:
         self._committer.start(cfg.publish_timeout_s)
         self._partitions = self._owned_partitions(commands, changelog)
         processor = CommandProcessor(
-            serde, self._dispatcher, self.catalog, cfg.topic_prefix, records=records,
+            serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
             fit=guard.fit,
         )  # fmt: skip

@@ -51,7 +51,7 @@ class TestApp:
         self._serde.prepare()
         self._state = PartitionState(0, PartitionStore(state_db), epoch=1)
         self._dispatcher = Dispatcher(app)
-        self._processor = CommandProcessor(self._serde, self._dispatcher, self.catalog, prefix)
+        self._processor = CommandProcessor(self._serde, self._dispatcher, prefix)
         self._topic = f"{prefix}-commands"
         self._offset = 0
         self.published: list[BaseMessage] = []

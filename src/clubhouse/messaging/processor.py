@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from clubhouse.application.dispatch import Dispatcher, error_reply
-from clubhouse.contracts import BaseMessage, Command, MessageCatalog, Response
+from clubhouse.contracts import BaseMessage, Command, Response
 from clubhouse.contracts.base import uuid5_of
 from clubhouse.messaging.changelog import (
     EMPTY,
@@ -91,7 +91,6 @@ class CommandProcessor:
         self,
         serde: MessageSerde,
         dispatcher: Dispatcher,
-        catalog: MessageCatalog,
         topic_prefix: str,
         *,
         records: RecordBuilder | None = None,
@@ -103,7 +102,6 @@ class CommandProcessor:
         self._serde = serde
         self._records = records if records is not None else RecordBuilder(serde, topic_prefix)
         self._dispatcher = dispatcher
-        self._catalog = catalog
         self._prefix = topic_prefix
         self._commands_topic = topic_for(topic_prefix, Command)
         self._window = window or DedupeWindow()

@@ -55,7 +55,7 @@ class Harness:
         self.serde.prepare()
         self.partition = PartitionState(0, PartitionStore(db), epoch=1)
         self.app = builtin_app(factory, "t")
-        self.processor = CommandProcessor(self.serde, Dispatcher(self.app), self.catalog, "t")
+        self.processor = CommandProcessor(self.serde, Dispatcher(self.app), "t")
         self.offset = 0
         self._in_batch = False
 
@@ -334,7 +334,7 @@ def test_outputs_get_the_same_ids_each_time_a_command_is_handled() -> None:
 
 def test_the_dedupe_window_forgets_beyond_its_count(h: Harness) -> None:
     h.processor = CommandProcessor(
-        h.serde, Dispatcher(h.app), h.catalog, "t", window=DedupeWindow(max_ids=3)
+        h.serde, Dispatcher(h.app), "t", window=DedupeWindow(max_ids=3)
     )
     h.send(CreateAgentCommand(agent_id="w", personality_type="echo"))
     asks = [ProcessMessageCommand(agent_id="w", content=str(i)) for i in range(5)]
@@ -350,7 +350,7 @@ def test_the_dedupe_window_forgets_beyond_its_count(h: Harness) -> None:
 def test_the_dedupe_window_forgets_after_its_age(h: Harness) -> None:
     now = [1_000_000]
     h.processor = CommandProcessor(
-        h.serde, Dispatcher(h.app), h.catalog, "t",
+        h.serde, Dispatcher(h.app), "t",
         window=DedupeWindow(max_ids=10, max_age_s=60), now_ms=lambda: now[0],
     )  # fmt: skip
     create = CreateAgentCommand(agent_id="old", personality_type="echo")
@@ -363,7 +363,7 @@ def test_the_dedupe_window_forgets_after_its_age(h: Harness) -> None:
 
 def test_a_state_too_large_for_its_changelog_record_is_refused(h: Harness) -> None:
     h.processor = CommandProcessor(
-        h.serde, Dispatcher(h.app), h.catalog, "t", max_entry_bytes=600
+        h.serde, Dispatcher(h.app), "t", max_entry_bytes=600
     )
     h.send(CreateAgentCommand(agent_id="s", personality_type="echo"))
     before = h.state("s")
