@@ -28,6 +28,7 @@ from clubhouse.messaging.committers import (
     BatchCommitter,
     TransactionalCommitter,
 )
+from clubhouse.messaging.late_models import LateModels
 from clubhouse.messaging.outbound import RecordBuilder
 from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor
@@ -257,7 +258,7 @@ class ClubhouseService:
         processor = CommandProcessor(
             serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
-            fit=guard.fit,
+            fit=guard.fit, adopt=LateModels(registry, serde, cfg.topic_prefix).adopt,
         )  # fmt: skip
         self._loop = ServiceLoop(
             consumer=self._consumer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -78,9 +79,33 @@ class TextFormatter(logging.Formatter):
         """The formatted message, kept on one line."""
         return one_line(super().formatMessage(record))
 
+    def formatException(self, ei: Any) -> str:
+        """The traceback, with each exception's own text on one line.
+
+        An exception's message is whatever the code that raised it put there, handler code
+        and the values it read included: a newline in it would start a line that reads like
+        a genuine record, and terminal escape codes could rewrite the operator's screen.
+        """
+        text = super().formatException(ei)
+        seen: set[int] = set()
+        exc: BaseException | None = ei[1]
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            told = "".join(traceback.format_exception_only(type(exc), exc)).rstrip("\n")
+            if told and not told.isprintable():
+                text = text.replace(told, one_line(told))
+            exc = exc.__cause__ or exc.__context__
+        return "\n".join(line if line.isprintable() else one_line(line)
+                         for line in text.split("\n"))  # fmt: skip
+
     def format(self, record: logging.LogRecord) -> str:
         """The formatted record followed by its extra fields as ``key=value``."""
-        base = super().format(record)  # a traceback, if any, keeps its own lines
+        # Another handler may have cached its own, unescaped rendering of the traceback.
+        cached, record.exc_text = record.exc_text, None
+        try:
+            base = super().format(record)  # a traceback, if any, keeps its own lines
+        finally:
+            record.exc_text = cached
         fields = record_fields(record)
         if not fields:
             return base

@@ -23,6 +23,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import BaseMessage, Command, Event, Response
+from clubhouse.messaging.late_models import LateModels
 from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
@@ -51,7 +52,8 @@ class TestApp:
         self._serde.prepare()
         self._state = PartitionState(0, PartitionStore(state_db), epoch=1)
         self._dispatcher = Dispatcher(app)
-        self._processor = CommandProcessor(self._serde, self._dispatcher, prefix)
+        late = LateModels(self.registry, self._serde, prefix)
+        self._processor = CommandProcessor(self._serde, self._dispatcher, prefix, adopt=late.adopt)
         self._topic = f"{prefix}-commands"
         self._offset = 0
         self.published: list[BaseMessage] = []

@@ -4,6 +4,7 @@ the models they use, which the service registers on start."""
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 import typing
 from collections.abc import Callable, Iterable
@@ -18,7 +19,7 @@ from clubhouse.contracts import (
     MessageCatalog,
     Response,
 )
-from clubhouse.contracts.catalog import CatalogError
+from clubhouse.contracts.catalog import CatalogError, messages_defined_in
 
 C = TypeVar("C", bound=Command)
 HandlerFunc = Callable[..., Any]  # (command, Context) -> Response | None, or a coroutine
@@ -49,6 +50,10 @@ class App:
 
     def __init__(self, prefix: str = "clubhouse") -> None:
         self.prefix = prefix
+        # The module that made the app: its message classes are the app's, declared or not.
+        caller = inspect.currentframe()
+        caller = caller.f_back if caller is not None else None
+        self._module: str | None = caller.f_globals.get("__name__") if caller else None
         self._handlers: dict[type[Command], CommandHandler] = {}
         self._extra: list[type[BaseMessage]] = []
 
@@ -117,12 +122,24 @@ class App:
         return None if value is None else str(value)
 
     def catalog(self) -> MessageCatalog:
-        """The bases, every model the handlers name, ErrorResponse, and ``models(...)``."""
+        """The bases, every model the handlers name, ErrorResponse, ``models(...)``, and every
+        Command, Response and Event defined in the app's module or a handler's module.
+
+        Models are found, not only declared: a plain ``def place(cmd, ctx):`` handler that
+        returns a Response named nowhere else still has that Response registered at start.
+        """
         catalog = MessageCatalog([BaseMessage, Command, Response, Event, ErrorResponse])
         for handler in self._handlers.values():
             catalog.add_models(handler.models)
         catalog.add_models(self._extra)
+        for module in self._modules():
+            catalog.add_models(messages_defined_in(module, (Command, Response, Event)))
         return catalog
+
+    def _modules(self) -> list[str]:
+        names = [self._module] if self._module else []
+        names += [getattr(h.func, "__module__", None) or "" for h in self._handlers.values()]
+        return [n for n in dict.fromkeys(names) if n and n in sys.modules]
 
 
 def _returned_models(func: HandlerFunc) -> list[type[BaseMessage]]:

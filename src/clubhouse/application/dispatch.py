@@ -76,8 +76,12 @@ class Dispatcher:
         except CommandRejected as exc:
             return Dispatched(outputs=[error_reply(command, exc.error_type, exc.message,
                                                    **exc.details)])  # fmt: skip
-        # Application code: a bug in one handler answers its command and nothing else.
-        except Exception as exc:
+        # Application code: a bug in one handler answers its command and nothing else, even
+        # sys.exit() or a KeyboardInterrupt it raises itself (the service stops on signals
+        # through its stop event, never through an exception in the handler's frame).
+        except BaseException as exc:
+            if isinstance(exc, GeneratorExit):
+                raise
             self._log.exception(
                 "handler failed",
                 extra={"message_id": str(command.message_id), "key": key,
@@ -87,8 +91,14 @@ class Dispatcher:
                 command, "handler_error", f"{type(exc).__name__}: {exc}",
                 handler=getattr(handler.func, "__qualname__", repr(handler.func)),
             )])  # fmt: skip
-        changed = ctx.state != before
-        problem = _check(result, ctx.state if changed else None)
+        problem = _check_result(result)
+        changed = False
+        if problem is None:
+            try:
+                changed = ctx.state != before
+                problem = _check_state(ctx.state) if changed else None
+            except RecursionError:
+                problem = "ctx.state is nested too deep to compare with the stored state"
         if problem is not None:
             return Dispatched(outputs=[error_reply(command, "handler_error", problem)])
         outputs: list[BaseMessage] = []
@@ -147,18 +157,28 @@ def _copy_state(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _check(result: object, changed_state: dict[str, Any] | None) -> str | None:
-    """Why a handler's result cannot be used, or None.
+def _check_result(result: object) -> str | None:
+    """Why a handler's result cannot be used, or None."""
+    if result is not None and not isinstance(result, Response):
+        return f"the handler returned {type(result).__name__}; a handler returns a Response or None"
+    return None
+
+
+def _check_state(state: object) -> str | None:
+    """Why a changed ``ctx.state`` cannot be stored, or None.
 
     Only a changed state is serialized to check it: one read back from the store is JSON
     already, and this runs for every command.
     """
-    if result is not None and not isinstance(result, Response):
-        return f"the handler returned {type(result).__name__}; a handler returns a Response or None"
-    if changed_state is None:
-        return None
+    if not isinstance(state, dict):
+        return (
+            f"ctx.state was replaced by a {type(state).__name__}; it must stay a dict of JSON "
+            "values (change its items, or clear() it to delete the key's state)"
+        )
     try:
-        json.dumps(changed_state)
+        json.dumps(state)
+    except RecursionError:
+        return "ctx.state is nested too deep to be stored as JSON"
     except (TypeError, ValueError) as exc:
         return f"ctx.state holds a value that is not JSON-serializable: {exc}"
     return None

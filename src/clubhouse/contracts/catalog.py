@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Iterable, Iterator
 
 from clubhouse.contracts import commands, events, responses
@@ -114,6 +115,17 @@ class MessageCatalog:
         return sorted(
             models, key=lambda m: sum(1 for o in models if o is not m and issubclass(m, o))
         )
+
+
+def messages_defined_in(
+    module_name: str, kinds: tuple[type[BaseMessage], ...] = (BaseMessage,)
+) -> list[MessageModel]:
+    """The subclasses of ``kinds`` that the imported module ``module_name`` defines itself."""
+    module = sys.modules.get(module_name)
+    if module is None:
+        return []
+    return [m for m in _models_defined_in(module_name, vars(module).values())
+            if issubclass(m, kinds) and m not in kinds]  # fmt: skip
 
 
 def _models_defined_in(module_name: str, values: Iterable[object]) -> list[MessageModel]:

@@ -23,10 +23,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from clubhouse.application.dispatch import Dispatcher, error_reply
-from clubhouse.contracts import BaseMessage, Command, Response
+from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
 from clubhouse.contracts.base import uuid5_of
 from clubhouse.messaging.changelog import (
     EMPTY,
@@ -38,7 +38,12 @@ from clubhouse.messaging.changelog import (
     encode_entry,
 )
 from clubhouse.messaging.outbound import Headers, Origin, Outbound, RecordBuilder
-from clubhouse.messaging.serde import InvalidMessageError, MessageSerde, UndecodableMessageError
+from clubhouse.messaging.serde import (
+    InvalidMessageError,
+    MessageSerde,
+    SchemaNotRegisteredError,
+    UndecodableMessageError,
+)
 from clubhouse.messaging.subjects import dead_letter_topic, topic_for
 from clubhouse.services.kafka_protocol import ConsumedRecord
 
@@ -70,6 +75,38 @@ class Processed:
     message_type: str = "unknown"
 
 
+class OutputError(Exception):
+    """A handler output that cannot become a record; answers its command as ``error_type``."""
+
+    def __init__(self, error_type: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.details = details
+
+    @classmethod
+    def undeclared(cls, model: type[BaseMessage], why: str) -> OutputError:
+        """``model`` is in no catalog of this app and could not be registered at run time."""
+        name = model.__name__
+        return cls(
+            "undeclared_output",
+            f"{name} is not one of this app's models and could not be registered ({why}); "
+            f"declare it: annotate the handler's return type, list it in emits=[{name}], "
+            f"or call app.models({name})",
+            model=name,
+        )
+
+    @classmethod
+    def invalid(cls, message: BaseMessage, exc: BaseException) -> OutputError:
+        """``message`` does not fit its own model's schema (built without validation, say)."""
+        name = type(message).__name__
+        return cls(
+            "invalid_output",
+            f"the handler's {name} cannot be encoded: {type(exc).__name__}: {exc}",
+            model=name,
+        )
+
+
 def output_id(command_id: uuid.UUID, index: int) -> uuid.UUID:
     """The id of a command's ``index``-th output: the same every time it is handled."""
     return uuid5_of(command_id, str(index))  # uuid.uuid5's value, built faster
@@ -97,6 +134,7 @@ class CommandProcessor:
         window: DedupeWindow | None = None,
         max_entry_bytes: int = 1_000_000 - 2048,  # a record's default limit, less headroom
         fit: Callable[[Outbound], Outbound | None] = lambda record: record,
+        adopt: Callable[[type[BaseMessage]], object] | None = None,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
@@ -108,6 +146,7 @@ class CommandProcessor:
         self._now_ms = now_ms
         self._max_entry = max_entry_bytes
         self._fit = fit  # PublishGuard.fit: what cannot be published is replaced here
+        self._adopt = adopt  # registers a model first seen at run time (LateModels.adopt)
         self._responses_topic = topic_for(topic_prefix, Response)
 
     def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
@@ -157,10 +196,20 @@ class CommandProcessor:
         result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
         messages: list[BaseMessage] = result.outputs
         _number(command, messages)
-        published = [self._publishable(m, origin) for m in messages]
-        if key:
-            new_state = result.changes.get(key, entry.state)
-            published = self._remember(command, origin, (key, entry, new_state), published, state)
+        try:
+            published = [self._publishable(m, origin) for m in messages]
+            if key:
+                new_state = result.changes.get(key, entry.state)
+                change = (key, entry, new_state)
+                published = self._remember(command, origin, change, published, state)
+        except OutputError as exc:
+            # What the handler made cannot become records: the command is answered with why,
+            # and nothing it changed or emitted is kept.
+            log.warning("a command's outputs cannot be published; answering it with an error",
+                        extra={"message_id": str(command.message_id), "key": key,
+                               "error_type": exc.error_type, "error": exc.message})  # fmt: skip
+            refusal = error_reply(command, exc.error_type, exc.message, **exc.details)
+            published = self._refuse(command, origin, key, entry, refusal, state=state)
         records = [r for r, _ in published if r is not None]
         return Processed(records, "command", command.message_type)
 
@@ -173,7 +222,7 @@ class CommandProcessor:
         What is remembered is the record's value, the framed Avro bytes: turning each output
         into JSON as well cost more than the rest of remembering it.
         """
-        record = self._records.record(message, origin)
+        record = self._record(message, origin)
         fitted = self._fit(record)
         if fitted is record and record.value is not None:
             return record, StoredOutput(type(message).__name__, _b64(record.value))
@@ -209,19 +258,58 @@ class CommandProcessor:
                 extra={"key": key, "message_id": message_id, "size": len(value),
                        "limit": self._max_entry},
             )  # fmt: skip
-            refusal: BaseMessage = error_reply(
+            refusal = error_reply(
                 command, "state_too_large",
                 f"the state of key {key!r} would take {len(value)} bytes, over the limit of "
                 f"{self._max_entry} bytes for one changelog record; nothing was changed",
                 size_bytes=len(value), limit_bytes=self._max_entry,
             )  # fmt: skip
-            _number(command, [refusal])
-            published = [self._publishable(refusal, origin)]
-            kept = tuple(o for _, o in published if o is not None)
-            updated = Entry(entry.state, (Recent(message_id, now, kept),))
-            value = encode_entry(updated)
+            return self._refuse(command, origin, key, entry, refusal, state=state)
         state.put(key, updated, value)
         return published
+
+    def _refuse(
+        self, command: Command, origin: Origin, key: str | None, entry: Entry,
+        refusal: ErrorResponse, *, state: KeyedState,
+    ) -> list[tuple[Outbound | None, StoredOutput | None]]:  # fmt: skip
+        """Answer ``command`` with ``refusal`` alone; its key keeps the state it had, and
+        remembers the refusal as the command's outcome."""
+        _number(command, [refusal])
+        published = [self._publishable(refusal, origin)]
+        if key:
+            now = self._now_ms()
+            kept = tuple(o for _, o in published if o is not None)
+            recent = self._window.remember(entry.recent, str(command.message_id), kept, now)
+            same = entry.encoded_state
+            updated = Entry(entry.state, recent, encoded_state=same)
+            value = encode_entry(updated)
+            if value is not None and len(value) > self._max_entry:
+                updated = Entry(entry.state, recent[:1], encoded_state=same)
+                value = encode_entry(updated)
+            state.put(key, updated, value)
+        return published
+
+    def _record(self, message: BaseMessage, origin: Origin) -> Outbound:
+        """The record of one handler output; ``OutputError`` says why it cannot be made."""
+        try:
+            return self._records.record(message, origin)
+        except SchemaNotRegisteredError:
+            pass
+        except Exception as exc:  # the message's values, not the service: its command's error
+            raise OutputError.invalid(message, exc) from exc
+        # A model no declaration named: registered now, as Confluent's serializers do by
+        # default, so that a plain unannotated handler still works.
+        model = type(message)
+        if self._adopt is None:
+            raise OutputError.undeclared(model, "this processor registers no models itself")
+        try:
+            self._adopt(model)
+        except Exception as exc:  # whatever refused it, the refusal answers this command
+            raise OutputError.undeclared(model, str(exc)) from exc
+        try:
+            return self._records.record(message, origin)
+        except Exception as exc:
+            raise OutputError.invalid(message, exc) from exc
 
     def _forward(self, record: ConsumedRecord, key: bytes, command: Command) -> Processed:
         log.info(

@@ -120,6 +120,34 @@ class MessageSerde:
                 "called?"
             ) from None
 
+    def add(self, model: MessageModel) -> int:
+        """Take in ``model``, whose schema was registered after start-up; its schema id.
+
+        Refused (``SchemaNotRegisteredError``) when another model already has its name, since
+        one name is one subject, or when its schema is not in the registry.
+        """
+        known = self._ids.get(model)
+        if known is not None:
+            return known
+        codec = AvroCodec(model)
+        fullname = _fullname(codec.schema)
+        other = self._by_fullname.get(fullname)
+        if other is not None and other is not model:
+            raise SchemaNotRegisteredError(
+                f"another model is already named {fullname!r} ({other.__module__}."
+                f"{other.__qualname__}); each name has one subject"
+            )
+        subject = subject_name(self._prefix, model)
+        found = self._registry.lookup(subject, model_schema(model))
+        if found is None:
+            raise SchemaNotRegisteredError(f"{subject} is not registered")
+        with self._lock:
+            self._codecs[model] = codec
+            self._by_fullname[fullname] = model
+            self._ids[model] = found.schema_id
+            self._writers.setdefault(found.schema_id, _Writer(model, None))
+        return found.schema_id
+
     def serialize(self, message: BaseMessage) -> bytes:
         """``message`` in Confluent framing under its model's registered schema id."""
         model = type(message)
