@@ -330,6 +330,7 @@ class ClubhouseService:
         restorer = ChangelogRestorer(
             reader.read_to_end, changelog, timeout_s=self.config.restore_timeout_s,
             estimate_end=estimate_end, on_progress=progress,
+            on_skipped=lambda reason: metrics.changelog_skipped.labels(reason).inc(),
         )  # fmt: skip
         return OwnedPartitions(
             state_dir=self.config.state_dir,

@@ -83,6 +83,12 @@ class ServiceMetrics:
             "Changelog records read to restore partition state.",
             registry=self.registry,
         )
+        self.changelog_skipped = Counter(
+            "clubhouse_changelog_records_skipped_total",
+            "Malformed changelog records a restore skipped, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
         self.restore_seconds = Histogram(
             "clubhouse_state_restore_seconds",
             "Time to restore one partition's state from the changelog.",

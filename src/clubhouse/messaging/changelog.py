@@ -151,12 +151,23 @@ def decode_entry(value: bytes | None, where: str) -> Entry:
     return Entry(state, recent)
 
 
+# Epochs grow by one per change of owner; the cap leaves every successor room in SQLite's
+# signed 64-bit integers, so one forged header cannot make the next commit overflow.
+MAX_EPOCH = 2**62
+
+
 def record_epoch(headers: Sequence[tuple[str, bytes]]) -> int:
-    """The writer's epoch of a changelog record; 0 for a record written without one."""
+    """The writer's epoch of a changelog record; 0 for a record written without one.
+
+    ``ChangelogError`` when the header is not a whole number from 0 to ``MAX_EPOCH``.
+    """
     for name, value in headers:
         if name == EPOCH_HEADER:
             try:
-                return int(value)
+                epoch = int(value)
             except ValueError:
-                return 0
+                raise ChangelogError(f"epoch header {value[:40]!r} is not a number") from None
+            if not 0 <= epoch <= MAX_EPOCH:
+                raise ChangelogError(f"epoch {epoch} is outside 0..{MAX_EPOCH}")
+            return epoch
     return 0

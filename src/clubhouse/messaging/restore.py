@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clubhouse.messaging.changelog import record_epoch
+from clubhouse.messaging.changelog import ChangelogError, decode_entry, record_epoch
 from clubhouse.messaging.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
 
@@ -46,6 +46,7 @@ class Restored:
     # created again (a dev broker that keeps nothing across a restart). The local copy is
     # then all that is left of the state, and is kept.
     log_reset: bool = False
+    malformed: int = 0  # records skipped as malformed (a stray writer's, say), with a warning
 
 
 # A reader of one partition: from offset, records to the callback, until its end; returns
@@ -64,6 +65,7 @@ class ChangelogRestorer:
         timeout_s: float = 600.0,
         estimate_end: Callable[[int], int | None] = lambda partition: None,
         on_progress: Callable[[int, int | None], None] = lambda partition, lag: None,
+        on_skipped: Callable[[str], None] = lambda reason: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read = read_to_end
@@ -71,6 +73,7 @@ class ChangelogRestorer:
         self._timeout = timeout_s
         self._estimate_end = estimate_end
         self._on_progress = on_progress
+        self._on_skipped = on_skipped  # a malformed record, by reason
         self._clock = clock
 
     def restore(self, store: PartitionStore, partition: int) -> Restored:
@@ -78,7 +81,7 @@ class ChangelogRestorer:
         started = self._clock()
         start = store.checkpoint
         estimate = self._estimate_end(partition)
-        replay = _Replay(store, partition, estimate, self._on_progress)
+        replay = _Replay(store, partition, estimate, self._on_progress, self._on_skipped)
         # Never from beyond the reported end: Tansu never answers a fetch there (a topic
         # created again after a dev broker restart, say). Its end can be reported a little
         # too low, and then the records read twice are applied again, to the same result.
@@ -95,11 +98,12 @@ class ChangelogRestorer:
         replay.finish(end if reset else max(end, store.checkpoint))
         result = Restored(
             partition, replay.records, replay.skipped, start, store.checkpoint,
-            self._clock() - started, log_reset=reset,
+            self._clock() - started, log_reset=reset, malformed=replay.malformed,
         )  # fmt: skip
         log.info(
             "partition restored",
             extra={"partition": partition, "records": result.records, "skipped": result.skipped,
+                   "malformed": result.malformed,
                    "from_offset": start, "to_offset": result.end_offset,
                    "seconds": round(result.seconds, 3)},
         )  # fmt: skip
@@ -111,31 +115,31 @@ class _Replay:
 
     def __init__(
         self, store: PartitionStore, partition: int, end: int | None,
-        on_progress: Callable[[int, int | None], None],
+        on_progress: Callable[[int, int | None], None], on_skipped: Callable[[str], None],
     ) -> None:  # fmt: skip
         self._store = store
         self._partition = partition
         self._end = end
         self._on_progress = on_progress
+        self._on_skipped = on_skipped
         self._epoch = store.epoch
         self._chunk: dict[str, bytes | None] = {}
         self._next = store.checkpoint
         self.records = 0
-        self.skipped = 0
+        self.skipped = 0  # by the epoch rule
+        self.malformed = 0
 
     def apply(self, record: ConsumedRecord) -> None:
         self.records += 1
         self._next = record.offset + 1
-        epoch = record_epoch(record.headers)
-        if epoch < self._epoch:
-            self.skipped += 1
-        else:
-            self._epoch = epoch
-            if record.key is None:
-                log.warning("changelog record without a key skipped",
-                            extra={"source": record.source})  # fmt: skip
+        checked = self._checked(record)
+        if checked is not None:
+            key, epoch = checked
+            if epoch < self._epoch:
+                self.skipped += 1
             else:
-                self._chunk[record.key.decode()] = record.value
+                self._epoch = epoch
+                self._chunk[key] = record.value
         if self.records % _CHUNK == 0:
             self._flush(self._next)
             lag = None if self._end is None else max(0, self._end - self._next)
@@ -144,6 +148,43 @@ class _Replay:
                 "partition": self._partition, "records": self.records, "offset": self._next,
                 "lag_estimate": lag,
             })  # fmt: skip
+
+    def _checked(self, record: ConsumedRecord) -> tuple[str, int] | None:
+        """The key and epoch of a well-formed record; None, with one warning, for another.
+
+        Anything can be written to a topic: a stray record must neither stop the restore,
+        and with it the partition, nor be stored to fail every later command on its key.
+        """
+        reason, detail = "", ""
+        key, epoch = "", 0
+        if record.key is None:
+            reason, detail = "no_key", "the record has no key"
+        else:
+            try:
+                key = record.key.decode()
+            except UnicodeDecodeError as exc:
+                reason, detail = "key_not_utf8", f"the key is not UTF-8: {exc}"
+        if not reason:
+            try:
+                epoch = record_epoch(record.headers)
+            except ChangelogError as exc:
+                detail = str(exc)
+                reason = "epoch_not_a_number" if "not a number" in detail else "epoch_out_of_range"
+        if not reason and record.value is not None:
+            try:
+                decode_entry(record.value, record.source)
+            except ChangelogError as exc:
+                reason, detail = "value_not_an_entry", str(exc)
+        if not reason:
+            return key, epoch
+        self.malformed += 1
+        self._on_skipped(reason)
+        log.warning(
+            "malformed changelog record skipped",
+            extra={"partition": self._partition, "offset": record.offset, "reason": reason,
+                   "error": detail[:300]},
+        )  # fmt: skip
+        return None
 
     def finish(self, end: int) -> None:
         self._flush(end)

@@ -135,3 +135,44 @@ def test_partitions_are_restored_on_assignment_and_closed_on_revocation(tmp_path
     reopened = PartitionStore(tmp_path / "t-state-changelog-0.sqlite")
     assert [k for k, _ in reopened.items()] == ["a", "b"]
     assert (reopened.checkpoint, reopened.epoch) == (9, 5)
+
+
+def _raw(
+    offset: int, key: bytes | None, value: bytes | None, epoch: bytes | None
+) -> ConsumedRecord:
+    headers = () if epoch is None else ((EPOCH_HEADER, epoch),)
+    return ConsumedRecord("t-state-changelog", 0, offset, key, value, headers)
+
+
+MALFORMED = [
+    ("key_not_utf8", _raw(1, b"\xff\xfe", encode_entry(Entry({"v": 9})), b"1")),
+    ("no_key", _raw(1, None, encode_entry(Entry({"v": 9})), b"1")),
+    ("value_not_an_entry", _raw(1, b"a", b"not json at all", b"1")),
+    ("value_not_an_entry", _raw(1, b"a", b'{"state": [1, 2], "recent": []}', b"1")),
+    ("value_not_an_entry", _raw(1, b"a", b"\x00\x01garbage", None)),
+    ("epoch_out_of_range", _raw(1, b"a", encode_entry(Entry({"v": 9})), str(2**63 - 1).encode())),
+    ("epoch_out_of_range", _raw(1, b"a", encode_entry(Entry({"v": 9})), b"-5")),
+    ("epoch_not_a_number", _raw(1, b"a", encode_entry(Entry({"v": 9})), b"x1")),
+]
+
+
+@pytest.mark.parametrize(("reason", "bad"), MALFORMED)
+def test_a_malformed_changelog_record_is_skipped_with_one_warning_and_counted(
+    reason: str, bad: ConsumedRecord, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    skipped: list[str] = []
+    log = FakeChangelog([record(0, "a", {"v": 1}, 1), bad, record(2, "b", {"v": 2}, 1)])
+    store = PartitionStore(tmp_path / "p.sqlite")
+    restorer = ChangelogRestorer(log.read_to_end, "t-state-changelog", on_skipped=skipped.append)
+    with caplog.at_level("WARNING"):
+        done = restorer.restore(store, 0)
+    assert skipped == [reason]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert (getattr(warnings[0], "partition", None), getattr(warnings[0], "offset", None)) == (0, 1)
+    assert done.records == 3
+    # The good records around it are restored, and the store is usable afterwards.
+    assert [(k, e.state) for k, e in store.items()] == [("a", {"v": 1}), ("b", {"v": 2})]
+    store.write({"c": encode_entry(Entry({"v": 3}))}, checkpoint=9, epoch=store.epoch + 1)
+    store.close()
+    assert PartitionStore(tmp_path / "p.sqlite").epoch == 2
