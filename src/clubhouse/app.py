@@ -50,6 +50,7 @@ from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
 from clubhouse.services.kafka_transactions import TransactionalProducer
+from clubhouse.services.partitioning import KeyPartitioner
 from clubhouse.services.schema_registry import (
     ConfluentSchemaRegistry,
     RegistrySettings,
@@ -259,6 +260,9 @@ class ClubhouseService:
             serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
             fit=guard.fit, adopt=LateModels(registry, serde, cfg.topic_prefix).adopt,
+            partition_of=KeyPartitioner(
+                counts.get(commands) or cfg.partitions, cfg.kafka.partitioner
+            ).partition,
         )  # fmt: skip
         self._loop = ServiceLoop(
             consumer=self._consumer,

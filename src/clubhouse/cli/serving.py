@@ -45,12 +45,13 @@ class ServiceOptions:
     group_id: str | None = None
     dedupe_window_ids: int = 16
     dedupe_window_seconds: float = 86400.0
+    partitioner: str = "murmur2"
 
 
 _SERVICE_PARAMS = (
     "app_ref", "agent_factory", "state_dir", "processing_guarantee", "instance_id",
     "metrics_port", "partitions", "replication_factor", "kafka_dev_tuning", "batch_size",
-    "group_id", "dedupe_window_ids", "dedupe_window_seconds",
+    "group_id", "dedupe_window_ids", "dedupe_window_seconds", "partitioner",
 )  # fmt: skip
 
 service_options = option_group(
@@ -144,6 +145,18 @@ service_options = option_group(
         show_default=True,
         help="How long each key remembers a command id.",
     ),
+    click.option(
+        "--partitioner",
+        type=click.Choice(["murmur2", "crc32"]),
+        default="murmur2",
+        show_default=True,
+        envvar="CLUBHOUSE_PARTITIONER",
+        help="How your producers place keyed commands. murmur2: the Java client's and Kafka "
+        "Streams' default (librdkafka's partitioner=murmur2_random). crc32: librdkafka's own "
+        "default (consistent_random), as a plain confluent-kafka Producer({}) or kcat uses. "
+        "A command found in a partition that does not own its key is forwarded to the one "
+        "that does, at the cost of one more hop; pick the one your producers use.",
+    ),
 )
 
 
@@ -178,6 +191,7 @@ def service_config(
         kafka = KafkaSettings.from_env(
             bootstrap_servers=bootstrap_servers,
             dev_tuning=dev_tuning or service.kafka_dev_tuning,
+            partitioner=service.partitioner,
         )
     except (AgentFactoryError, ClubhouseError) as exc:
         raise click.UsageError(str(exc)) from exc

@@ -6,7 +6,8 @@ and the outputs in the key's entry of the batch in progress (``KeyedState``); th
 publishes the outputs and the changed entries (as changelog records) together. Undecodable
 input goes to the dead-letter topic with headers saying why; nothing here ever stops the loop.
 
-A command whose record is not keyed by its own key (a producer that keyed it otherwise) is
+A command whose record is not keyed by its own key (a producer that keyed it otherwise), or
+that sits in a partition that does not own its key (a producer on another partitioner), is
 forwarded: the same record, keyed right, back to the commands topic, where it lands in the
 partition that owns its key.
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 DLQ_REASON = "clubhouse.dlq.reason"
 DLQ_ERROR = "clubhouse.dlq.error"
 DLQ_SOURCE = "clubhouse.dlq.source"  # topic/partition/offset of the original record
+FORWARDED_HEADER = "clubhouse.forwarded_from"  # where a forwarded command was first read
 
 
 class KeyedState(Protocol):
@@ -135,6 +137,7 @@ class CommandProcessor:
         max_entry_bytes: int = 1_000_000 - 2048,  # a record's default limit, less headroom
         fit: Callable[[Outbound], Outbound | None] = lambda record: record,
         adopt: Callable[[type[BaseMessage]], object] | None = None,
+        partition_of: Callable[[bytes], int] | None = None,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
@@ -147,6 +150,7 @@ class CommandProcessor:
         self._max_entry = max_entry_bytes
         self._fit = fit  # PublishGuard.fit: what cannot be published is replaced here
         self._adopt = adopt  # registers a model first seen at run time (LateModels.adopt)
+        self._partition_of = partition_of  # the commands partition owning a key; None: any
         self._responses_topic = topic_for(topic_prefix, Response)
 
     def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
@@ -175,7 +179,7 @@ class CommandProcessor:
         state_key = self._dispatcher.app.key_for(message)
         if state_key:
             wanted = state_key.encode()
-            if key != wanted:
+            if key != wanted or not self._owns(record, wanted):
                 return self._forward(record, wanted, message)
         return self._command(message, Origin(message.message_id, key, source), state_key, state)
 
@@ -311,13 +315,38 @@ class CommandProcessor:
         except Exception as exc:
             raise OutputError.invalid(message, exc) from exc
 
+    def _owns(self, record: ConsumedRecord, key: bytes) -> bool:
+        """Whether ``record``'s partition is the one that owns ``key`` (and its state).
+
+        A producer on another partitioner (librdkafka's default, crc32) puts a well-keyed
+        command in another partition; handling it there would split the key's state. A
+        record this service forwarded already is kept wherever it landed: only a partition
+        count or partitioner that changed under the service can put it there, and sending it
+        on again would never end.
+        """
+        if self._partition_of is None or self._partition_of(key) == record.partition:
+            return True
+        if any(name == FORWARDED_HEADER for name, _ in record.headers):
+            log.warning(
+                "a forwarded command landed in a partition that does not own its key (were "
+                "partitions added, or does --partitioner differ between instances?); "
+                "handling it here",
+                extra={"source": record.source, "key": key.decode(errors="replace"),
+                       "owner": self._partition_of(key)},
+            )  # fmt: skip
+            return True
+        return False
+
     def _forward(self, record: ConsumedRecord, key: bytes, command: Command) -> Processed:
         log.info(
-            "command not keyed by its key; forwarding it to the partition that owns the key",
+            "command not keyed by its key, or in a partition that does not own it; "
+            "forwarding it to the partition that owns the key",
             extra={"source": record.source, "key": key.decode(errors="replace"),
                    "message_id": str(command.message_id)},
         )  # fmt: skip
-        forwarded = Outbound(self._commands_topic, key, record.value or b"", list(record.headers))
+        headers = [(k, v) for k, v in record.headers if k != FORWARDED_HEADER]
+        headers.append((FORWARDED_HEADER, record.source.encode()))
+        forwarded = Outbound(self._commands_topic, key, record.value or b"", headers)
         return Processed(self._fit_all([forwarded]), "forwarded", command.message_type)
 
     def _dead_letter(

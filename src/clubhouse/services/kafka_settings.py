@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Literal, get_args
 
 from clubhouse.services.kafka_errors import KafkaConfigError
+from clubhouse.services.partitioning import LIBRDKAFKA_PARTITIONER, PARTITIONERS, Partitioner
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 AutoOffsetReset = Literal["earliest", "latest", "error"]
@@ -86,12 +87,18 @@ class KafkaSettings:
     ssl_key_location: str | None = None
     ssl_key_password: str | None = field(default=None, repr=False)
     dev_tuning: bool = False
+    # How producers place keyed records; the service expects each command where this puts it.
+    partitioner: Partitioner = "murmur2"
     extra: Mapping[str, ConfigValue] = field(default_factory=dict, repr=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
         if not self.bootstrap_servers.strip():
             raise KafkaConfigError("bootstrap servers are empty; give host:port[,host:port]")
+        if self.partitioner not in PARTITIONERS:
+            raise KafkaConfigError(
+                f"partitioner {self.partitioner!r} is not one of {', '.join(PARTITIONERS)}"
+            )
         if self.security_protocol is not None and self.security_protocol not in get_args(
             SecurityProtocol
         ):
@@ -168,9 +175,9 @@ class KafkaSettings:
         """librdkafka configuration of a producer, ``extra`` applied last."""
         conf = self.client_config()
         conf["enable.idempotence"] = idempotence
-        # The Java client's default: a key lands in the same partition whichever client
-        # (Java or librdkafka, whose own default is crc32) produced it.
-        conf["partitioner"] = "murmur2_random"
+        # murmur2 by default, the Java client's: a key lands in the same partition whichever
+        # client (Java or librdkafka, whose own default is crc32) produced it.
+        conf["partitioner"] = LIBRDKAFKA_PARTITIONER[self.partitioner]
         return self._with_extra(conf)
 
     def consumer_config(

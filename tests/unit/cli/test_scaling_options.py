@@ -37,6 +37,14 @@ def test_each_flag_is_carried_over() -> None:
         Path("/var/lib/c"), "at-least-once", "c-0")  # fmt: skip
     assert made.replication_factor == 3
     assert made.dedupe_window == DedupeWindow(4, 60.0)
+    assert made.kafka.partitioner == "murmur2"
+    assert config(ServiceOptions(partitioner="crc32")).kafka.partitioner == "crc32"
+
+
+def test_the_partitioner_flag_takes_murmur2_or_crc32() -> None:
+    result = CliRunner().invoke(cli, ["run", "--partitioner", "random"])
+    assert result.exit_code == 2
+    assert "murmur2" in result.output and "crc32" in result.output
 
 
 def test_an_unknown_guarantee_is_a_usage_error() -> None:

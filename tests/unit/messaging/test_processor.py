@@ -34,11 +34,17 @@ from clubhouse.contracts import (
 )
 from clubhouse.messaging.changelog import DedupeWindow
 from clubhouse.messaging.partitions import PartitionState
-from clubhouse.messaging.processor import DLQ_REASON, CommandProcessor, Processed
+from clubhouse.messaging.processor import (
+    DLQ_REASON,
+    FORWARDED_HEADER,
+    CommandProcessor,
+    Processed,
+)
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
 from clubhouse.messaging.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
+from clubhouse.services.partitioning import KeyPartitioner
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 
@@ -319,6 +325,36 @@ def test_a_command_not_keyed_by_its_key_is_forwarded_keyed_right(h: Harness) -> 
         assert (record.topic, record.key, record.value) == ("t-commands", b"k1", value)
     assert h.state("k1") is None  # acted on only where it lands, keyed right
     assert h.raw(value, key=b"k1").kind == "command"
+
+
+def test_a_well_keyed_command_in_a_partition_that_does_not_own_its_key_is_forwarded(
+    h: Harness,
+) -> None:
+    # Two partitions by murmur2, as the producer places keys; a crc32 producer (librdkafka's
+    # default) or an explicit partition puts this key in the other one.
+    placer = KeyPartitioner(2)
+    h.processor = CommandProcessor(h.serde, Dispatcher(h.app), "t", partition_of=placer.partition)
+    command = CreateAgentCommand(agent_id="acct-3")
+    value = h.serde.serialize(command)
+    owner = placer.partition(b"acct-3")
+    stray = ConsumedRecord("t-commands", 1 - owner, 5, b"acct-3", value)
+    processed = h.processor.process(stray, h.partition)
+    assert processed.kind == "forwarded"
+    [record] = processed.records
+    assert (record.topic, record.key, record.value, record.partition) == (
+        "t-commands", b"acct-3", value, None,
+    )  # fmt: skip
+    assert (FORWARDED_HEADER, b"t-commands/%d/5" % (1 - owner)) in record.headers
+    assert h.partition.get("acct-3") is None  # no state split: nothing acted here
+    # Where the partitioner puts it, it is handled.
+    home = ConsumedRecord("t-commands", owner, 6, b"acct-3", value, tuple(record.headers))
+    assert h.processor.process(home, h.partition).kind == "command"
+    # A forwarded record that lands wrong again (partitions added under the service) is
+    # handled where it is rather than sent round for ever.
+    again = CreateAgentCommand(agent_id="acct-3")
+    looped = ConsumedRecord("t-commands", 1 - owner, 7, b"acct-3", h.serde.serialize(again),
+                            ((FORWARDED_HEADER, b"t-commands/0/1"),))  # fmt: skip
+    assert h.processor.process(looped, h.partition).kind == "command"
 
 
 def test_outputs_get_the_same_ids_each_time_a_command_is_handled() -> None:
