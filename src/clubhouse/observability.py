@@ -115,6 +115,7 @@ class Health:
         self._heartbeat = clock()
         self._waiting_since: float | None = None
         self._restoring = False
+        self._fatal: str | None = None
         self._lock = threading.Lock()
         self.detail: dict[str, Any] = {}
 
@@ -122,6 +123,12 @@ class Health:
         """The loop is alive: called once per poll."""
         with self._lock:
             self._heartbeat = self._clock()
+
+    def fail(self, reason: str) -> None:
+        """The service cannot go on (a fatal client error): liveness is red from now on."""
+        with self._lock:
+            self._fatal = reason
+        self._ready.clear()
 
     def set_ready(self, ready: bool) -> None:
         """Started (or stopped) consuming."""
@@ -162,6 +169,8 @@ class Health:
     def alive(self, stale_after_s: float = 60.0) -> bool:
         """The loop beat within the last ``stale_after_s`` seconds."""
         with self._lock:
+            if self._fatal is not None:
+                return False
             return self._clock() - self._heartbeat < stale_after_s
 
     def readiness(self) -> dict[str, Any]:
@@ -169,6 +178,8 @@ class Health:
         body: dict[str, Any] = {"ready": self.ready, **self.detail}
         if self._restoring:
             body["restoring"] = True
+        if self._fatal is not None:
+            body["fatal"] = self._fatal
         stalled = self.stalled_for_s
         if stalled >= self._stall_after:
             body["stalled_for_s"] = round(stalled, 1)

@@ -11,6 +11,7 @@ import click
 
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    EXIT_FAILED,
     app_option,
     build_catalog,
     collapse,
@@ -239,5 +240,11 @@ def start_service(config: ServiceConfig) -> ClubhouseService:
 
 def serve_until_stopped(service: ClubhouseService, stop: threading.Event) -> None:
     """Run the service loop in this thread until ``stop`` is set."""
+    from clubhouse.services.kafka_errors import FatalKafkaError  # noqa: PLC0415
+
     click.echo(f"Serving commands on {service.config.topic_prefix}-commands. Ctrl-C to stop.")
-    service.run(stop)
+    try:
+        service.run(stop)
+    except FatalKafkaError as exc:
+        # Liveness is red and the reason logged; a non-zero exit lets the supervisor act.
+        fail(f"the service stopped: {exc}", EXIT_FAILED)

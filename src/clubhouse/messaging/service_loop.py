@@ -23,7 +23,7 @@ from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.observability import Health, ServiceMetrics
-from clubhouse.services.kafka_errors import KafkaClientError
+from clubhouse.services.kafka_errors import FatalKafkaError, KafkaClientError
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     KafkaConsumerProtocol,
@@ -81,6 +81,9 @@ class ServiceLoop:
                 self._health.beat()
                 try:
                     records = self._consumer.poll_batch(self._batch_size, self._poll_timeout)
+                except FatalKafkaError as exc:
+                    self._fatal(exc)
+                    raise
                 except KafkaClientError as exc:
                     backoff = self._recover(exc, backoff, stop)
                     continue
@@ -181,6 +184,15 @@ class ServiceLoop:
             # committed offset, which this batch never moved.
             log.warning("could not rewind after a failed batch", extra={"error": str(exc)})
         log.info("batch to be processed again", extra={"partitions": sorted(first)})
+
+    def _fatal(self, exc: FatalKafkaError) -> None:
+        """Retrying cannot help a client librdkafka declared unusable: liveness turns red,
+        one line says why, and the error ends the process for its supervisor to restart."""
+        self._health.fail(str(exc))
+        log.critical(
+            "fatal Kafka error; this instance stops so that its supervisor can restart it",
+            extra={"error": str(exc), "code": exc.code},
+        )
 
     def _recover(self, exc: Exception, backoff: float, stop: threading.Event) -> float:
         backoff = min(self._max_backoff, max(0.2, backoff * 2))

@@ -26,6 +26,7 @@ from clubhouse.observability import Health, ServiceMetrics
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
     DeliveryError,
+    FatalKafkaError,
     TransactionAbortableError,
     TransactionFencedError,
 )
@@ -381,3 +382,42 @@ def test_readiness_is_off_while_state_is_restored() -> None:
     assert health.readiness()["restoring"] is True
     health.restoring(False)
     assert health.ready
+
+
+class FatalConsumer(Consumer):
+    """A consumer that librdkafka has declared unusable: every poll raises the fatal error."""
+
+    def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
+        self.polls = getattr(self, "polls", 0) + 1
+        raise FatalKafkaError("consumer", "static member fenced", "_FENCED")
+
+
+def test_a_fatal_client_error_ends_the_loop_after_liveness_turns_red(
+    tmp_path: Path, caplog: Any
+) -> None:
+    loop = Loop(tmp_path, [CreateAgentCommand(agent_id="agent")], lambda r: None)
+    consumer = FatalConsumer([], loop.stop)
+    loop.loop._consumer = consumer  # type: ignore[assignment]
+    health = loop.loop._health
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            loop.loop.run(loop.stop)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with caplog.at_level("CRITICAL"):
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(10)
+    loop.stop.set()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert consumer.polls == 1, "a fatal error is not retried"
+    assert len(outcome) == 1 and isinstance(outcome[0], FatalKafkaError)
+    assert not health.alive()
+    assert "static member fenced" in health.readiness()["fatal"]
+    assert [r.getMessage() for r in caplog.records if r.levelname == "CRITICAL"] == [
+        "fatal Kafka error; this instance stops so that its supervisor can restart it"
+    ]
