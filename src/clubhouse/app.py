@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from clubhouse.agents import AgentFactory, builtin_agent_factory
 from clubhouse.agents.app import builtin_app
 from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import Command, MessageCatalog, Response
+from clubhouse.dir_lock import DirLock
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.changelog import DedupeWindow, changelog_topic
 from clubhouse.messaging.committers import (
@@ -67,6 +68,16 @@ class StartupError(ClubhouseError):
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
 PROCESSING_GUARANTEES: tuple[ProcessingGuarantee, ...] = ("exactly-once", "at-least-once")
 _INSTANCE_ID_FILE = "instance-id"
+STATE_LOCK_FILE = "instance.lock"
+
+
+def _state_dir_busy(state_dir: Path, holder: Mapping[str, Any]) -> StartupError:
+    instance = f", instance {holder['instance_id']}" if holder.get("instance_id") else ""
+    return StartupError(
+        f"another clubhouse instance (pid {holder.get('pid', '?')}{instance}) is using the "
+        f"state dir {state_dir}; two would share one instance id, transactional id and state "
+        "files and fence each other: give each instance its own --state-dir"
+    )
 
 
 def instance_id_for(state_dir: Path, given: str | None) -> str:
@@ -191,10 +202,23 @@ class ClubhouseService:
         self._http: ObservabilityServer | None = None
         self.registration: RegistrationReport | None = None
         self.instance_id = ""
+        self._state_lock: DirLock | None = None
 
     def start(self) -> RegistrationReport:
-        """Register schemas, load ids, create topics, open the clients."""
+        """Register schemas, load ids, create topics, open the clients.
+
+        A failure closes whatever was opened, the state dir's lock included.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> RegistrationReport:
         cfg = self.config
+        # First of all: a second instance on this state dir must not touch anything.
+        self._state_lock = DirLock(cfg.state_dir, STATE_LOCK_FILE, _state_dir_busy).acquire()
         registry = self._registry
         if registry is None:
             registry = ConfluentSchemaRegistry.from_settings(cfg.registry)
@@ -236,6 +260,7 @@ class ClubhouseService:
                 "must be equal (recreate the changelog with as many partitions)"
             )
         self.instance_id = instance_id_for(cfg.state_dir, cfg.instance_id)
+        self._state_lock.record({"instance_id": self.instance_id})
         self._consumer = self._parts.consumer(cfg.kafka, cfg.consumer_group)
         self._reader = self._parts.restore_reader(cfg.kafka)
         records = RecordBuilder(serde, cfg.topic_prefix)
@@ -381,4 +406,7 @@ class ClubhouseService:
             self._http = None
         if self._owns_registry and isinstance(self._registry, ConfluentSchemaRegistry):
             self._registry.close()
+        if self._state_lock is not None:
+            self._state_lock.release()
+            self._state_lock = None
         log.info("service stopped")
