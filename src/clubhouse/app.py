@@ -23,6 +23,7 @@ from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.dir_lock import DirLock
 from clubhouse.errors import ClubhouseError
+from clubhouse.messaging.batch_worker import BatchWorker
 from clubhouse.messaging.changelog import DedupeWindow, changelog_topic
 from clubhouse.messaging.committers import (
     AtLeastOnceCommitter,
@@ -127,6 +128,8 @@ class ServiceConfig:
     publish_timeout_s: float = 30.0  # one wait for a batch's acknowledgements
     shutdown_timeout_s: float = 30.0  # how long close() may flush what is still queued
     stall_after_s: float = 60.0  # /readyz turns not-ready when records wait this long
+    handler_timeout_s: float = 30.0  # a handler past it is cancelled or given up
+    max_abandoned_handlers: int = 4  # sync handlers given up before the instance stops
 
     @property
     def consumer_group(self) -> str:
@@ -191,7 +194,7 @@ class ClubhouseService:
         self._owns_registry = registry is None
         self.app = config.resolved_app()
         self.catalog = config.full_catalog(self.app)
-        self._dispatcher = Dispatcher(self.app)
+        self._dispatcher = Dispatcher(self.app, handler_timeout_s=config.handler_timeout_s)
         self.metrics = ServiceMetrics()
         self.health = Health(stall_after_s=config.stall_after_s)
         self._loop: ServiceLoop | None = None
@@ -289,6 +292,14 @@ class ClubhouseService:
                 counts.get(commands) or cfg.partitions, cfg.kafka.partitioner
             ).partition,
         )  # fmt: skip
+        worker = BatchWorker(
+            processor.process, processor.timed_out,
+            # A little past the limit: an async handler is cancelled at the limit itself,
+            # which leaves no thread behind; only a blocked one is given up.
+            timeout_s=cfg.handler_timeout_s + min(1.0, cfg.handler_timeout_s / 10),
+            max_abandoned=cfg.max_abandoned_handlers,
+            on_abandoned=self.metrics.abandoned_handlers.set,
+        )  # fmt: skip
         self._loop = ServiceLoop(
             consumer=self._consumer,
             processor=processor,
@@ -300,6 +311,7 @@ class ClubhouseService:
             health=self.health,
             ensure_topics=ensure_topics,
             batch_size=cfg.batch_size,
+            worker=worker,
         )
         if cfg.metrics_port is not None:
             self._http = ObservabilityServer(

@@ -83,6 +83,11 @@ class ServiceMetrics:
             "Changelog records read to restore partition state.",
             registry=self.registry,
         )
+        self.abandoned_handlers = Gauge(
+            "clubhouse_handler_threads_abandoned",
+            "Handler threads given up at the time limit that never returned.",
+            registry=self.registry,
+        )
         self.changelog_skipped = Counter(
             "clubhouse_changelog_records_skipped_total",
             "Malformed changelog records a restore skipped, by reason.",

@@ -6,6 +6,7 @@ service answering the good ``Count`` commands around it, on both brokers and aft
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from typing import Any
@@ -49,7 +50,20 @@ class NeverDeclaredEvent(Event):
     note: str
 
 
+class Stall(Command):
+    """Runs an async handler that never returns."""
+
+    message_type: str = "command.stall"
+    key: str
+
+
 app = App(prefix="misbehaving")
+
+
+@app.command(Stall, key="key")
+async def stall(cmd: Stall, ctx: Context) -> None:
+    ctx.state["touched"] = True
+    await asyncio.Event().wait()
 
 
 @app.command(Count, key="key")

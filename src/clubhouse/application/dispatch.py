@@ -12,7 +12,8 @@ import asyncio
 import copy
 import json
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -48,10 +49,19 @@ def error_reply(command: Command, error_type: str, message: str, **details: Any)
 class Dispatcher:
     """Looks up each command's handler, runs it with its key's state, collects the result."""
 
-    def __init__(self, app: App, *, handler_log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        handler_log: logging.Logger | None = None,
+        handler_timeout_s: float | None = None,
+    ) -> None:
         self.app = app
         self._log = handler_log or logging.getLogger("clubhouse.handlers")
-        self._runner: asyncio.Runner | None = None
+        self._timeout = handler_timeout_s  # async handlers past it are cancelled
+        # One event loop per thread that runs handlers: a worker given up while a handler
+        # blocked its loop keeps that loop, and the next worker gets its own.
+        self._runners: dict[int, asyncio.Runner] = {}
 
     def dispatch(self, command: Command, read_state: StateReader) -> Dispatched:
         """Handle ``command``; ``read_state`` gives a key's current state."""
@@ -76,6 +86,15 @@ class Dispatcher:
         except CommandRejected as exc:
             return Dispatched(outputs=[error_reply(command, exc.error_type, exc.message,
                                                    **exc.details)])  # fmt: skip
+        except HandlerTimeout as exc:
+            self._log.error("handler cancelled at its time limit", extra={
+                "message_id": str(command.message_id), "key": key, "limit_s": exc.limit_s,
+            })  # fmt: skip
+            return Dispatched(outputs=[error_reply(
+                command, "handler_timeout",
+                f"{exc} (--handler-timeout) and was cancelled; nothing it changed or emitted "
+                "is kept", limit_s=exc.limit_s,
+            )])  # fmt: skip
         # Application code: a bug in one handler answers its command and nothing else, even
         # sys.exit() or a KeyboardInterrupt it raises itself (the service stops on signals
         # through its stop event, never through an exception in the handler's frame).
@@ -111,17 +130,45 @@ class Dispatcher:
         return Dispatched(changes, outputs)
 
     def close(self) -> None:
-        """Close the event loop of async handlers, if one was started."""
-        if self._runner is not None:
-            self._runner.close()
-            self._runner = None
+        """Close the event loops of async handlers that are not running any more."""
+        for ident, runner in list(self._runners.items()):
+            try:
+                runner.close()
+            except RuntimeError:
+                continue  # still running, in a thread given up on; it goes with the process
+            del self._runners[ident]
 
     def _call(self, handler: CommandHandler, command: Command, ctx: Context) -> Any:
         if not handler.is_async:
             return handler.func(command, ctx)
-        if self._runner is None:
-            self._runner = asyncio.Runner()
-        return self._runner.run(handler.func(command, ctx))
+        ident = threading.get_ident()
+        runner = self._runners.get(ident)
+        if runner is None:
+            runner = self._runners[ident] = asyncio.Runner()
+        if self._timeout is None:
+            return runner.run(handler.func(command, ctx))
+        return runner.run(_bounded(handler.func(command, ctx), self._timeout))
+
+
+class HandlerTimeout(BaseException):
+    """An async handler ran past its time limit and was cancelled.
+
+    A BaseException, so that a handler's own ``except Exception`` cannot swallow it.
+    """
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"the handler ran past its time limit of {limit_s:g} s")
+        self.limit_s = limit_s
+
+
+async def _bounded(work: Coroutine[Any, Any, Any], limit_s: float) -> Any:
+    try:
+        async with asyncio.timeout(limit_s) as deadline:
+            return await work
+    except TimeoutError:
+        if deadline.expired():
+            raise HandlerTimeout(limit_s) from None
+        raise  # the handler's own TimeoutError is its own error
 
 
 def _answering(result: Response, command_id: UUID) -> Response:

@@ -47,12 +47,14 @@ class ServiceOptions:
     dedupe_window_ids: int = 16
     dedupe_window_seconds: float = 86400.0
     partitioner: str = "murmur2"
+    handler_timeout: float = 30.0
 
 
 _SERVICE_PARAMS = (
     "app_ref", "agent_factory", "state_dir", "processing_guarantee", "instance_id",
     "metrics_port", "partitions", "replication_factor", "kafka_dev_tuning", "batch_size",
     "group_id", "dedupe_window_ids", "dedupe_window_seconds", "partitioner",
+    "handler_timeout",
 )  # fmt: skip
 
 service_options = option_group(
@@ -158,6 +160,17 @@ service_options = option_group(
         "A command found in a partition that does not own its key is forwarded to the one "
         "that does, at the cost of one more hop; pick the one your producers use.",
     ),
+    click.option(
+        "--handler-timeout",
+        type=click.FloatRange(0.1, None),
+        default=30.0,
+        show_default=True,
+        envvar="CLUBHOUSE_HANDLER_TIMEOUT",
+        help="Seconds one command's handler may run. An async handler past it is cancelled; "
+        "a sync one is given up (its thread abandoned); either way its command is answered "
+        "handler_timeout and nothing it did is kept. After 4 abandoned threads the instance "
+        "exits 1 for its supervisor to restart it.",
+    ),
 )
 
 
@@ -218,6 +231,7 @@ def service_config(
         batch_size=service.batch_size,
         metrics_port=service.metrics_port,
         registry_wait_s=registry_wait_s,
+        handler_timeout_s=service.handler_timeout,
     )
 
 
@@ -240,11 +254,12 @@ def start_service(config: ServiceConfig) -> ClubhouseService:
 
 def serve_until_stopped(service: ClubhouseService, stop: threading.Event) -> None:
     """Run the service loop in this thread until ``stop`` is set."""
+    from clubhouse.messaging.batch_worker import HandlersStuckError  # noqa: PLC0415
     from clubhouse.services.kafka_errors import FatalKafkaError  # noqa: PLC0415
 
     click.echo(f"Serving commands on {service.config.topic_prefix}-commands. Ctrl-C to stop.")
     try:
         service.run(stop)
-    except FatalKafkaError as exc:
+    except (FatalKafkaError, HandlersStuckError) as exc:
         # Liveness is red and the reason logged; a non-zero exit lets the supervisor act.
         fail(f"the service stopped: {exc}", EXIT_FAILED)

@@ -73,7 +73,7 @@ class Processed:
     """What one input record led to: records to publish, and how it was classified."""
 
     records: list[Outbound]
-    kind: str  # "command", "duplicate", "invalid", "dead_letter", "forwarded"
+    kind: str  # "command", "duplicate", "invalid", "dead_letter", "forwarded", "timeout"
     message_type: str = "unknown"
 
 
@@ -182,6 +182,34 @@ class CommandProcessor:
             if key != wanted or not self._owns(record, wanted):
                 return self._forward(record, wanted, message)
         return self._command(message, Origin(message.message_id, key, source), state_key, state)
+
+    def timed_out(self, record: ConsumedRecord, state: KeyedState, limit_s: float) -> Processed:
+        """The answer to a record whose handling ran past its time limit and was given up.
+
+        The command is answered ``handler_timeout`` and its key keeps the state it had. The
+        answer is remembered as the command's outcome, so a redelivery is answered again
+        instead of running the handler once more.
+        """
+        try:
+            message = self._serde.deserialize(record.value or b"")
+        except UndecodableMessageError as exc:
+            return self._dead_letter(record.value or b"", record.key, record.source,
+                                     "handler_timeout", str(exc))  # fmt: skip
+        if not isinstance(message, Command):
+            return self._dead_letter(record.value or b"", record.key, record.source,
+                                     "handler_timeout", "not a command")  # fmt: skip
+        key = self._dispatcher.app.key_for(message)
+        entry = (state.get(key) or EMPTY) if key else EMPTY
+        refusal = error_reply(
+            message, "handler_timeout",
+            f"the handler ran past its time limit of {limit_s:g} s (--handler-timeout) and was "
+            "given up; nothing it changed or emitted is kept",
+            limit_s=limit_s,
+        )  # fmt: skip
+        origin = Origin(message.message_id, record.key, record.source)
+        published = self._refuse(message, origin, key, entry, refusal, state=state)
+        return Processed([r for r, _ in published if r is not None], "timeout",
+                         message.message_type)  # fmt: skip
 
     def _command(
         self, command: Command, origin: Origin, key: str | None, state: KeyedState

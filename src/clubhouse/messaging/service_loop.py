@@ -17,11 +17,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from clubhouse.messaging.batch_worker import BatchWorker, HandlersStuckError
 from clubhouse.messaging.changelog import EPOCH_HEADER
 from clubhouse.messaging.committers import BatchCommitter
 from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.partitions import OwnedPartitions
-from clubhouse.messaging.processor import CommandProcessor
+from clubhouse.messaging.processor import CommandProcessor, KeyedState, Processed
 from clubhouse.observability import Health, ServiceMetrics
 from clubhouse.services.kafka_errors import FatalKafkaError, KafkaClientError
 from clubhouse.services.kafka_protocol import (
@@ -48,6 +49,7 @@ class ServiceLoop:
         metrics: ServiceMetrics,
         health: Health,
         ensure_topics: Callable[[], None] = lambda: None,
+        worker: BatchWorker | None = None,
         batch_size: int = 200,
         poll_timeout_s: float = 0.1,
         max_backoff_s: float = 5.0,
@@ -62,6 +64,7 @@ class ServiceLoop:
         self._metrics = metrics
         self._health = health
         self._ensure_topics = ensure_topics
+        self._worker = worker  # None: records are processed on the loop's own thread
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout_s
         self._max_backoff = max_backoff_s
@@ -90,9 +93,19 @@ class ServiceLoop:
                 backoff = 0.0
                 if records:
                     self._health.working()
-                    self._handle(records, stop)
+                    try:
+                        self._handle(records, stop)
+                    except HandlersStuckError as exc:
+                        self._health.fail(str(exc))
+                        log.critical(
+                            "handlers never returned; this instance stops so that its "
+                            "supervisor can restart it", extra={"error": str(exc)},
+                        )  # fmt: skip
+                        raise
         finally:
             self._health.set_ready(False)
+            if self._worker is not None:
+                self._worker.close()
 
     def _handle(self, records: Sequence[ConsumedRecord], stop: threading.Event) -> None:
         started = self._clock()
@@ -105,10 +118,19 @@ class ServiceLoop:
         # Counted per batch, then added to the metrics once per label: a labels() lookup per
         # record was a measurable share of the per-command cost.
         handled: Counter[tuple[str, str]] = Counter()
+        items: list[tuple[ConsumedRecord, KeyedState]] = []
         for record in owned:
             state = self._partitions.get(record.partition)
             assert state is not None  # filtered above
-            processed = self._processor.process(record, state)
+            items.append((record, state))
+        if self._worker is None:
+            results: list[Processed] | None = [self._processor.process(r, s) for r, s in items]
+        else:
+            results = self._worker.run(items, stop)
+        if results is None:  # stopping in the middle of the batch: none of it is kept
+            self._partitions.discard_pending()
+            return
+        for processed in results:
             outbound.extend(processed.records)
             handled[(processed.message_type, processed.kind)] += 1
         outbound.extend(self._changelog_records())
