@@ -84,9 +84,9 @@ def _unannotated_reply(cmd: Misbehave, ctx: Context):  # type: ignore[no-untyped
     return NeverDeclaredReply(note="plain def handlers are common Python")
 
 
-def _undeclared_event(cmd: Misbehave, ctx: Context) -> None:
-    ctx.state["touched"] = True
+def _undeclared_event(cmd: Misbehave, ctx: Context) -> NeverDeclaredReply:
     ctx.emit(NeverDeclaredEvent(note="not in emits="))
+    return NeverDeclaredReply(note="emitted")
 
 
 def _made_at_run_time(cmd: Misbehave, ctx: Context) -> Response:
