@@ -2,7 +2,8 @@
 
 The changelog topic (``{prefix}-state-changelog``, compacted) is the source of truth for
 state. Each record is keyed by the state key and holds everything that key owns: its JSON
-state and the outcomes of its most recent commands, so that a command sent twice is answered
+state and the outcomes of its most recent commands (their published record values, as they
+were sent, in a compact binary layout), so that a command sent twice is answered
 twice with the same stored outputs and acts once, on whichever instance owns the key later.
 Compaction keeps the newest record of each key; an empty entry is a tombstone.
 
@@ -13,7 +14,9 @@ deposed owner wrote after the new owner had started (see ``EntryReplay``).
 
 from __future__ import annotations
 
+import base64
 import json
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,11 +38,11 @@ def changelog_topic(topic_prefix: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class StoredOutput:
-    """A published message: its model's name and its record value (framed Avro, base64),
+    """A published message: its model's name and its record value (framed Avro, as sent),
     so that it can be sent again exactly as it was."""
 
     model: str
-    payload: str
+    payload: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +52,21 @@ class Recent:
     message_id: str
     at_ms: int
     outputs: tuple[StoredOutput, ...]
-    # Its JSON, made once: a key's entry is written again with every command, and joining
-    # the encoded window is far cheaper than encoding it again each time.
-    encoded: str = field(default="", compare=False, repr=False)
+    # Its encoding, made once: a key's entry is written again with every command, and
+    # joining the encoded window is far cheaper than encoding it again each time.
+    encoded: bytes = field(default=b"", compare=False, repr=False)
 
-    def json(self) -> str:
-        """This command's part of the entry's ``recent`` list, as JSON."""
+    def binary(self) -> bytes:
+        """This command's part of the entry, in the entry's binary layout."""
         if self.encoded:
             return self.encoded
-        outputs = [[o.model, o.payload] for o in self.outputs]
-        text = json.dumps([self.message_id, self.at_ms, outputs], separators=(",", ":"))
+        mid = self.message_id.encode()
+        parts = [_U16.pack(len(mid)), mid, _I64U16.pack(self.at_ms, len(self.outputs))]
+        for output in self.outputs:
+            model = output.model.encode()
+            parts += [_U16.pack(len(model)), model, _U32.pack(len(output.payload)),
+                      output.payload]  # fmt: skip
+        text = b"".join(parts)
         object.__setattr__(self, "encoded", text)
         return text
 
@@ -84,10 +92,11 @@ class Entry:
         """No state and no remembered command: the key can be forgotten (a tombstone)."""
         return self.state is None and not self.recent
 
-    def outcome(self, message_id: str) -> tuple[StoredOutput, ...] | None:
-        """The stored outputs of ``message_id`` if this key handled it recently."""
+    def outcome(self, message_id: str, oldest_ms: int = 0) -> tuple[StoredOutput, ...] | None:
+        """The stored outputs of ``message_id`` if this key handled it at ``oldest_ms`` or
+        later (the dedupe window's age, checked when asked as well as when written)."""
         for recent in self.recent:
-            if recent.message_id == message_id:
+            if recent.message_id == message_id and recent.at_ms >= oldest_ms:
                 return recent.outputs
         return None
 
@@ -99,8 +108,10 @@ EMPTY = Entry(None)
 class DedupeWindow:
     """How many recent command ids each key remembers, and for how long.
 
-    A repeat of a remembered id is answered from its stored outputs; an older one is handled
-    as new. Both bounds apply: whichever forgets first.
+    The one rule: a key remembers at most ``max_ids`` of its most recent command ids, each
+    for at most ``max_age_s``, whichever forgets first. A repeat of a remembered id is
+    answered again from its stored outputs and acts no more; a repeat of a forgotten one is
+    a new command, acts again, and its outputs get new ids.
     """
 
     max_ids: int = 16
@@ -112,23 +123,43 @@ class DedupeWindow:
         if self.max_age_s <= 0:
             raise ValueError(f"the dedupe window must last more than 0 s, not {self.max_age_s}")
 
+    def oldest(self, now_ms: int) -> int:
+        """The earliest time, in epoch ms, that a remembered id may be from at ``now_ms``."""
+        return now_ms - int(self.max_age_s * 1000)
+
     def remember(
         self, recent: Sequence[Recent], message_id: str, outputs: tuple[StoredOutput, ...],
         now_ms: int,
     ) -> tuple[Recent, ...]:  # fmt: skip
         """``recent`` with this command added, the expired and the oldest beyond the count
         left out; newest first."""
-        oldest = now_ms - int(self.max_age_s * 1000)
+        oldest = self.oldest(now_ms)
         kept = [r for r in recent if r.at_ms >= oldest][: self.max_ids - 1]
         return (Recent(message_id, now_ms, outputs), *kept)
+
+
+# The record value's layout: a format byte, the state as JSON (length-prefixed; the largest
+# length stands for no state), then the recent commands, each with its outputs' record values
+# as they were published. Values written before it are JSON objects, read as well.
+_BINARY = b"\xc1"
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_I64U16 = struct.Struct(">qH")
+_NO_STATE = 0xFFFFFFFF
 
 
 def encode_entry(entry: Entry) -> bytes | None:
     """The record value of ``entry``; None (a tombstone) when it is empty."""
     if entry.empty:
         return None
-    recent = ",".join([r.json() for r in entry.recent])
-    return f'{{"state":{entry.state_json()},"recent":[{recent}]}}'.encode()
+    if entry.state is None:
+        head = _U32.pack(_NO_STATE)
+        state = b""
+    else:
+        state = entry.state_json().encode()
+        head = _U32.pack(len(state))
+    recent = [r.binary() for r in entry.recent]
+    return b"".join([_BINARY, head, state, _U16.pack(len(recent)), *recent])
 
 
 def decode_entry(value: bytes | None, where: str) -> Entry:
@@ -137,18 +168,64 @@ def decode_entry(value: bytes | None, where: str) -> Entry:
     if value is None:
         return EMPTY
     try:
-        doc: Any = json.loads(value)
-        state = doc["state"]
-        if state is not None and not isinstance(state, dict):
-            raise TypeError(f"state is a {type(state).__name__}, not an object")
-        recent = tuple(
-            Recent(str(mid), int(at), tuple(StoredOutput(str(m), str(p)) for m, p in outs))
-            for mid, at, outs in doc["recent"]
-        )
-    except (ValueError, KeyError, TypeError) as exc:
+        if value[:1] == _BINARY:
+            return _decode_binary(value)
+        return _decode_json(value)
+    except (ValueError, KeyError, TypeError, IndexError, struct.error, RecursionError) as exc:
         message = f"the changelog record at {where} is not a state entry: {exc}"
         raise ChangelogError(message) from exc
+
+
+def _decode_binary(value: bytes) -> Entry:
+    view = memoryview(value)
+    (size,) = _U32.unpack_from(view, 1)
+    at = 5
+    state: Any = None
+    if size != _NO_STATE:
+        state = json.loads(bytes(view[at : at + size]))
+        at += size
+        _check_state(state)
+    (count,) = _U16.unpack_from(view, at)
+    at += 2
+    recent: list[Recent] = []
+    for _ in range(count):
+        (size,) = _U16.unpack_from(view, at)
+        message_id = bytes(view[at + 2 : at + 2 + size]).decode()
+        at += 2 + size
+        at_ms, outputs = _I64U16.unpack_from(view, at)
+        at += 10
+        stored: list[StoredOutput] = []
+        for _ in range(outputs):
+            (size,) = _U16.unpack_from(view, at)
+            model = bytes(view[at + 2 : at + 2 + size]).decode()
+            at += 2 + size
+            (size,) = _U32.unpack_from(view, at)
+            payload = bytes(view[at + 4 : at + 4 + size])
+            if len(payload) != size:
+                raise ValueError("a stored output is cut short")
+            at += 4 + size
+            stored.append(StoredOutput(model, payload))
+        recent.append(Recent(message_id, at_ms, tuple(stored)))
+    if at != len(value):
+        raise ValueError(f"{len(value) - at} bytes after the entry")
+    return Entry(state, tuple(recent))
+
+
+def _decode_json(value: bytes) -> Entry:
+    doc: Any = json.loads(value)
+    state = doc["state"]
+    _check_state(state)
+    recent = tuple(
+        Recent(str(mid), int(at), tuple(StoredOutput(str(m), base64.b64decode(str(p)))
+                                        for m, p in outs))
+        for mid, at, outs in doc["recent"]
+    )  # fmt: skip
     return Entry(state, recent)
+
+
+def _check_state(state: object) -> None:
+    if state is not None and not isinstance(state, dict):
+        raise TypeError(f"state is a {type(state).__name__}, not an object")
 
 
 # Epochs grow by one per change of owner; the cap leaves every successor room in SQLite's

@@ -18,7 +18,6 @@ transaction, or on Tansu, which shows aborted records): downstream readers can d
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 import uuid
@@ -109,18 +108,20 @@ class OutputError(Exception):
         )
 
 
-def output_id(command_id: uuid.UUID, index: int) -> uuid.UUID:
-    """The id of a command's ``index``-th output: the same every time it is handled."""
-    return uuid5_of(command_id, str(index))  # uuid.uuid5's value, built faster
+def output_id(command_id: uuid.UUID, index: int, source: str) -> uuid.UUID:
+    """The id of a command's ``index``-th output when handled from the record at ``source``.
+
+    The same however often that record is handled (a redelivery, an aborted transaction, or
+    Tansu, which shows aborted records), so downstream readers can dedupe. A producer that
+    sends the command again once its id has left the dedupe window makes a new record and a
+    new effect, whose outputs get new ids.
+    """
+    return uuid5_of(command_id, f"{index}@{source}")  # uuid.uuid5's value, built faster
 
 
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
-def _number(command: Command, messages: list[BaseMessage]) -> None:
+def _number(command: Command, messages: list[BaseMessage], source: str) -> None:
     for index, message in enumerate(messages):
-        message.message_id = output_id(command.message_id, index)
+        message.message_id = output_id(command.message_id, index, source)
 
 
 class CommandProcessor:
@@ -216,18 +217,18 @@ class CommandProcessor:
     ) -> Processed:
         entry = (state.get(key) or EMPTY) if key else EMPTY
         message_id = str(command.message_id)
-        stored = entry.outcome(message_id)
+        stored = entry.outcome(message_id, self._window.oldest(self._now_ms()))
         if stored is not None:
             log.info(
                 "duplicate command; re-publishing its stored outcome",
                 extra={"message_id": message_id, "message_type": command.message_type},
             )
-            outputs = [self._serde.deserialize(base64.b64decode(o.payload)) for o in stored]
+            outputs = [self._serde.deserialize(o.payload) for o in stored]
             records = self._fit_all([self._records.record(m, origin) for m in outputs])
             return Processed(records, "duplicate", command.message_type)
         result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
         messages: list[BaseMessage] = result.outputs
-        _number(command, messages)
+        _number(command, messages, origin.source)
         try:
             published = [self._publishable(m, origin) for m in messages]
             if key:
@@ -251,15 +252,15 @@ class CommandProcessor:
         """The record that will be published for ``message`` (itself, or what the guard put
         in its place; None: nothing), with what to remember of it as the command's outcome.
 
-        What is remembered is the record's value, the framed Avro bytes: turning each output
-        into JSON as well cost more than the rest of remembering it.
+        What is remembered is the record's value, the framed Avro bytes as they were sent:
+        turning each output into JSON as well cost more than the rest of remembering it.
         """
         record = self._record(message, origin)
         fitted = self._fit(record)
         if fitted is record and record.value is not None:
-            return record, StoredOutput(type(message).__name__, _b64(record.value))
+            return record, StoredOutput(type(message).__name__, record.value)
         if fitted is not None and fitted.topic == self._responses_topic and fitted.value:
-            return fitted, StoredOutput("ErrorResponse", _b64(fitted.value))  # in its place
+            return fitted, StoredOutput("ErrorResponse", fitted.value)  # in its place
         return fitted, None  # a dead letter stands in: nothing to send again for it
 
     def _remember(
@@ -306,7 +307,7 @@ class CommandProcessor:
     ) -> list[tuple[Outbound | None, StoredOutput | None]]:  # fmt: skip
         """Answer ``command`` with ``refusal`` alone; its key keeps the state it had, and
         remembers the refusal as the command's outcome."""
-        _number(command, [refusal])
+        _number(command, [refusal], origin.source)
         published = [self._publishable(refusal, origin)]
         if key:
             now = self._now_ms()

@@ -25,7 +25,7 @@ from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
 
 def test_an_entry_round_trips_and_an_empty_one_is_a_tombstone() -> None:
     entry = Entry({"n": 1, "nested": {"a": [1, 2]}},
-                  (Recent("m1", 5, (StoredOutput("X", '{"a":1}'),)),))  # fmt: skip
+                  (Recent("m1", 5, (StoredOutput("X", b"\x00\x01framed"),)),))  # fmt: skip
     value = encode_entry(entry)
     assert value is not None
     assert decode_entry(value, "here") == entry
@@ -33,7 +33,22 @@ def test_an_entry_round_trips_and_an_empty_one_is_a_tombstone() -> None:
     assert decode_entry(None, "here").empty
 
 
-@pytest.mark.parametrize("value", [b"not json", b'{"state": 3, "recent": []}', b"{}"])
+def test_an_entry_written_as_json_by_an_earlier_version_is_still_read() -> None:
+    older = b'{"state":{"n":1},"recent":[["m1",5,[["X","AAFmcmFtZWQ="]]]]}'
+    entry = decode_entry(older, "here")
+    assert entry == Entry({"n": 1}, (Recent("m1", 5, (StoredOutput("X", b"\x00\x01framed"),)),))
+
+
+def test_a_remembered_output_costs_its_own_size_and_no_more() -> None:
+    payload = bytes(range(256)) * 1000
+    value = encode_entry(Entry({"n": 1}, (Recent("m1", 5, (StoredOutput("X", payload),)),)))
+    assert value is not None and len(value) - len(payload) < 100
+
+
+@pytest.mark.parametrize("value", [
+    b"not json", b'{"state": 3, "recent": []}', b"{}", b"\xc1\x00\x00", b"\xc1" + b"\x00" * 9,
+    encode_entry(Entry({"n": 1})) + b"trailing",  # type: ignore[operator]
+])  # fmt: skip
 def test_a_garbage_entry_is_an_error_naming_the_record(value: bytes) -> None:
     with pytest.raises(ChangelogError, match="at t/0/7"):
         decode_entry(value, "t/0/7")

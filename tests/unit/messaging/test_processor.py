@@ -397,6 +397,46 @@ def test_the_dedupe_window_forgets_after_its_age(h: Harness) -> None:
     assert entry is not None and str(create.message_id) not in [r.message_id for r in entry.recent]
 
 
+def test_an_id_past_its_window_age_acts_again_even_before_another_command(h: Harness) -> None:
+    now = [1_000_000]
+    h.processor = CommandProcessor(
+        h.serde, Dispatcher(h.app), "t",
+        window=DedupeWindow(max_ids=10, max_age_s=60), now_ms=lambda: now[0],
+    )  # fmt: skip
+    h.send(CreateAgentCommand(agent_id="aged", personality_type="echo"))
+    ask = ProcessMessageCommand(agent_id="aged", content="once")
+    assert h.send(ask).kind == "command"
+    assert h.send(ask).kind == "duplicate"
+    now[0] += 61_000  # the window's one rule: at most 10 ids, each for at most 60 s
+    assert h.send(ask).kind == "command"
+
+
+def test_an_id_that_acts_again_after_its_window_gets_new_output_ids(h: Harness) -> None:
+    h.processor = CommandProcessor(h.serde, Dispatcher(h.app), "t", window=DedupeWindow(1))
+    h.send(CreateAgentCommand(agent_id="r", personality_type="echo"))
+    ask = ProcessMessageCommand(agent_id="r", content="again")
+    first = h.decode(h.send(ask))[0]
+    h.send(ProcessMessageCommand(agent_id="r", content="pushes it out"))
+    second = h.decode(h.send(ask))[0]  # a new effect: readers that dedupe by id must see it
+    assert first.message_id != second.message_id
+    # The same record handled again (a redelivery) keeps its ids.
+    redelivered = Harness()
+    redelivered.send(CreateAgentCommand(agent_id="r", personality_type="echo"))
+    again = redelivered.decode(redelivered.send(ask))[0]
+    assert again.message_id == first.message_id
+
+
+def test_a_reply_that_fits_its_topic_is_published_and_remembered(h: Harness) -> None:
+    h.processor = CommandProcessor(h.serde, Dispatcher(h.app), "t",
+                                   max_entry_bytes=1_000_000 - 2048)  # fmt: skip
+    h.send(CreateAgentCommand(agent_id="big", personality_type="echo"))
+    ask = ProcessMessageCommand(agent_id="big", content="z" * 900_000)
+    processed = h.send(ask)
+    reply = h.decode(processed)[0]
+    assert isinstance(reply, MessageProcessedResponse), reply
+    assert h.send(ask).records[0].value == processed.records[0].value  # from the stored copy
+
+
 def test_a_state_too_large_for_its_changelog_record_is_refused(h: Harness) -> None:
     h.processor = CommandProcessor(
         h.serde, Dispatcher(h.app), "t", max_entry_bytes=600
