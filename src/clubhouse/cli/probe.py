@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+from clubhouse.services.registry_urls import registry_urls
+
 PROBE_TIMEOUT_S = 2.0
 
 
@@ -83,7 +85,7 @@ def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
     """Return if any registry URL answers HTTP (TCP alone for https); else raise ProbeError."""
     reasons: list[str] = []
     refused = True
-    for url in [u.strip() for u in urls.split(",") if u.strip()]:
+    for url in registry_urls(urls):
         parts = urlsplit(url)
         https = parts.scheme == "https"
         host = parts.hostname or "localhost"

@@ -37,6 +37,7 @@ from clubhouse.services.registry_errors import (
     error_for,
 )
 from clubhouse.services.registry_http import RegistryHttp
+from clubhouse.services.registry_urls import registry_urls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,7 +73,8 @@ def redact_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class RegistrySettings:
-    """How to reach a schema registry. ``urls`` are tried in order (fail-over)."""
+    """How to reach a schema registry. ``urls`` are tried in order (fail-over); one without
+    a scheme (``localhost:8081``) is taken as ``http://``."""
 
     urls: Sequence[str]
     basic_auth: str | None = field(default=None, repr=False)  # "user:password"
@@ -88,16 +90,19 @@ class RegistrySettings:
     retry_wait_ms: int = 200
     retry_max_wait_ms: int = 5_000
 
+    def __post_init__(self) -> None:
+        # Frozen, so the normalized list is set the way dataclasses set fields themselves.
+        object.__setattr__(self, "urls", registry_urls(self.urls))
+
     @classmethod
     def from_env(
         cls, urls: str | Sequence[str], environ: Mapping[str, str] | None = None, **kw: Any
     ) -> RegistrySettings:
         """Settings for ``urls`` with basic auth from ``SCHEMA_REGISTRY_BASIC_AUTH`` if unset."""
         env = os.environ if environ is None else environ
-        url_list = [u.strip() for u in urls.split(",")] if isinstance(urls, str) else list(urls)
         if kw.get("basic_auth") is None and env.get(BASIC_AUTH_ENV):
             kw["basic_auth"] = env[BASIC_AUTH_ENV]
-        return cls(urls=[u for u in url_list if u], **kw)
+        return cls(urls=registry_urls(urls), **kw)
 
     @property
     def display_url(self) -> str:

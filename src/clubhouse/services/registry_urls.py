@@ -1,0 +1,22 @@
+"""Registry URLs as users type them: ``localhost:8081`` means ``http://localhost:8081``.
+
+Without a scheme, ``urlsplit`` reads ``localhost:8081`` as scheme ``localhost``, and every
+client then fails on a URL the user never wrote. Only ``//`` marks a scheme here, so a host
+name is never taken for one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def with_scheme(url: str) -> str:
+    """``url`` stripped, with ``http://`` in front when it names no scheme."""
+    url = url.strip()
+    return url if "://" in url else f"http://{url}"
+
+
+def registry_urls(urls: str | Iterable[str]) -> list[str]:
+    """The URLs of a comma-separated string (or of a list), each with a scheme; blanks dropped."""
+    items = urls.split(",") if isinstance(urls, str) else urls
+    return [with_scheme(url) for url in items if url.strip()]
