@@ -2,8 +2,9 @@
 
 The registry client retries with a 10 s timeout per request, and librdkafka keeps
 reconnecting: left alone, a registry URL that points at the broker's port hangs for tens of
-seconds, and a dead broker looks like "consuming failed" after twelve. A probe asks once,
-briefly, before either client is built.
+seconds, a dead broker looks like "consuming failed" after twelve, and a web server given
+as the broker like "Invalid response size". A probe asks once, briefly, before either
+client is built.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import socket
 from urllib.parse import urlsplit
 
+from clubhouse.cli.broker_hello import CANNOT_CONNECT, broker_answers
 from clubhouse.services.registry_urls import registry_urls
 
 PROBE_TIMEOUT_S = 2.0
@@ -39,24 +41,30 @@ def split_host_port(address: str, default_port: int) -> tuple[str, int]:
 def probe_brokers(
     bootstrap_servers: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
 ) -> None:
-    """Return if any bootstrap server accepts a TCP connection; else raise ProbeError."""
-    addresses = [a for a in bootstrap_servers.split(",") if a.strip()]
-    for address in addresses:
-        # A SASL_SSL / SSL listener accepts TCP too; the client does the handshake later.
+    """Return if any bootstrap server may be Kafka; else raise ProbeError naming each.
+
+    One that answers with something else (HTTP, say) is caught here, not ten seconds later
+    by the client; one that accepts and stays silent is left to the client (see
+    ``broker_hello``).
+    """
+    reasons: list[str] = []
+    refused = True
+    for address in [a.strip() for a in bootstrap_servers.split(",") if a.strip()]:
         host, port = split_host_port(address, 9092)
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                return
-        except OSError:
-            continue
+        why = broker_answers(host, port, timeout)
+        if why is None:
+            return
+        refused = refused and why.startswith(CANNOT_CONNECT)
+        reasons.append(f"{address} {why}")
+    where = f"no Kafka broker answers at {bootstrap_servers} ({named_by})"
+    if refused:
+        message = f"{where}; start one there, or set "
+    else:
+        message = f"{where}: {'; '.join(reasons)}. Set "
     raise ProbeError(
-        f"no Kafka broker answers at {bootstrap_servers} ({named_by}); start one there, or set "
-        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
-        refused=True,
+        message + "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
+        refused=refused,
     )
-
-
-_CANNOT_CONNECT = "cannot connect"
 
 
 def _http_answers(host: str, port: int, timeout: float) -> str | None:
@@ -64,7 +72,7 @@ def _http_answers(host: str, port: int, timeout: float) -> str | None:
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
-        return f"{_CANNOT_CONNECT} ({exc.strerror or exc})"
+        return f"{CANNOT_CONNECT} ({exc.strerror or exc})"
     with sock:
         try:
             sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
@@ -96,14 +104,12 @@ def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
                 with socket.create_connection((host, port), timeout=timeout):
                     return
             except OSError as exc:
-                reasons.append(
-                    f"{parts.scheme}://{host}:{port}: {_CANNOT_CONNECT} ({exc.strerror})"
-                )
+                reasons.append(f"{parts.scheme}://{host}:{port}: {CANNOT_CONNECT} ({exc.strerror})")
                 continue
         why = _http_answers(host, port, timeout)
         if why is None:
             return
-        refused = refused and why.startswith(_CANNOT_CONNECT)
+        refused = refused and why.startswith(CANNOT_CONNECT)
         reasons.append(f"{parts.scheme}://{host}:{port}: {why}")
     raise ProbeError(
         f"cannot reach the schema registry ({named_by}): {'; '.join(reasons)}", refused=refused
