@@ -34,7 +34,7 @@ def html_server(status: int = 200) -> Iterator[str]:
     """``127.0.0.1:port`` of a server answering ``status`` with an HTML page, while open."""
     handler = type("Handler", (_HtmlHandler,), {"status": status})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"

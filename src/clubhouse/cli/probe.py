@@ -13,6 +13,7 @@ import socket
 from urllib.parse import urlsplit
 
 from clubhouse.cli.broker_hello import CANNOT_CONNECT, broker_answers
+from clubhouse.cli.registry_hello import registry_answers
 from clubhouse.services.registry_urls import registry_urls
 
 PROBE_TIMEOUT_S = 2.0
@@ -67,30 +68,9 @@ def probe_brokers(
     )
 
 
-def _http_answers(host: str, port: int, timeout: float) -> str | None:
-    """None if an HTTP reply starts within ``timeout``; else why not."""
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        return f"{CANNOT_CONNECT} ({exc.strerror or exc})"
-    with sock:
-        try:
-            sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-            first = sock.recv(5)
-        except TimeoutError:
-            return (
-                f"it accepted the connection but sent no HTTP reply within {timeout:g} s "
-                "(is this a Kafka broker's port?)"
-            )
-        except OSError as exc:
-            return f"the connection failed ({exc.strerror or exc})"
-    if not first.startswith(b"HTTP"):
-        return "it answered, but not with HTTP (is this a Kafka broker's port?)"
-    return None
-
-
 def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Return if any registry URL answers HTTP (TCP alone for https); else raise ProbeError."""
+    """Return if any registry URL answers as a registry may (TCP alone for https); else raise
+    ProbeError naming each URL and why."""
     reasons: list[str] = []
     refused = True
     for url in registry_urls(urls):
@@ -106,7 +86,7 @@ def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
             except OSError as exc:
                 reasons.append(f"{parts.scheme}://{host}:{port}: {CANNOT_CONNECT} ({exc.strerror})")
                 continue
-        why = _http_answers(host, port, timeout)
+        why = registry_answers(host, port, parts.path, timeout)
         if why is None:
             return
         refused = refused and why.startswith(CANNOT_CONNECT)

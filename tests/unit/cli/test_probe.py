@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from clubhouse.cli.probe import ProbeError, probe_brokers, probe_registry, split_host_port
+from clubhouse.services.registry_errors import RegistryUnauthorizedError
+from clubhouse.services.registry_http import RegistryHttp
+from clubhouse.services.schema_registry import RegistrySettings
 from tests.web_server import html_server
 
 
@@ -152,3 +155,25 @@ def test_a_reply_that_is_not_kafka_framing_is_no_broker(binary_port: int) -> Non
 
 def test_a_tls_listener_is_left_to_the_client(tls_alert_port: int) -> None:
     probe_brokers(f"127.0.0.1:{tls_alert_port}", named_by="x", timeout=1)
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_a_web_server_is_no_registry_and_is_named(status: int) -> None:
+    with html_server(status) as address, pytest.raises(ProbeError) as caught:
+        probe_registry(f"http://{address}/", named_by="--url")
+    assert str(caught.value) == (
+        f"cannot reach the schema registry (--url): http://{address}: not a schema registry "
+        f"(GET /subjects answered HTTP {status}, content type text/html; charset=utf-8)"
+    )
+    assert caught.value.refused is False
+
+
+def test_a_proxy_asking_for_credentials_is_left_to_the_client() -> None:
+    # A proxy in front of a registry may answer 401 with its own HTML page: the probe has
+    # no credentials to judge by, and the client reports the refusal as such.
+    with html_server(401) as address:
+        url = f"http://{address}"
+        probe_registry(url, named_by="--url")
+        settings = RegistrySettings(urls=[url], max_retries=0)
+        with RegistryHttp(settings) as http, pytest.raises(RegistryUnauthorizedError):
+            http.call("GET", "/subjects")
