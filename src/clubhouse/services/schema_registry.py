@@ -171,7 +171,13 @@ class ConfluentSchemaRegistry:
 
     def close(self) -> None:
         """Release the HTTP connections."""
-        self._client.close()
+        closer = getattr(self._client, "close", None)
+        if callable(closer):
+            closer()
+        else:
+            # Older confluent-kafka releases (the 2.13 floor) have no close(); leaving the
+            # client's context is what closes its session there.
+            self._client.__exit__(None, None, None)  # type: ignore[no-untyped-call,unused-ignore]
         if self._http is not None:
             self._http.close()
 
