@@ -63,8 +63,6 @@ def _transport_errors() -> tuple[type[Exception], ...]:
 _TRANSPORT_ERRORS = _transport_errors()
 
 BASIC_AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH"
-# confluent's error code for an answer whose body is not a registry's JSON error.
-_NOT_JSON = -1
 
 
 @dataclass(frozen=True)
@@ -310,7 +308,8 @@ class ConfluentSchemaRegistry:
             return fn()
         except SchemaRegistryError as exc:
             status = exc.http_status_code
-            if exc.error_code != _NOT_JSON:
+            # UNKNOWN: confluent's code for an answer whose body is not a registry's JSON.
+            if exc.error_code != SchemaRegistryError.UNKNOWN:
                 raise error_for(
                     action, self._where, status, exc.error_code, exc.error_message
                 ) from exc
