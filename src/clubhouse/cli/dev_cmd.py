@@ -17,6 +17,7 @@ from clubhouse.cli.options import (
     EXIT_CONFIG,
     collapse,
     fail,
+    load_app_option,
     logging_options,
     models_option,
     option_group,
@@ -131,6 +132,10 @@ def run_dev(
     if print_env:
         print_running_env(data_dir)
         return
+    if not no_service:
+        # A mistake in --app is the user's to fix first: before the data dir, the broker
+        # and the registry. The import is cached, so service_config gets the same module.
+        load_app_option(service_options.app_ref)
     env_file = data_dir / DEV_ENV_FILE.name
     lock = DataDirLock(data_dir)
     try:

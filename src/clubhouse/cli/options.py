@@ -28,6 +28,7 @@ from clubhouse.cli.connection import (
     find_dev_stack,
 )
 from clubhouse.logging_setup import configure_logging
+from clubhouse.services.registry_urls import registry_urls
 
 if TYPE_CHECKING:
     from clubhouse.application import App
@@ -85,6 +86,8 @@ def _registry_from(ctx: click.Context, values: dict[str, Any]) -> RegistryOption
     if not url and values["schema_registry_url"]:
         url = values["schema_registry_url"]
         source = _source(ctx, "schema_registry_url", "--schema-registry-url", REGISTRY_ENV)
+    # The probe, the messages and both clients all see the URLs with their scheme.
+    url = ",".join(registry_urls(url or ""))
     return RegistryOptions(
         url=url or None,
         source=source if url else "",
@@ -160,7 +163,8 @@ def registry_options(
             "--schema-registry-url",
             "schema_registry_url",
             envvar=REGISTRY_ENV,
-            help="Registry URL(s), comma-separated for fail-over. Env: SCHEMA_REGISTRY_URL. "
+            help="Registry URL(s), comma-separated for fail-over; host:port means http://. "
+            "Env: SCHEMA_REGISTRY_URL. "
             f"Default: {default}.",
         ),
         click.option(

@@ -2,14 +2,19 @@
 
 The registry client retries with a 10 s timeout per request, and librdkafka keeps
 reconnecting: left alone, a registry URL that points at the broker's port hangs for tens of
-seconds, and a dead broker looks like "consuming failed" after twelve. A probe asks once,
-briefly, before either client is built.
+seconds, a dead broker looks like "consuming failed" after twelve, and a web server given
+as the broker like "Invalid response size". A probe asks once, briefly, before either
+client is built.
 """
 
 from __future__ import annotations
 
 import socket
 from urllib.parse import urlsplit
+
+from clubhouse.cli.broker_hello import CANNOT_CONNECT, broker_answers
+from clubhouse.cli.registry_hello import registry_answers
+from clubhouse.services.registry_urls import registry_urls
 
 PROBE_TIMEOUT_S = 2.0
 
@@ -37,53 +42,38 @@ def split_host_port(address: str, default_port: int) -> tuple[str, int]:
 def probe_brokers(
     bootstrap_servers: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
 ) -> None:
-    """Return if any bootstrap server accepts a TCP connection; else raise ProbeError."""
-    addresses = [a for a in bootstrap_servers.split(",") if a.strip()]
-    for address in addresses:
-        # A SASL_SSL / SSL listener accepts TCP too; the client does the handshake later.
+    """Return if any bootstrap server may be Kafka; else raise ProbeError naming each.
+
+    One that answers with something else (HTTP, say) is caught here, not ten seconds later
+    by the client; one that accepts and stays silent is left to the client (see
+    ``broker_hello``).
+    """
+    reasons: list[str] = []
+    refused = True
+    for address in [a.strip() for a in bootstrap_servers.split(",") if a.strip()]:
         host, port = split_host_port(address, 9092)
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                return
-        except OSError:
-            continue
+        why = broker_answers(host, port, timeout)
+        if why is None:
+            return
+        refused = refused and why.startswith(CANNOT_CONNECT)
+        reasons.append(f"{address} {why}")
+    where = f"no Kafka broker answers at {bootstrap_servers} ({named_by})"
+    if refused:
+        message = f"{where}; start one there, or set "
+    else:
+        message = f"{where}: {'; '.join(reasons)}. Set "
     raise ProbeError(
-        f"no Kafka broker answers at {bootstrap_servers} ({named_by}); start one there, or set "
-        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
-        refused=True,
+        message + "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS to where yours runs",
+        refused=refused,
     )
 
 
-_CANNOT_CONNECT = "cannot connect"
-
-
-def _http_answers(host: str, port: int, timeout: float) -> str | None:
-    """None if an HTTP reply starts within ``timeout``; else why not."""
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except OSError as exc:
-        return f"{_CANNOT_CONNECT} ({exc.strerror or exc})"
-    with sock:
-        try:
-            sock.sendall(f"GET / HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
-            first = sock.recv(5)
-        except TimeoutError:
-            return (
-                f"it accepted the connection but sent no HTTP reply within {timeout:g} s "
-                "(is this a Kafka broker's port?)"
-            )
-        except OSError as exc:
-            return f"the connection failed ({exc.strerror or exc})"
-    if not first.startswith(b"HTTP"):
-        return "it answered, but not with HTTP (is this a Kafka broker's port?)"
-    return None
-
-
 def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S) -> None:
-    """Return if any registry URL answers HTTP (TCP alone for https); else raise ProbeError."""
+    """Return if any registry URL answers as a registry may (TCP alone for https); else raise
+    ProbeError naming each URL and why."""
     reasons: list[str] = []
     refused = True
-    for url in [u.strip() for u in urls.split(",") if u.strip()]:
+    for url in registry_urls(urls):
         parts = urlsplit(url)
         https = parts.scheme == "https"
         host = parts.hostname or "localhost"
@@ -94,14 +84,12 @@ def probe_registry(urls: str, *, named_by: str, timeout: float = PROBE_TIMEOUT_S
                 with socket.create_connection((host, port), timeout=timeout):
                     return
             except OSError as exc:
-                reasons.append(
-                    f"{parts.scheme}://{host}:{port}: {_CANNOT_CONNECT} ({exc.strerror})"
-                )
+                reasons.append(f"{parts.scheme}://{host}:{port}: {CANNOT_CONNECT} ({exc.strerror})")
                 continue
-        why = _http_answers(host, port, timeout)
+        why = registry_answers(host, port, parts.path, timeout)
         if why is None:
             return
-        refused = refused and why.startswith(_CANNOT_CONNECT)
+        refused = refused and why.startswith(CANNOT_CONNECT)
         reasons.append(f"{parts.scheme}://{host}:{port}: {why}")
     raise ProbeError(
         f"cannot reach the schema registry ({named_by}): {'; '.join(reasons)}", refused=refused

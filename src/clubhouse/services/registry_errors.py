@@ -18,6 +18,10 @@ class RegistryUnreachableError(RegistryError):
     """No registry answered at the configured URL(s)."""
 
 
+class NotARegistryError(RegistryUnreachableError):
+    """Something answers at the registry URL, but not as a schema registry (a web page, say)."""
+
+
 class RegistryUnauthorizedError(RegistryError):
     """The registry rejected the credentials (HTTP 401 / 403)."""
 
@@ -33,6 +37,9 @@ class InvalidSchemaError(RegistryError):
 class NotFoundError(RegistryError):
     """The subject, version or schema id does not exist (HTTP 404)."""
 
+
+# Statuses a proxy in front of a registry may answer with its own page, not the registry's JSON.
+AUTH_STATUSES = frozenset({401, 403, 407})
 
 _BY_STATUS: dict[int, tuple[type[RegistryError], str]] = {
     401: (RegistryUnauthorizedError, "unauthorized: check --basic-auth / "
@@ -52,3 +59,12 @@ def error_for(
     kind, hint = _BY_STATUS.get(status, (RegistryError, "failed"))
     text = f"{message} (HTTP {status}, error code {code})"
     return kind(f"{action} at {where}: {hint}: {text}", status=status, code=code)
+
+
+def not_a_registry(where: str, answered: str, status: int | None = None) -> NotARegistryError:
+    """The error for ``where`` answering as no schema registry does; ``answered`` says how."""
+    return NotARegistryError(
+        f"{where} is not a schema registry: {answered}. Check --schema-registry-url / "
+        "SCHEMA_REGISTRY_URL",
+        status=status,
+    )

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
-from clubhouse.services.registry_errors import RegistryUnreachableError, error_for
+from clubhouse.services.registry_errors import (
+    AUTH_STATUSES,
+    RegistryUnreachableError,
+    error_for,
+    not_a_registry,
+)
+from clubhouse.services.registry_urls import redact_url
 
 if TYPE_CHECKING:
     from clubhouse.services.schema_registry import RegistrySettings
@@ -81,7 +87,7 @@ class RegistryHttp:
                     continue
                 if response.status_code in _RETRY_STATUSES and attempt + 1 < attempts:
                     break
-                return self._decode(response, action, missing)
+                return self._decode(response, action, missing, base)
             if attempt + 1 < attempts:
                 wait_ms = min(
                     self._settings.retry_wait_ms * 2**attempt, self._settings.retry_max_wait_ms
@@ -103,11 +109,25 @@ class RegistryHttp:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _decode(self, response: httpx.Response, action: str, missing: frozenset[int]) -> Any:
+    def _decode(
+        self, response: httpx.Response, action: str, missing: frozenset[int], base: str
+    ) -> Any:
+        status = response.status_code
         try:
             data = response.json() if response.content else None
         except ValueError:
-            data = None
+            # A registry answers JSON even for its errors; a page is someone else's, and its
+            # bytes would only bury the message.
+            content_type = response.headers.get("content-type") or "none"
+            if status not in AUTH_STATUSES:
+                raise not_a_registry(
+                    redact_url(base),
+                    f"{action} answered HTTP {status}, content type {content_type}",
+                    status,
+                ) from None
+            raise error_for(
+                action, self.display_url, status, None, f"a {content_type} answer, not JSON"
+            ) from None
         if response.is_success:
             return data
         code = data.get("error_code") if isinstance(data, dict) else None
@@ -115,7 +135,7 @@ class RegistryHttp:
             return None
         message = data.get("message") if isinstance(data, dict) else response.text[:200]
         raise error_for(
-            action, self.display_url, response.status_code,
+            action, self.display_url, status,
             code if isinstance(code, int) else None, str(message),
         )  # fmt: skip
 

@@ -8,13 +8,14 @@ client's public API lacks go through ``RegistryHttp``, built from the same setti
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import httpx
 from confluent_kafka.schema_registry import (
@@ -31,12 +32,16 @@ from clubhouse.services.kafka_protocol import (
     SchemaRegistryProtocol,
 )
 from clubhouse.services.registry_errors import (
+    AUTH_STATUSES,
+    NotARegistryError,
     NotFoundError,
     RegistryError,
     RegistryUnreachableError,
     error_for,
+    not_a_registry,
 )
 from clubhouse.services.registry_http import RegistryHttp
+from clubhouse.services.registry_urls import redact_url, registry_urls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,19 +65,10 @@ _TRANSPORT_ERRORS = _transport_errors()
 BASIC_AUTH_ENV = "SCHEMA_REGISTRY_BASIC_AUTH"
 
 
-def redact_url(url: str) -> str:
-    """``url`` without any ``user:password@`` part, safe to log."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 @dataclass(frozen=True)
 class RegistrySettings:
-    """How to reach a schema registry. ``urls`` are tried in order (fail-over)."""
+    """How to reach a schema registry. ``urls`` are tried in order (fail-over); one without
+    a scheme (``localhost:8081``) is taken as ``http://``."""
 
     urls: Sequence[str]
     basic_auth: str | None = field(default=None, repr=False)  # "user:password"
@@ -88,16 +84,19 @@ class RegistrySettings:
     retry_wait_ms: int = 200
     retry_max_wait_ms: int = 5_000
 
+    def __post_init__(self) -> None:
+        # Frozen, so the normalized list is set the way dataclasses set fields themselves.
+        object.__setattr__(self, "urls", registry_urls(self.urls))
+
     @classmethod
     def from_env(
         cls, urls: str | Sequence[str], environ: Mapping[str, str] | None = None, **kw: Any
     ) -> RegistrySettings:
         """Settings for ``urls`` with basic auth from ``SCHEMA_REGISTRY_BASIC_AUTH`` if unset."""
         env = os.environ if environ is None else environ
-        url_list = [u.strip() for u in urls.split(",")] if isinstance(urls, str) else list(urls)
         if kw.get("basic_auth") is None and env.get(BASIC_AUTH_ENV):
             kw["basic_auth"] = env[BASIC_AUTH_ENV]
-        return cls(urls=[u for u in url_list if u], **kw)
+        return cls(urls=registry_urls(urls), **kw)
 
     @property
     def display_url(self) -> str:
@@ -170,7 +169,13 @@ class ConfluentSchemaRegistry:
 
     def close(self) -> None:
         """Release the HTTP connections."""
-        self._client.close()
+        closer = getattr(self._client, "close", None)
+        if callable(closer):
+            closer()
+        else:
+            # Older confluent-kafka releases (the 2.13 floor) have no close(); leaving the
+            # client's context is what closes its session there.
+            self._client.__exit__(None, None, None)  # type: ignore[no-untyped-call,unused-ignore]
         if self._http is not None:
             self._http.close()
 
@@ -302,15 +307,40 @@ class ConfluentSchemaRegistry:
         try:
             return fn()
         except SchemaRegistryError as exc:
-            raise error_for(
-                action, self._where, exc.http_status_code, exc.error_code, exc.error_message
-            ) from exc
+            status = exc.http_status_code
+            # UNKNOWN: confluent's code for an answer whose body is not a registry's JSON.
+            if exc.error_code != SchemaRegistryError.UNKNOWN:
+                raise error_for(
+                    action, self._where, status, exc.error_code, exc.error_message
+                ) from exc
+            if status in AUTH_STATUSES:
+                raise error_for(
+                    action, self._where, status, None, "the answer is not JSON"
+                ) from exc
+            raise self._not_a_registry(action, f"HTTP {status}") from exc
+        except json.JSONDecodeError as exc:  # a success status, and a body that is not JSON
+            raise self._not_a_registry(action, "a success status") from exc
         except _TRANSPORT_ERRORS as exc:
             raise RegistryUnreachableError(
                 f"cannot reach the schema registry at {self._where} to {action}: "
                 f"{type(exc).__name__}: {exc or 'no answer'}. Check --schema-registry-url / "
                 "SCHEMA_REGISTRY_URL and that the registry is running"
             ) from exc
+
+    def _not_a_registry(self, action: str, answered: str) -> RegistryError:
+        """The error for an answer that is not a registry's JSON, with its content type.
+
+        confluent's error keeps only the status and the raw body; asking once more through
+        RegistryHttp, which sees the headers, names the content type instead.
+        """
+        if self._http is not None:
+            try:
+                self._http.call("GET", "/subjects")
+            except NotARegistryError as exc:
+                return exc
+            except RegistryError:
+                pass
+        return not_a_registry(self._where, f"{action} answered {answered}, and not with JSON")
 
 
 def _is_in_memory_mock(client: SchemaRegistryClient) -> bool:

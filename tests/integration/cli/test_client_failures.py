@@ -9,7 +9,10 @@ from collections.abc import Iterator
 import pytest
 from click.testing import CliRunner
 
+from clubhouse.cli.broker_hello import broker_answers
 from clubhouse.cli.main import cli
+from clubhouse.cli.probe import PROBE_TIMEOUT_S, split_host_port
+from tests.web_server import html_server
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +23,12 @@ def dead_address() -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         address = f"127.0.0.1:{sock.getsockname()[1]}"
     yield address
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    with html_server() as address:
+        yield address
 
 
 @pytest.fixture
@@ -47,6 +56,24 @@ def test_unreachable_broker(
     assert result.exit_code == 2
     line = one_clean_error(result.output)
     assert f"no Kafka broker answers at {dead_address} (from --bootstrap-servers)" in line
+
+
+@pytest.mark.parametrize("command", [["events"], ["send", "create-agent", "--agent-id", "a1"]])
+def test_a_web_server_as_broker_fails_at_once_naming_it(
+    command: list[str], registry_url: str, registered_prefix: str, web_server: str
+) -> None:
+    args = ["--bootstrap-servers", web_server, "--url", registry_url]
+    result = CliRunner().invoke(cli, [*command, *args, "--topic-prefix", registered_prefix])
+    assert result.exit_code == 2
+    line = one_clean_error(result.output)
+    assert f"no Kafka broker answers at {web_server} (from --bootstrap-servers)" in line
+    assert f"{web_server} answered with HTML, not Kafka" in line
+    assert "Invalid response size" not in result.output
+
+
+def test_the_broker_probe_knows_a_real_broker(kafka_broker: str) -> None:
+    host, port = split_host_port(kafka_broker, 9092)
+    assert broker_answers(host, port, timeout=PROBE_TIMEOUT_S) is None
 
 
 def test_events_on_a_missing_topic(

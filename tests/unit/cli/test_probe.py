@@ -9,6 +9,10 @@ from collections.abc import Iterator
 import pytest
 
 from clubhouse.cli.probe import ProbeError, probe_brokers, probe_registry, split_host_port
+from clubhouse.services.registry_errors import RegistryUnauthorizedError
+from clubhouse.services.registry_http import RegistryHttp
+from clubhouse.services.schema_registry import RegistrySettings
+from tests.web_server import html_server
 
 
 def serve(reply: bytes | None) -> Iterator[int]:
@@ -44,6 +48,12 @@ def silent_port() -> Iterator[int]:
 @pytest.fixture
 def binary_port() -> Iterator[int]:
     yield from serve(b"\x00\x00\x00\x08kafka")
+
+
+@pytest.fixture
+def tls_alert_port() -> Iterator[int]:
+    # What a TLS listener sends for bytes that are not a ClientHello: a fatal alert record.
+    yield from serve(b"\x15\x03\x03\x00\x02\x02\x0a")
 
 
 @pytest.fixture
@@ -86,8 +96,9 @@ def test_credentials_in_the_url_are_not_repeated(dead_port: int) -> None:
     assert f"http://127.0.0.1:{dead_port}: cannot connect" in str(caught.value)
 
 
-def test_brokers(http_port: int, dead_port: int) -> None:
-    probe_brokers(f"127.0.0.1:{dead_port},127.0.0.1:{http_port}", named_by="x")
+def test_brokers(silent_port: int, dead_port: int) -> None:
+    # Silence is not judged: a TLS listener may wait for a handshake the probe cannot do.
+    probe_brokers(f"127.0.0.1:{dead_port},127.0.0.1:{silent_port}", named_by="x", timeout=0.3)
     with pytest.raises(ProbeError) as caught:
         probe_brokers(f"127.0.0.1:{dead_port}", named_by="from KAFKA_BOOTSTRAP_SERVERS")
     assert f"no Kafka broker answers at 127.0.0.1:{dead_port} (from KAFKA_BOOTSTRAP_SERVERS)" in (
@@ -109,3 +120,60 @@ def test_refused_tells_a_starting_server_from_a_wrong_one(silent_port: int, dead
     with pytest.raises(ProbeError) as starting:
         probe_registry(f"http://127.0.0.1:{dead_port}", named_by="x")
     assert (wrong.value.refused, starting.value.refused) == (False, True)
+
+
+@pytest.fixture
+def web_server() -> Iterator[str]:
+    with html_server() as address:
+        yield address
+
+
+def test_a_web_server_is_no_broker_and_is_named(web_server: str, dead_port: int) -> None:
+    servers = f"127.0.0.1:{dead_port},{web_server}"
+    with pytest.raises(ProbeError) as caught:
+        probe_brokers(servers, named_by="from --bootstrap-servers")
+    message = str(caught.value)
+    assert message.startswith(f"no Kafka broker answers at {servers} (from --bootstrap-servers)")
+    # Python's http.server takes the request for HTTP/0.9 and answers its error page alone.
+    assert f"{web_server} answered with HTML, not Kafka" in message
+    assert "1213486160" not in message
+    assert caught.value.refused is False
+
+
+def test_an_http_status_line_is_no_broker(http_port: int) -> None:
+    with pytest.raises(ProbeError) as caught:
+        probe_brokers(f"127.0.0.1:{http_port}", named_by="from KAFKA_BOOTSTRAP_SERVERS")
+    assert f"127.0.0.1:{http_port} answered with HTTP, not Kafka" in str(caught.value)
+
+
+def test_a_reply_that_is_not_kafka_framing_is_no_broker(binary_port: int) -> None:
+    with pytest.raises(ProbeError) as caught:
+        probe_brokers(f"127.0.0.1:{binary_port}", named_by="x", timeout=1)
+    assert f"127.0.0.1:{binary_port} answered, but not with Kafka's protocol" in str(caught.value)
+    assert caught.value.refused is False
+
+
+def test_a_tls_listener_is_left_to_the_client(tls_alert_port: int) -> None:
+    probe_brokers(f"127.0.0.1:{tls_alert_port}", named_by="x", timeout=1)
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_a_web_server_is_no_registry_and_is_named(status: int) -> None:
+    with html_server(status) as address, pytest.raises(ProbeError) as caught:
+        probe_registry(f"http://{address}/", named_by="--url")
+    assert str(caught.value) == (
+        f"cannot reach the schema registry (--url): http://{address}: not a schema registry "
+        f"(GET /subjects answered HTTP {status}, content type text/html; charset=utf-8)"
+    )
+    assert caught.value.refused is False
+
+
+def test_a_proxy_asking_for_credentials_is_left_to_the_client() -> None:
+    # A proxy in front of a registry may answer 401 with its own HTML page: the probe has
+    # no credentials to judge by, and the client reports the refusal as such.
+    with html_server(401) as address:
+        url = f"http://{address}"
+        probe_registry(url, named_by="--url")
+        settings = RegistrySettings(urls=[url], max_retries=0)
+        with RegistryHttp(settings) as http, pytest.raises(RegistryUnauthorizedError):
+            http.call("GET", "/subjects")
