@@ -7,6 +7,9 @@ records, change nothing; the service restarts clean.
 
 from __future__ import annotations
 
+import signal
+import time
+
 import httpx
 import pytest
 from confluent_kafka import Producer
@@ -14,12 +17,13 @@ from confluent_kafka import Producer
 from clubhouse.client import ClubhouseClient
 from clubhouse.contracts import ErrorResponse, Response
 from clubhouse.messaging.changelog import EPOCH_HEADER, Entry, changelog_topic, encode_entry
+from clubhouse.messaging.serde import SchemaNotRegisteredError
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.partitioning import partition_for
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 from tests.apps import misbehaving
 from tests.apps.misbehaving import Count, Counted, Misbehave, NeverDeclaredReply, Stall
-from tests.integration.service.conftest import Env
+from tests.integration.service.conftest import Env, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +148,24 @@ def test_stray_changelog_records_are_skipped_and_counted(env: Env, tmp_path: obj
         if line.startswith("clubhouse_changelog_records_skipped_total{")
     }
     assert skipped == {"key_not_utf8": 2.0, "value_not_an_entry": 6.0, "epoch_out_of_range": 2.0}
+
+
+def test_sigterm_stops_the_service_while_a_handler_hangs(env: Env) -> None:
+    proc = env.service_process("--app", "tests.apps.misbehaving:app", "--handler-timeout", "600")
+    try:
+        deadline = time.monotonic() + 90
+        while True:  # until the service has registered the app's schemas
+            assert proc.poll() is None, (env.state_dir.parent / "service.log").read_text()[-3000:]
+            try:
+                client = _client(env)
+                break
+            except SchemaNotRegisteredError:
+                assert time.monotonic() < deadline, "the service never registered its schemas"
+                time.sleep(0.2)
+        with client:
+            assert _count(client, "t") == 1
+            client.send(Misbehave(key="t", how="sleep", text="600"))
+            time.sleep(2)  # the sleeper is in its handler by now, holding its batch
+    finally:
+        code = stop_process(proc, signal.SIGTERM)  # waits at most 60 s for the exit
+    assert code == 0, (env.state_dir.parent / "service.log").read_text()[-3000:]
