@@ -30,6 +30,7 @@ import avro.name
 import avro.schema
 import fastavro.schema
 
+from clubhouse.avro.schema_builder import build_schema
 from clubhouse.registry.errors import invalid_schema
 from clubhouse.registry.records import Reference
 
@@ -224,7 +225,7 @@ def _validate(
     except RecursionError:
         raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     try:
-        parsed = avro.schema.make_avsc_object(data, avro_names)
+        parsed = build_schema(data, avro_names)
     except avro.errors.AvroException as exc:
         raise invalid_schema(f"{where}{exc}") from None
     except RecursionError:
