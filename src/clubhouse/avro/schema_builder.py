@@ -94,11 +94,11 @@ class _Builder:
             return self._map(data, where)
         if type_ is None:
             raise avro.errors.SchemaParseException(
-                f"{where} has no \"type\" property: {shown(dict(data))}"
+                f'{where} has no "type" property: {shown(dict(data))}'
             )
         if not isinstance(type_, str) or type_ not in avro.constants.VALID_TYPES:
             raise avro.errors.SchemaParseException(
-                f"{where} has \"type\": {shown(type_)}; inside an object the type must be one "
+                f'{where} has "type": {shown(type_)}; inside an object the type must be one '
                 "of Avro's type names (record, enum, array, map, fixed or a primitive)."
             )
         return self._leaf(dict(data), where)
@@ -107,7 +107,7 @@ class _Builder:
         name = data.get("name")
         if not isinstance(name, str):
             raise avro.errors.SchemaParseException(
-                f"{where}: a {type_}'s \"name\" must be a string, got {shown(name)}."
+                f'{where}: a {type_}\'s "name" must be a string, got {shown(name)}.'
             )
         fields = data.get("fields")
         if not isinstance(fields, list):
@@ -154,7 +154,7 @@ class _Builder:
         label = f"field '{name}'" if isinstance(name, str) and name else f"fields[{index}]"
         where = f"{label} of {record}"
         if "type" not in field:
-            raise avro.errors.SchemaParseException(f"{where} has no \"type\".")
+            raise avro.errors.SchemaParseException(f'{where} has no "type".')
         field_type = self.build(field.get("type"), f"the type of {where}")
         other = avro.schema.get_other_props(field, avro.schema.FIELD_RESERVED_PROPS)
         try:
@@ -179,7 +179,7 @@ class _Builder:
 
     def _array(self, data: Mapping[str, Any], where: str) -> avro.schema.Schema:
         if "items" not in data:
-            raise avro.errors.SchemaParseException(f"{where}: an array needs \"items\".")
+            raise avro.errors.SchemaParseException(f'{where}: an array needs "items".')
         items = self.build(data["items"], f"the items of {where}")
         other = avro.schema.get_other_props(data, avro.schema.SCHEMA_RESERVED_PROPS)
         array = avro.schema.ArraySchema("null", self._names, other, True)
@@ -188,7 +188,7 @@ class _Builder:
 
     def _map(self, data: Mapping[str, Any], where: str) -> avro.schema.Schema:
         if "values" not in data:
-            raise avro.errors.SchemaParseException(f"{where}: a map needs \"values\".")
+            raise avro.errors.SchemaParseException(f'{where}: a map needs "values".')
         values = self.build(data["values"], f"the values of {where}")
         other = avro.schema.get_other_props(data, avro.schema.SCHEMA_RESERVED_PROPS)
         map_ = avro.schema.MapSchema("null", self._names, other, True)
@@ -207,8 +207,7 @@ class _Builder:
             if made.type not in avro.constants.NAMED_TYPES:
                 if made.type in unnamed:
                     raise avro.errors.SchemaParseException(
-                        f"{where}: the union has more than one {made.type} branch "
-                        f"(branch {index})."
+                        f"{where}: the union has more than one {made.type} branch (branch {index})."
                     )
                 unnamed.add(made.type)
             built.append(made)

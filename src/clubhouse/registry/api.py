@@ -38,8 +38,14 @@ from clubhouse.registry.media import (
 )
 from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
-from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
-from clubhouse.registry.workers import BoundedPool, parse_pool
+from clubhouse.registry.service import (
+    SUPPORTED_TYPES,
+    Registered,
+    Registry,
+    SchemaRequest,
+    VersionView,
+)
+from clubhouse.registry.workers import ParseLanes, parse_lanes
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -53,7 +59,7 @@ async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     Writes always go here: they may wait for the database lock and fsync. Plain reads run
     on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
     writers), so hopping threads would cost more than the work itself. Work that parses a
-    submitted schema goes to the parse pool (``parse_pool``).
+    submitted schema goes to a parse pool (``parse_lanes``).
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
@@ -74,7 +80,7 @@ def _version_body(view: VersionView) -> dict[str, Any]:
 class RegistryApi:
     """The endpoint handlers, bound to one registry and one body-size limit."""
 
-    def __init__(self, registry: Registry, max_body_bytes: int, parser: BoundedPool) -> None:
+    def __init__(self, registry: Registry, max_body_bytes: int, parser: ParseLanes) -> None:
         self._registry = registry
         self._max_body = max_body_bytes
         self._parser = parser
@@ -87,10 +93,17 @@ class RegistryApi:
         return params.schema_request(params.json_body(raw))
 
     async def _parse(
-        self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+        self,
+        request: Request,
+        work_chars: int,
+        func: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
-        """Parsing work goes to the parse pool, never the event loop (see ``parse_pool``)."""
-        return await self._parser.run_for(request.receive, func, *args, **kwargs)
+        """Parsing work goes to a parse pool, never the event loop (see ``parse_lanes``);
+        ``work_chars`` (schema text it may parse) picks the pool."""
+        pool = self._parser.for_work(work_chars)
+        return await pool.run_for(request.receive, func, *args, **kwargs)
 
     # ---- root and schemas -----------------------------------------------------------------
 
@@ -170,6 +183,7 @@ class RegistryApi:
         schema_request = await self._schema_request(request)
         view = await self._parse(
             request,
+            len(schema_request.schema),
             self._registry.lookup,
             path_param(request, "subject"),
             schema_request,
@@ -202,13 +216,25 @@ class RegistryApi:
         schema_request = await self._schema_request(request)
         subject = path_param(request, "subject")
         normalize = params.flag(request.query_params, "normalize")
-        # Most registrations repeat an existing one; those need no write.
-        registered = await self._parse(
-            request, self._registry.find_registered, subject, schema_request, normalize=normalize
+        # Parsing and the compatibility check run in a parse pool on a snapshot; most
+        # registrations repeat an existing one and end there, without a write.
+        prepared = await self._parse(
+            request,
+            self._registry.work_chars(subject, schema_request),
+            self._registry.prepare_registration,
+            subject,
+            schema_request,
+            normalize=normalize,
         )
-        if registered is None:
+        if isinstance(prepared, Registered):
+            registered = prepared
+        else:
             registered = await _in_thread(
-                self._registry.register, subject, schema_request, normalize=normalize
+                self._registry.commit_registration,
+                subject,
+                schema_request,
+                prepared,
+                normalize=normalize,
             )
         # Newer Confluent registries answer version and subject too, and the client reads
         # them; a caller then needs no second request to learn the version.
@@ -257,11 +283,13 @@ class RegistryApi:
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
         schema_request = await self._schema_request(request)
+        subject = path_param(request, "subject")
         # Compatibility may parse every version of the subject.
         result = await self._parse(
             request,
+            self._registry.work_chars(subject, schema_request),
             self._registry.test_compatibility,
-            path_param(request, "subject"),
+            subject,
             schema_request,
             version,
             normalize=params.flag(q, "normalize"),
@@ -413,7 +441,7 @@ def create_app(
     auth: BasicAuth | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-    parser: BoundedPool | None = None,
+    parser: ParseLanes | None = None,
 ) -> Starlette:
     """The ASGI app serving ``registry``; with ``auth``, every request needs credentials.
 
@@ -421,7 +449,7 @@ def create_app(
     ``%2F`` stays inside a subject), requests past ``max_in_flight`` get 503, then
     authentication, then the Accept check.
     """
-    api = RegistryApi(registry, max_body_bytes, parser or parse_pool())
+    api = RegistryApi(registry, max_body_bytes, parser or parse_lanes())
     middleware = [
         Middleware(InternalErrorMiddleware),
         Middleware(RawPathMiddleware),

@@ -31,7 +31,7 @@ import avro.schema
 import fastavro.schema
 
 from clubhouse.avro.schema_builder import build_schema
-from clubhouse.registry.errors import invalid_schema
+from clubhouse.registry.errors import invalid_schema, schema_too_large
 from clubhouse.registry.records import Reference
 
 # Keys that make a schema readable when they come first; the rest follow alphabetically.
@@ -84,6 +84,34 @@ class ParsedSchema:
 
 MAX_DEPTH = 100
 """JSON nesting allowed in a schema; deeper ones would exhaust recursion in the Avro libraries."""
+
+DEFAULT_MAX_FIELDS = 50_000
+"""Record fields one request may bring (its references included): the work budget.
+
+Parsing and checking cost time in proportion to the fields; at this many a registration
+takes a few seconds of one core, and nothing a contract needs comes near it.
+"""
+
+
+def _field_count(value: Any) -> int:
+    """How many record fields JSON ``value`` declares, nested records included."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            fields = item.get("fields")
+            if isinstance(fields, list):
+                count += len(fields)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _check_budget(count: int, limit: int | None) -> None:
+    if limit is not None and count > limit:
+        raise schema_too_large(count, limit)
 
 
 def _depth(value: Any) -> int:
@@ -188,11 +216,16 @@ def _copy_names(names: avro.name.Names) -> avro.name.Names:
 
 
 class _ReferenceLoader:
-    """Parses referenced schemas once each, dependencies first, into shared name tables."""
+    """Parses referenced schemas once each, dependencies first, into shared name tables.
 
-    def __init__(self) -> None:
+    ``fields`` counts the record fields loaded so far, for the work budget.
+    """
+
+    def __init__(self, fields: int, max_fields: int | None) -> None:
         self.avro_names = avro.name.Names(validate_names=True)
         self.fastavro_names: dict[str, Any] = {}
+        self.fields = fields
+        self._max_fields = max_fields
         self._seen: set[int] = set()
 
     def load(self, ref: ResolvedReference, path: str) -> None:
@@ -204,6 +237,8 @@ class _ReferenceLoader:
         for dep in ref.dependencies:
             self.load(dep, where)
         data = load_json(ref.schema, f"{where}the referenced schema")
+        self.fields += _field_count(data)
+        _check_budget(self.fields, self._max_fields)
         _validate(data, self.avro_names, self.fastavro_names, where)
 
 
@@ -239,16 +274,21 @@ def _validate(
     return parsed
 
 
-def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
+def parse(
+    text: str, references: Sequence[ResolvedReference] = (), *, max_fields: int | None = None
+) -> ParsedSchema:
     """Validate ``text`` (with ``references`` in scope) and derive its canonical texts.
 
     Raises ``ApiError`` 42201 naming the problem and, for references, the chain of
-    references that led to it.
+    references that led to it; 413 when the schema and its references declare more than
+    ``max_fields`` record fields (None: no budget), counted before any Avro parsing.
     """
-    loader = _ReferenceLoader()
+    data = load_json(text, "The schema")
+    own_fields = _field_count(data)
+    _check_budget(own_fields, max_fields)
+    loader = _ReferenceLoader(own_fields, max_fields)
     for ref in references:
         loader.load(ref, "")
-    data = load_json(text, "The schema")
     depth = _depth(data)
     if depth > MAX_DEPTH:
         raise invalid_schema(
