@@ -278,3 +278,48 @@ def test_under_a_low_open_file_limit_extra_clients_get_503_and_nothing_floods_th
     log = log_text(server)
     assert "Too many open files" not in log
     assert "connection limit lowered" in log
+
+
+def _wide(fields: int, *extra: tuple[str, object, object]) -> str:
+    return record("Wide", *[(f"f{i}", "long") for i in range(fields)], *extra)
+
+
+def test_a_20k_field_schema_is_registered_and_checked(
+    session_registry: RegistryServer, topic_prefix: str
+) -> None:
+    subject = f"{topic_prefix}-wide"
+    with http_client(session_registry) as http:
+        first = http.post(f"/subjects/{subject}/versions", json={"schema": _wide(20_000)})
+        assert first.status_code == 200, first.text
+        assert first.json()["version"] == 1
+        compatible = _wide(20_000, ("added", "string", ""))
+        url = f"/compatibility/subjects/{subject}/versions/latest"
+        assert http.post(url, json={"schema": compatible}).json() == {"is_compatible": True}
+        # No default: readers of the new schema cannot read old data.
+        breaking = json.loads(_wide(20_000))
+        breaking["fields"].append({"name": "required", "type": "string"})
+        refused = http.post(
+            url, params={"verbose": "true"}, json={"schema": json.dumps(breaking)}
+        ).json()
+        assert refused["is_compatible"] is False
+        assert "'required'" in refused["messages"][0]
+        second = http.post(f"/subjects/{subject}/versions", json={"schema": compatible})
+        assert second.json()["version"] == 2
+        looked_up = http.post(f"/subjects/{subject}", json={"schema": _wide(20_000)})
+        assert looked_up.json()["version"] == 1
+
+
+def test_a_schema_over_the_field_budget_gets_413_in_confluent_json(
+    session_registry: RegistryServer, topic_prefix: str
+) -> None:
+    with http_client(session_registry) as http:
+        answer = http.post(
+            f"/subjects/{topic_prefix}-huge/versions", json={"schema": _wide(50_001)}
+        )
+        assert answer.status_code == 413
+        assert answer.json() == {
+            "error_code": 413,
+            "message": "The schema declares 50001 record fields (nested records and references "
+            "included); this registry accepts at most 50000 in one request.",
+        }
+        assert http.get(f"/subjects/{topic_prefix}-huge/versions").status_code == 404
