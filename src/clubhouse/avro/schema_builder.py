@@ -180,7 +180,7 @@ class _Builder:
     def _array(self, data: Mapping[str, Any], where: str) -> avro.schema.Schema:
         if "items" not in data:
             raise avro.errors.SchemaParseException(f'{where}: an array needs "items".')
-        items = self.build(data["items"], f"the items of {where}")
+        items = self.build(data["items"], f"the array items in {where}")
         other = avro.schema.get_other_props(data, avro.schema.SCHEMA_RESERVED_PROPS)
         array = avro.schema.ArraySchema("null", self._names, other, True)
         array.set_prop("items", items)
@@ -189,7 +189,7 @@ class _Builder:
     def _map(self, data: Mapping[str, Any], where: str) -> avro.schema.Schema:
         if "values" not in data:
             raise avro.errors.SchemaParseException(f'{where}: a map needs "values".')
-        values = self.build(data["values"], f"the values of {where}")
+        values = self.build(data["values"], f"the map values in {where}")
         other = avro.schema.get_other_props(data, avro.schema.SCHEMA_RESERVED_PROPS)
         map_ = avro.schema.MapSchema("null", self._names, other, True)
         map_.set_prop("values", values)

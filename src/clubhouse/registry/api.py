@@ -9,6 +9,7 @@ input gets a 4xx, never a 500. Media types and request bodies are handled in
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,7 +24,7 @@ from starlette.routing import Route
 
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
-from clubhouse.registry.errors import ApiError
+from clubhouse.registry.errors import ApiError, ErrorCode, schema_not_found
 from clubhouse.registry.guards import (
     DEFAULT_MAX_IN_FLIGHT,
     InFlightLimitMiddleware,
@@ -39,6 +40,7 @@ from clubhouse.registry.media import (
 from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
 from clubhouse.registry.service import (
+    LATEST,
     SUPPORTED_TYPES,
     Registered,
     Registry,
@@ -91,6 +93,12 @@ class RegistryApi:
     async def _schema_request(self, request: Request) -> SchemaRequest:
         raw = await read_body(request, self._max_body)
         return params.schema_request(params.json_body(raw))
+
+    def _normalize(self, request: Request, subject: str) -> bool:
+        """The ``normalize`` query flag, else what the subject's config (or the global) says."""
+        if "normalize" in request.query_params:
+            return params.flag(request.query_params, "normalize")
+        return self._registry.normalize_default(subject)
 
     async def _parse(
         self,
@@ -180,14 +188,20 @@ class RegistryApi:
     async def lookup(self, request: Request) -> Response:
         """``POST /subjects/{subject}``: the version of ``subject`` holding the posted schema."""
         q = request.query_params
-        schema_request = await self._schema_request(request)
+        subject = path_param(request, "subject")
+        body = await self._body(request)
+        if body.get("schema") is None:
+            # As Confluent answers: 40401 when the subject has no versions, else 40403.
+            self._registry.versions(subject, deleted=params.flag(q, "deleted"), deleted_only=False)
+            raise schema_not_found()
+        schema_request = params.schema_request(body)
         view = await self._parse(
             request,
             len(schema_request.schema),
             self._registry.lookup,
-            path_param(request, "subject"),
+            subject,
             schema_request,
-            normalize=params.flag(q, "normalize"),
+            normalize=self._normalize(request, subject),
             deleted=params.flag(q, "deleted"),
         )
         return json_response(request, _version_body(view))
@@ -212,10 +226,17 @@ class RegistryApi:
         return json_response(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
-        """``POST /subjects/{subject}/versions``: the id and version, registering when new."""
-        schema_request = await self._schema_request(request)
+        """``POST /subjects/{subject}/versions``: the id and version, registering when new.
+
+        Without a ``schema`` the subject's latest version is registered again, as Confluent
+        does (a subject without versions gets 42201, the schema is missing).
+        """
         subject = path_param(request, "subject")
-        normalize = params.flag(request.query_params, "normalize")
+        body = await self._body(request)
+        if body.get("schema") is None:
+            body = self._with_latest_schema(subject, body)
+        schema_request = params.schema_request(body)
+        normalize = self._normalize(request, subject)
         # Parsing and the compatibility check run in a parse pool on a snapshot; most
         # registrations repeat an existing one and end there, without a write.
         prepared = await self._parse(
@@ -241,6 +262,16 @@ class RegistryApi:
         return json_response(
             request, {"id": registered.id, "version": registered.version, "subject": subject}
         )
+
+    def _with_latest_schema(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the schema and references of ``subject``'s latest live version."""
+        try:
+            latest = self._registry.get_version(subject, LATEST, deleted=False)
+        except ApiError as exc:
+            if exc.error_code != ErrorCode.SUBJECT_NOT_FOUND:
+                raise
+            return body
+        return {**body, **_schema_body(latest.schema)}
 
     async def get_version(self, request: Request) -> Response:
         """``GET /subjects/{subject}/versions/{version}``: that version and its schema."""
@@ -311,26 +342,47 @@ class RegistryApi:
     # ---- config -----------------------------------------------------------------------------
 
     async def get_config(self, request: Request) -> Response:
-        """``GET /config[/{subject}]``: the compatibility level."""
-        level = self._registry.get_compatibility(
+        """``GET /config[/{subject}]``: the compatibility level, and ``normalize`` when set."""
+        config = self._registry.get_config(
             optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
-        return json_response(request, {"compatibilityLevel": level.value})
+        body: dict[str, Any] = {}
+        if config.compatibility is not None:
+            body["compatibilityLevel"] = config.compatibility.value
+        if config.normalize is not None:
+            body["normalize"] = config.normalize
+        return json_response(request, body)
 
     async def put_config(self, request: Request) -> Response:
-        """``PUT /config[/{subject}]``: set the compatibility level."""
+        """``PUT /config[/{subject}]``: set the compatibility level and/or ``normalize``."""
         body = await self._body(request)
-        level = parse_compatibility(body.get("compatibility"))
-        await _in_thread(
-            self._registry.set_compatibility, optional_path_param(request, "subject"), level
+        normalize = body.get("normalize")
+        if normalize is not None and not isinstance(normalize, bool):
+            raise ApiError(
+                422,
+                ErrorCode.INVALID_COMPATIBILITY_LEVEL,
+                f"'normalize' must be true or false, got {json.dumps(normalize)}.",
+            )
+        raw_level = body.get("compatibility")
+        # A body with only "normalize" keeps the level; one with neither names the levels.
+        level = (
+            None if raw_level is None and normalize is not None else parse_compatibility(raw_level)
         )
-        return json_response(request, {"compatibility": level.value})
+        await _in_thread(
+            self._registry.set_config, optional_path_param(request, "subject"), level, normalize
+        )
+        answer: dict[str, Any] = {}
+        if level is not None:
+            answer["compatibility"] = level.value
+        if normalize is not None:
+            answer["normalize"] = normalize
+        return json_response(request, answer)
 
     async def delete_config(self, request: Request) -> Response:
-        """``DELETE /config[/{subject}]``: drop the level; the one it had."""
+        """``DELETE /config[/{subject}]``: drop the config; the level it had."""
         previous = await _in_thread(
-            self._registry.delete_compatibility, optional_path_param(request, "subject")
+            self._registry.delete_config, optional_path_param(request, "subject")
         )
         return json_response(request, {"compatibilityLevel": previous.value})
 

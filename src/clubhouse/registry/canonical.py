@@ -32,6 +32,7 @@ import fastavro.schema
 
 from clubhouse.avro.schema_builder import build_schema
 from clubhouse.registry.errors import invalid_schema, schema_too_large
+from clubhouse.registry.messages import json_quoted
 from clubhouse.registry.records import Reference
 
 # Keys that make a schema readable when they come first; the rest follow alphabetically.
@@ -55,7 +56,6 @@ _FIELD_KEYS = ("name", "type", "doc", "default", "order", "aliases")
 _TYPE_ORDER = {key: rank for rank, key in enumerate(_TYPE_KEYS)}
 _FIELD_ORDER = {key: rank for rank, key in enumerate(_FIELD_KEYS)}
 
-# fastavro reports some malformed schemas by crashing with plain Python errors.
 _FASTAVRO_CRASHES = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -242,35 +242,47 @@ class _ReferenceLoader:
         _validate(data, self.avro_names, self.fastavro_names, where)
 
 
+def _fastavro_message(exc: Exception) -> str:
+    if isinstance(exc, fastavro.schema.UnknownType):
+        # fastavro's message is the bare name.
+        return (
+            f"unknown type {json.dumps(exc.name, ensure_ascii=False)}: it is neither a "
+            "primitive type nor a named type defined before it."
+        )
+    return str(exc)
+
+
 def _validate(
     data: Any, avro_names: avro.name.Names, fastavro_names: dict[str, Any], where: str
 ) -> avro.schema.Schema:
     """Parse ``data`` with both libraries, adding its named types to both name tables.
 
-    fastavro goes first because its messages name the offending field; when it fails with a
-    plain Python error instead of a message, the avro package's message is used.
+    When both refuse the schema, the avro package's message is the one reported: this
+    project's builder names the record and field at fault. Library messages quote schema
+    fragments as Python reprs; they are rewritten as JSON (``messages.json_quoted``).
     """
-    fastavro_failure: Exception | None = None
+    fastavro_failure: str | None = None
     try:
         fastavro.schema.parse_schema(data, named_schemas=fastavro_names, _write_hint=False)
     except (fastavro.schema.SchemaParseException, fastavro.schema.UnknownType) as exc:
-        raise invalid_schema(f"{where}{exc}") from None
+        fastavro_failure = _fastavro_message(exc)
     except _FASTAVRO_CRASHES as exc:
-        fastavro_failure = exc
+        # fastavro reports some malformed schemas by crashing with plain Python errors.
+        fastavro_failure = f"malformed schema ({exc!r})"
     except RecursionError:
         raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     try:
         parsed = build_schema(data, avro_names)
     except avro.errors.AvroException as exc:
-        raise invalid_schema(f"{where}{exc}") from None
+        raise invalid_schema(f"{where}{json_quoted(str(exc))}") from None
     except RecursionError:
         raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     except (TypeError, AttributeError, ValueError) as exc:
         # The avro package assumes well-typed JSON in places (e.g. a number where a name
         # belongs); those are still the submitter's errors, not ours.
-        raise invalid_schema(f"{where}malformed schema ({exc}).") from None
+        raise invalid_schema(f"{where}malformed schema ({json_quoted(str(exc))}).") from None
     if fastavro_failure is not None:
-        raise invalid_schema(f"{where}malformed schema ({fastavro_failure!r}).")
+        raise invalid_schema(f"{where}{json_quoted(fastavro_failure)}")
     return parsed
 
 

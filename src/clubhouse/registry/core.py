@@ -9,6 +9,7 @@ and modes).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -94,6 +95,10 @@ COMPATIBILITY_SETTING = Setting(
     "compatibility", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility"
 )
 MODE_SETTING = Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode")
+# Part of a subject's config, beside its compatibility level (stored as "true" / "false").
+NORMALIZE_SETTING = Setting(
+    "normalize", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility"
+)
 
 
 def validate_subject(subject: str) -> None:
@@ -108,9 +113,11 @@ def validate_subject(subject: str) -> None:
 
 
 def _check_type(schema_type: str) -> None:
-    if schema_type.upper() not in SUPPORTED_TYPES:
+    # Case matters, as in Confluent: "avro" is not a schema type.
+    if schema_type not in SUPPORTED_TYPES:
         raise invalid_schema(
-            f"schemaType {schema_type!r} is not supported: this registry supports only AVRO."
+            f"schemaType {json.dumps(schema_type)} is not supported: this registry supports "
+            'only "AVRO" (schema types are case-sensitive).'
         )
 
 

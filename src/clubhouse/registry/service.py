@@ -279,9 +279,9 @@ class Registry(Deletions, Configs):
             raise ApiError(
                 409,
                 ErrorCode.INCOMPATIBLE_SCHEMA,
-                # Confluent's wording; the details name the level and each problem.
+                # Confluent's wording; each problem already starts with the level's name.
                 "Schema being registered is incompatible with an earlier schema for "
-                f'subject "{subject}", details: [{level.value}: ' + ", ".join(problems) + "]",
+                f'subject "{subject}", details: [' + ", ".join(problems) + "]",
             )
 
     def _register_locked(
