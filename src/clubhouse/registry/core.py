@@ -117,7 +117,7 @@ def _check_type(schema_type: str) -> None:
     if schema_type not in SUPPORTED_TYPES:
         raise invalid_schema(
             f"schemaType {json.dumps(schema_type)} is not supported: this registry supports "
-            'only "AVRO" (schema types are case-sensitive).'
+            "only AVRO (schema types are case-sensitive)."
         )
 
 
