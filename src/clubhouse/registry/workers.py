@@ -3,10 +3,10 @@
 The registry has three: one for scrypt (password checks) and two lanes for parsing schemas
 and checking compatibility (:class:`ParseLanes`: ordinary requests, and large ones on their
 own), each apart from the database's threads, so a flood of any cannot delay writes. When a
-pool already holds ``max_pending`` jobs (running or queued), a new one
-is refused at once with 503 instead of joining a queue without bound. A job that has not
-started yet is dropped when its request goes away; one that runs finishes (Python cannot stop
-a thread), which is why the pools are small.
+pool already holds ``max_pending`` jobs (running or queued), a new one is refused at once with
+503 instead of joining a queue without bound. A job that has not started yet is dropped when
+its request goes away; one that runs finishes (Python cannot stop a thread), which is why the
+pools are small.
 """
 
 from __future__ import annotations
