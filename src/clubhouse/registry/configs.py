@@ -109,30 +109,6 @@ class Configs(RegistryCore):
         with self._store.read() as tx:
             return NORMALIZE_SETTING.effective(tx, subject) == _TRUE
 
-    def get_compatibility(
-        self, subject: str | None, *, default_to_global: bool
-    ) -> CompatibilityLevel:
-        """The level of ``subject`` (its own; the global one too with ``default_to_global``),
-        or the global level when ``subject`` is None."""
-        value = self._get_setting(
-            subject, COMPATIBILITY_SETTING, default_to_global=default_to_global
-        )
-        return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
-
-    def set_compatibility(self, subject: str | None, level: CompatibilityLevel) -> None:
-        """Set the level of ``subject``, or the global level when it is None."""
-        if subject is not None:
-            validate_subject(subject)
-        with self._store.write() as tx:
-            tx.set_setting(subject or GLOBAL_SCOPE, COMPATIBILITY_SETTING.key, level.value)
-        log.info("compatibility set", extra={"subject": subject, "level": level.value})
-
-    def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
-        """Remove a subject's (or the global) level; returns the level it had."""
-        value = self._delete_setting(subject, COMPATIBILITY_SETTING)
-        log.info("compatibility reset", extra={"subject": subject})
-        return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
-
     # ---- modes -----------------------------------------------------------------------------
 
     def get_mode(self, subject: str | None, *, default_to_global: bool) -> Mode:

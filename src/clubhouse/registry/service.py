@@ -186,17 +186,6 @@ class Registry(Deletions, Configs):
                 subject, found.version, self._schema(tx, found.schema_id), found.deleted
             )
 
-    def find_registered(
-        self, subject: str, request: SchemaRequest, *, normalize: bool
-    ) -> Registered | None:
-        """What registering ``request`` would answer if ``subject`` already has it live, else None.
-
-        Read-only, so it can answer the common case (every producer start re-registers) from
-        a snapshot without the write lock. Refuses what ``register`` refuses (mode, subject).
-        """
-        found = self.prepare_registration(subject, request, normalize=normalize)
-        return found if isinstance(found, Registered) else None
-
     def work_chars(self, subject: str, request: SchemaRequest) -> int:
         """How much schema text serving ``request`` for ``subject`` may parse, in characters.
 
