@@ -2,6 +2,12 @@
 
 Run: ``.venv/bin/python benchmarks/registry.py [--seconds S] [--clients N]``
 
+Large schemas: ``.venv/bin/python benchmarks/registry.py --large [--fields N]
+[--giant-fields M]`` times parsing an N-field record (the ``avro`` package's own parser is
+the baseline in the same run), a compatibility check of it over HTTP, and a small new
+registration alone (the baseline) and while two compatibility checks of M-field records
+are in flight.
+
 It starts its own registry on a temporary database through the dev-stack supervisor, and,
 as the baseline in the same run, a trivial Starlette app on the same uvicorn settings
 whose endpoints only read the request and answer a small JSON body. The ratio column is
@@ -185,15 +191,175 @@ def body(text: str) -> bytes:
     return json.dumps({"schema": text}).encode()
 
 
+# ---- large schemas ------------------------------------------------------------------------
+
+
+def wide(fields: int, name: str = "Wide", extra: int = 0) -> str:
+    """A record of ``fields`` longs plus ``extra`` strings with defaults, as JSON text."""
+    declared: list[dict[str, object]] = [{"name": f"f{i}", "type": "long"} for i in range(fields)]
+    declared += [{"name": f"g{i}", "type": "string", "default": ""} for i in range(extra)]
+    return json.dumps({"type": "record", "name": name, "fields": declared})
+
+
+def _best_seconds(run: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def parse_rows(fields: int, repeats: int) -> list[list[str]]:
+    """In-process parse of a ``fields``-wide record: the avro package's parser vs ours."""
+    import avro.name
+    import avro.schema
+
+    from clubhouse.registry import canonical
+
+    text = wide(fields)
+    data = json.loads(text)
+    stock = _best_seconds(
+        lambda: avro.schema.make_avsc_object(data, avro.name.Names(validate_names=True)),
+        repeats,
+    )
+    rows = [[f"avro.schema parse, {fields:,} fields", f"{stock:.3f}", "1.00x (baseline)"]]
+    try:
+        from clubhouse.avro.schema_builder import build_schema
+    except ImportError:  # a tree from before the linear builder: the baseline is all there is
+        return rows
+    ours = _best_seconds(lambda: build_schema(data, avro.name.Names(validate_names=True)), repeats)
+    whole = _best_seconds(lambda: canonical.parse(text), repeats)
+    rows.append(
+        [f"clubhouse build_schema, {fields:,} fields", f"{ours:.3f}", f"{stock / ours:.1f}x faster"]
+    )
+    rows.append(
+        [
+            "registry parse (fastavro + avro + texts)",
+            f"{whole:.3f}",
+            f"{stock / whole:.1f}x faster",
+        ]
+    )
+    return rows
+
+
+def _timed_post(http: object, path: str, body: bytes) -> tuple[float, int]:
+    import httpx
+
+    assert isinstance(http, httpx.Client)
+    start = time.perf_counter()
+    answer = http.post(path, content=body, headers={"Content-Type": "application/json"})
+    return time.perf_counter() - start, answer.status_code
+
+
+def http_rows(port: int, fields: int, giant_fields: int, repeats: int) -> list[list[str]]:
+    """Over HTTP: a wide compatibility check, and small registrations beside giant checks."""
+    import threading
+
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    rows: list[list[str]] = []
+    with httpx.Client(base_url=url, timeout=600) as http:
+        http.put("/config", json={"compatibility": "FULL"})
+        seconds, status = _timed_post(http, "/subjects/wide/versions", body(wide(fields)))
+        if status != 200:
+            raise RuntimeError(f"registering the {fields}-field schema answered {status}")
+        rows.append([f"register {fields:,}-field schema", f"{seconds:.3f}", ""])
+        check = body(wide(fields, extra=1))
+        checks = [
+            _timed_post(http, "/compatibility/subjects/wide/versions", check)
+            for _ in range(repeats)
+        ]
+        rows.append(
+            [f"compatibility check, {fields:,} fields", f"{min(c[0] for c in checks):.3f}", ""]
+        )
+
+        seconds, status = _timed_post(http, "/subjects/giant/versions", body(wide(giant_fields)))
+        rows.append(
+            [f"register {giant_fields:,}-field schema", f"{seconds:.3f}", f"status {status}"]
+        )
+
+        counter = iter(range(1_000_000))
+
+        def small() -> float:
+            n = next(counter)
+            seconds, status = _timed_post(
+                http, f"/subjects/small-{n}/versions", body(schema(f"Small{n}"))
+            )
+            if status != 200:
+                raise RuntimeError(f"a small registration answered {status}")
+            return seconds
+
+        alone = min(small() for _ in range(repeats))
+        rows.append(["small new registration, alone", f"{alone:.3f}", "1.00x (baseline)"])
+
+        giant_check = body(wide(giant_fields, extra=1))
+        giant_times: list[float] = []
+
+        def giant() -> None:
+            with httpx.Client(base_url=url, timeout=600) as own:
+                giant_times.append(
+                    _timed_post(own, "/compatibility/subjects/giant/versions", giant_check)[0]
+                )
+
+        threads = [threading.Thread(target=giant) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # let both giant checks reach the server
+        beside = [small() for _ in range(repeats)]
+        worst = max(beside)
+        for thread in threads:
+            thread.join()
+        rows.append(
+            [
+                f"small new registration, 2 x {giant_fields:,}-field checks in flight (worst)",
+                f"{worst:.3f}",
+                f"{worst / alone:.1f}x the baseline",
+            ]
+        )
+        rows.append(
+            [f"each {giant_fields:,}-field compatibility check", f"{max(giant_times):.3f}", ""]
+        )
+    return rows
+
+
+def large_main(fields: int, giant_fields: int, repeats: int, parse_only: bool) -> None:
+    print(f"{os.cpu_count()} CPUs shared by client and server; best of {repeats} unless noted")
+    print(table(["in process", "seconds", "ratio"], parse_rows(fields, repeats)))
+    if parse_only:
+        return
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as tmp:
+        directory = Path(tmp)
+        registry = RegistryServer(
+            RegistryConfig(db_path=directory / "registry.db", log_path=directory / "r.log")
+        )
+        try:
+            registry.start()
+            rows = http_rows(registry.port, fields, giant_fields, repeats)
+        finally:
+            registry.stop()
+    print(table(["over HTTP, one registry", "seconds", "ratio"], rows))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="measuring time per row")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each row keeps its best")
     parser.add_argument("--clients", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--large", action="store_true", help="the large-schema figures instead")
+    parser.add_argument("--fields", type=int, default=20_000, help="width of the --large record")
+    parser.add_argument(
+        "--giant-fields", type=int, default=40_000, help="width of the records checked alongside"
+    )
+    parser.add_argument("--parse-only", action="store_true", help="--large, in process only")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_baseline is not None:
         serve_baseline(args.serve_baseline)
+        return
+    if args.large:
+        large_main(args.fields, args.giant_fields, args.rounds, args.parse_only)
         return
 
     import httpx

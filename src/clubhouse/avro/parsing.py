@@ -14,6 +14,7 @@ import avro.errors
 import avro.name
 import avro.schema
 
+from clubhouse.avro.schema_builder import build_schema
 from clubhouse.errors import ClubhouseError
 
 
@@ -32,7 +33,7 @@ def parse_schema(text: str, *, where: str) -> avro.schema.Schema:
         # it reads them as their underlying type, which is exactly what we compare.
         warnings.simplefilter("ignore", avro.errors.IgnoredLogicalType)
         try:
-            return avro.schema.make_avsc_object(data, avro.name.Names(validate_names=True))
+            return build_schema(data, avro.name.Names(validate_names=True))
         except avro.errors.AvroException as exc:
             raise SchemaTextError(f"{where}: not a valid Avro schema: {exc}") from exc
         except (TypeError, AttributeError, ValueError) as exc:

@@ -9,6 +9,7 @@ input gets a 4xx, never a 500. Media types and request bodies are handled in
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -23,7 +24,7 @@ from starlette.routing import Route
 
 from clubhouse.registry import params
 from clubhouse.registry.auth import BasicAuth, BasicAuthMiddleware
-from clubhouse.registry.errors import ApiError
+from clubhouse.registry.errors import ApiError, ErrorCode, schema_not_found
 from clubhouse.registry.guards import (
     DEFAULT_MAX_IN_FLIGHT,
     InFlightLimitMiddleware,
@@ -38,8 +39,15 @@ from clubhouse.registry.media import (
 )
 from clubhouse.registry.paths import RawPathMiddleware, optional_path_param, path_param
 from clubhouse.registry.records import Mode, StoredSchema, parse_compatibility
-from clubhouse.registry.service import SUPPORTED_TYPES, Registry, SchemaRequest, VersionView
-from clubhouse.registry.workers import BoundedPool, parse_pool
+from clubhouse.registry.service import (
+    LATEST,
+    SUPPORTED_TYPES,
+    Registered,
+    Registry,
+    SchemaRequest,
+    VersionView,
+)
+from clubhouse.registry.workers import ParseLanes, parse_lanes
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 
@@ -53,7 +61,7 @@ async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) ->
     Writes always go here: they may wait for the database lock and fsync. Plain reads run
     on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
     writers), so hopping threads would cost more than the work itself. Work that parses a
-    submitted schema goes to the parse pool (``parse_pool``).
+    submitted schema goes to a parse pool (``parse_lanes``).
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 
@@ -74,7 +82,7 @@ def _version_body(view: VersionView) -> dict[str, Any]:
 class RegistryApi:
     """The endpoint handlers, bound to one registry and one body-size limit."""
 
-    def __init__(self, registry: Registry, max_body_bytes: int, parser: BoundedPool) -> None:
+    def __init__(self, registry: Registry, max_body_bytes: int, parser: ParseLanes) -> None:
         self._registry = registry
         self._max_body = max_body_bytes
         self._parser = parser
@@ -86,11 +94,24 @@ class RegistryApi:
         raw = await read_body(request, self._max_body)
         return params.schema_request(params.json_body(raw))
 
+    def _normalize(self, request: Request, subject: str) -> bool:
+        """The ``normalize`` query flag, else what the subject's config (or the global) says."""
+        if "normalize" in request.query_params:
+            return params.flag(request.query_params, "normalize")
+        return self._registry.normalize_default(subject)
+
     async def _parse(
-        self, request: Request, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+        self,
+        request: Request,
+        work_chars: int,
+        func: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
-        """Parsing work goes to the parse pool, never the event loop (see ``parse_pool``)."""
-        return await self._parser.run_for(request.receive, func, *args, **kwargs)
+        """Parsing work goes to a parse pool, never the event loop (see ``parse_lanes``);
+        ``work_chars`` (schema text it may parse) picks the pool."""
+        pool = self._parser.for_work(work_chars)
+        return await pool.run_for(request.receive, func, *args, **kwargs)
 
     # ---- root and schemas -----------------------------------------------------------------
 
@@ -167,13 +188,20 @@ class RegistryApi:
     async def lookup(self, request: Request) -> Response:
         """``POST /subjects/{subject}``: the version of ``subject`` holding the posted schema."""
         q = request.query_params
-        schema_request = await self._schema_request(request)
+        subject = path_param(request, "subject")
+        body = await self._body(request)
+        if body.get("schema") is None:
+            # As Confluent answers: 40401 when the subject has no versions, else 40403.
+            self._registry.versions(subject, deleted=params.flag(q, "deleted"), deleted_only=False)
+            raise schema_not_found()
+        schema_request = params.schema_request(body)
         view = await self._parse(
             request,
+            len(schema_request.schema),
             self._registry.lookup,
-            path_param(request, "subject"),
+            subject,
             schema_request,
-            normalize=params.flag(q, "normalize"),
+            normalize=self._normalize(request, subject),
             deleted=params.flag(q, "deleted"),
         )
         return json_response(request, _version_body(view))
@@ -198,23 +226,52 @@ class RegistryApi:
         return json_response(request, params.page(found, q))
 
     async def register(self, request: Request) -> Response:
-        """``POST /subjects/{subject}/versions``: the id and version, registering when new."""
-        schema_request = await self._schema_request(request)
+        """``POST /subjects/{subject}/versions``: the id and version, registering when new.
+
+        Without a ``schema`` the subject's latest version is registered again, as Confluent
+        does (a subject without versions gets 42201, the schema is missing).
+        """
         subject = path_param(request, "subject")
-        normalize = params.flag(request.query_params, "normalize")
-        # Most registrations repeat an existing one; those need no write.
-        registered = await self._parse(
-            request, self._registry.find_registered, subject, schema_request, normalize=normalize
+        body = await self._body(request)
+        if body.get("schema") is None:
+            body = self._with_latest_schema(subject, body)
+        schema_request = params.schema_request(body)
+        normalize = self._normalize(request, subject)
+        # Parsing and the compatibility check run in a parse pool on a snapshot; most
+        # registrations repeat an existing one and end there, without a write.
+        prepared = await self._parse(
+            request,
+            self._registry.work_chars(subject, schema_request),
+            self._registry.prepare_registration,
+            subject,
+            schema_request,
+            normalize=normalize,
         )
-        if registered is None:
+        if isinstance(prepared, Registered):
+            registered = prepared
+        else:
             registered = await _in_thread(
-                self._registry.register, subject, schema_request, normalize=normalize
+                self._registry.commit_registration,
+                subject,
+                schema_request,
+                prepared,
+                normalize=normalize,
             )
         # Newer Confluent registries answer version and subject too, and the client reads
         # them; a caller then needs no second request to learn the version.
         return json_response(
             request, {"id": registered.id, "version": registered.version, "subject": subject}
         )
+
+    def _with_latest_schema(self, subject: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with the schema and references of ``subject``'s latest live version."""
+        try:
+            latest = self._registry.get_version(subject, LATEST, deleted=False)
+        except ApiError as exc:
+            if exc.error_code != ErrorCode.SUBJECT_NOT_FOUND:
+                raise
+            return body
+        return {**body, **_schema_body(latest.schema)}
 
     async def get_version(self, request: Request) -> Response:
         """``GET /subjects/{subject}/versions/{version}``: that version and its schema."""
@@ -257,11 +314,13 @@ class RegistryApi:
     async def _compatibility(self, request: Request, version: int | None) -> Response:
         q = request.query_params
         schema_request = await self._schema_request(request)
+        subject = path_param(request, "subject")
         # Compatibility may parse every version of the subject.
         result = await self._parse(
             request,
+            self._registry.work_chars(subject, schema_request),
             self._registry.test_compatibility,
-            path_param(request, "subject"),
+            subject,
             schema_request,
             version,
             normalize=params.flag(q, "normalize"),
@@ -283,26 +342,47 @@ class RegistryApi:
     # ---- config -----------------------------------------------------------------------------
 
     async def get_config(self, request: Request) -> Response:
-        """``GET /config[/{subject}]``: the compatibility level."""
-        level = self._registry.get_compatibility(
+        """``GET /config[/{subject}]``: the compatibility level, and ``normalize`` when set."""
+        config = self._registry.get_config(
             optional_path_param(request, "subject"),
             default_to_global=params.flag(request.query_params, "defaultToGlobal"),
         )
-        return json_response(request, {"compatibilityLevel": level.value})
+        body: dict[str, Any] = {}
+        if config.compatibility is not None:
+            body["compatibilityLevel"] = config.compatibility.value
+        if config.normalize is not None:
+            body["normalize"] = config.normalize
+        return json_response(request, body)
 
     async def put_config(self, request: Request) -> Response:
-        """``PUT /config[/{subject}]``: set the compatibility level."""
+        """``PUT /config[/{subject}]``: set the compatibility level and/or ``normalize``."""
         body = await self._body(request)
-        level = parse_compatibility(body.get("compatibility"))
-        await _in_thread(
-            self._registry.set_compatibility, optional_path_param(request, "subject"), level
+        normalize = body.get("normalize")
+        if normalize is not None and not isinstance(normalize, bool):
+            raise ApiError(
+                422,
+                ErrorCode.INVALID_COMPATIBILITY_LEVEL,
+                f"'normalize' must be true or false, got {json.dumps(normalize)}.",
+            )
+        raw_level = body.get("compatibility")
+        # A body with only "normalize" keeps the level; one with neither names the levels.
+        level = (
+            None if raw_level is None and normalize is not None else parse_compatibility(raw_level)
         )
-        return json_response(request, {"compatibility": level.value})
+        await _in_thread(
+            self._registry.set_config, optional_path_param(request, "subject"), level, normalize
+        )
+        answer: dict[str, Any] = {}
+        if level is not None:
+            answer["compatibility"] = level.value
+        if normalize is not None:
+            answer["normalize"] = normalize
+        return json_response(request, answer)
 
     async def delete_config(self, request: Request) -> Response:
-        """``DELETE /config[/{subject}]``: drop the level; the one it had."""
+        """``DELETE /config[/{subject}]``: drop the config; the level it had."""
         previous = await _in_thread(
-            self._registry.delete_compatibility, optional_path_param(request, "subject")
+            self._registry.delete_config, optional_path_param(request, "subject")
         )
         return json_response(request, {"compatibilityLevel": previous.value})
 
@@ -413,7 +493,7 @@ def create_app(
     auth: BasicAuth | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-    parser: BoundedPool | None = None,
+    parser: ParseLanes | None = None,
 ) -> Starlette:
     """The ASGI app serving ``registry``; with ``auth``, every request needs credentials.
 
@@ -421,7 +501,7 @@ def create_app(
     ``%2F`` stays inside a subject), requests past ``max_in_flight`` get 503, then
     authentication, then the Accept check.
     """
-    api = RegistryApi(registry, max_body_bytes, parser or parse_pool())
+    api = RegistryApi(registry, max_body_bytes, parser or parse_lanes())
     middleware = [
         Middleware(InternalErrorMiddleware),
         Middleware(RawPathMiddleware),

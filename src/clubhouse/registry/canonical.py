@@ -30,7 +30,9 @@ import avro.name
 import avro.schema
 import fastavro.schema
 
-from clubhouse.registry.errors import invalid_schema
+from clubhouse.avro.schema_builder import build_schema
+from clubhouse.registry.errors import invalid_schema, schema_too_large
+from clubhouse.registry.messages import json_quoted
 from clubhouse.registry.records import Reference
 
 # Keys that make a schema readable when they come first; the rest follow alphabetically.
@@ -54,7 +56,6 @@ _FIELD_KEYS = ("name", "type", "doc", "default", "order", "aliases")
 _TYPE_ORDER = {key: rank for rank, key in enumerate(_TYPE_KEYS)}
 _FIELD_ORDER = {key: rank for rank, key in enumerate(_FIELD_KEYS)}
 
-# fastavro reports some malformed schemas by crashing with plain Python errors.
 _FASTAVRO_CRASHES = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -83,6 +84,34 @@ class ParsedSchema:
 
 MAX_DEPTH = 100
 """JSON nesting allowed in a schema; deeper ones would exhaust recursion in the Avro libraries."""
+
+DEFAULT_MAX_FIELDS = 50_000
+"""Record fields one request may bring (its references included): the work budget.
+
+Parsing and checking cost time in proportion to the fields; at this many a registration
+takes a few seconds of one core, and nothing a contract needs comes near it.
+"""
+
+
+def _field_count(value: Any) -> int:
+    """How many record fields JSON ``value`` declares, nested records included."""
+    count = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            fields = item.get("fields")
+            if isinstance(fields, list):
+                count += len(fields)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _check_budget(count: int, limit: int | None) -> None:
+    if limit is not None and count > limit:
+        raise schema_too_large(count, limit)
 
 
 def _depth(value: Any) -> int:
@@ -187,11 +216,16 @@ def _copy_names(names: avro.name.Names) -> avro.name.Names:
 
 
 class _ReferenceLoader:
-    """Parses referenced schemas once each, dependencies first, into shared name tables."""
+    """Parses referenced schemas once each, dependencies first, into shared name tables.
 
-    def __init__(self) -> None:
+    ``fields`` counts the record fields loaded so far, for the work budget.
+    """
+
+    def __init__(self, fields: int, max_fields: int | None) -> None:
         self.avro_names = avro.name.Names(validate_names=True)
         self.fastavro_names: dict[str, Any] = {}
+        self.fields = fields
+        self._max_fields = max_fields
         self._seen: set[int] = set()
 
     def load(self, ref: ResolvedReference, path: str) -> None:
@@ -203,7 +237,19 @@ class _ReferenceLoader:
         for dep in ref.dependencies:
             self.load(dep, where)
         data = load_json(ref.schema, f"{where}the referenced schema")
+        self.fields += _field_count(data)
+        _check_budget(self.fields, self._max_fields)
         _validate(data, self.avro_names, self.fastavro_names, where)
+
+
+def _fastavro_message(exc: Exception) -> str:
+    if isinstance(exc, fastavro.schema.UnknownType):
+        # fastavro's message is the bare name.
+        return (
+            f"unknown type {json.dumps(exc.name, ensure_ascii=False)}: it is neither a "
+            "primitive type nor a named type defined before it."
+        )
+    return str(exc)
 
 
 def _validate(
@@ -211,43 +257,50 @@ def _validate(
 ) -> avro.schema.Schema:
     """Parse ``data`` with both libraries, adding its named types to both name tables.
 
-    fastavro goes first because its messages name the offending field; when it fails with a
-    plain Python error instead of a message, the avro package's message is used.
+    When both refuse the schema, the avro package's message is the one reported: this
+    project's builder names the record and field at fault. Library messages quote schema
+    fragments as Python reprs; they are rewritten as JSON (``messages.json_quoted``).
     """
-    fastavro_failure: Exception | None = None
+    fastavro_failure: str | None = None
     try:
         fastavro.schema.parse_schema(data, named_schemas=fastavro_names, _write_hint=False)
     except (fastavro.schema.SchemaParseException, fastavro.schema.UnknownType) as exc:
-        raise invalid_schema(f"{where}{exc}") from None
+        fastavro_failure = _fastavro_message(exc)
     except _FASTAVRO_CRASHES as exc:
-        fastavro_failure = exc
+        # fastavro reports some malformed schemas by crashing with plain Python errors.
+        fastavro_failure = f"malformed schema ({exc!r})"
     except RecursionError:
         raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     try:
-        parsed = avro.schema.make_avsc_object(data, avro_names)
+        parsed = build_schema(data, avro_names)
     except avro.errors.AvroException as exc:
-        raise invalid_schema(f"{where}{exc}") from None
+        raise invalid_schema(f"{where}{json_quoted(str(exc))}") from None
     except RecursionError:
         raise invalid_schema(f"{where}the schema is nested too deeply.") from None
     except (TypeError, AttributeError, ValueError) as exc:
         # The avro package assumes well-typed JSON in places (e.g. a number where a name
         # belongs); those are still the submitter's errors, not ours.
-        raise invalid_schema(f"{where}malformed schema ({exc}).") from None
+        raise invalid_schema(f"{where}malformed schema ({json_quoted(str(exc))}).") from None
     if fastavro_failure is not None:
-        raise invalid_schema(f"{where}malformed schema ({fastavro_failure!r}).")
+        raise invalid_schema(f"{where}{json_quoted(fastavro_failure)}")
     return parsed
 
 
-def parse(text: str, references: Sequence[ResolvedReference] = ()) -> ParsedSchema:
+def parse(
+    text: str, references: Sequence[ResolvedReference] = (), *, max_fields: int | None = None
+) -> ParsedSchema:
     """Validate ``text`` (with ``references`` in scope) and derive its canonical texts.
 
     Raises ``ApiError`` 42201 naming the problem and, for references, the chain of
-    references that led to it.
+    references that led to it; 413 when the schema and its references declare more than
+    ``max_fields`` record fields (None: no budget), counted before any Avro parsing.
     """
-    loader = _ReferenceLoader()
+    data = load_json(text, "The schema")
+    own_fields = _field_count(data)
+    _check_budget(own_fields, max_fields)
+    loader = _ReferenceLoader(own_fields, max_fields)
     for ref in references:
         loader.load(ref, "")
-    data = load_json(text, "The schema")
     depth = _depth(data)
     if depth > MAX_DEPTH:
         raise invalid_schema(

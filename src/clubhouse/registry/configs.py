@@ -1,13 +1,16 @@
-"""Compatibility levels and modes: per subject, with a registry-wide fallback."""
+"""Configs (compatibility level and ``normalize``) and modes: per subject, with a
+registry-wide fallback."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from clubhouse.avro.compatibility import CompatibilityLevel
 from clubhouse.registry.core import (
     COMPATIBILITY_SETTING,
     MODE_SETTING,
+    NORMALIZE_SETTING,
     RegistryCore,
     Setting,
     validate_subject,
@@ -24,33 +27,87 @@ from clubhouse.registry.records import (
 
 log = logging.getLogger(__name__)
 
+_TRUE = "true"
+_FALSE = "false"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    """A config as ``GET /config`` answers it; None for what the scope does not set."""
+
+    compatibility: CompatibilityLevel | None
+    normalize: bool | None
+
+
+def _as_bool(value: str | None) -> bool | None:
+    return None if value is None else value == _TRUE
+
 
 class Configs(RegistryCore):
-    """Reading, setting and deleting compatibility levels and modes."""
+    """Reading, setting and deleting configs (compatibility level, normalize) and modes."""
 
-    def get_compatibility(
-        self, subject: str | None, *, default_to_global: bool
-    ) -> CompatibilityLevel:
-        """The level of ``subject`` (its own; the global one too with ``default_to_global``),
-        or the global level when ``subject`` is None."""
-        value = self._get_setting(
-            subject, COMPATIBILITY_SETTING, default_to_global=default_to_global
-        )
-        return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
+    # ---- configs ---------------------------------------------------------------------------
 
-    def set_compatibility(self, subject: str | None, level: CompatibilityLevel) -> None:
-        """Set the level of ``subject``, or the global level when it is None."""
+    def get_config(self, subject: str | None, *, default_to_global: bool) -> ConfigView:
+        """The config of ``subject`` (its own; with ``default_to_global`` the registry's fills
+        what it lacks), or the registry's when ``subject`` is None; 40408 when the subject
+        has no config of its own and may not fall back."""
+        with self._store.read() as tx:
+            if subject is None:
+                level = tx.setting(GLOBAL_SCOPE, COMPATIBILITY_SETTING.key)
+                return ConfigView(
+                    CompatibilityLevel(level) if level else DEFAULT_COMPATIBILITY,
+                    _as_bool(tx.setting(GLOBAL_SCOPE, NORMALIZE_SETTING.key)),
+                )
+            level = tx.setting(subject, COMPATIBILITY_SETTING.key)
+            normalize = tx.setting(subject, NORMALIZE_SETTING.key)
+            if default_to_global:
+                level = level or tx.setting(GLOBAL_SCOPE, COMPATIBILITY_SETTING.key)
+                normalize = normalize or tx.setting(GLOBAL_SCOPE, NORMALIZE_SETTING.key)
+            elif level is None and normalize is None:
+                raise COMPATIBILITY_SETTING.not_configured(subject)
+        default = DEFAULT_COMPATIBILITY if default_to_global else None
+        return ConfigView(CompatibilityLevel(level) if level else default, _as_bool(normalize))
+
+    def set_config(
+        self, subject: str | None, level: CompatibilityLevel | None, normalize: bool | None
+    ) -> None:
+        """Set what is given (not None) of the config of ``subject``, or of the registry."""
         if subject is not None:
             validate_subject(subject)
+        scope = subject or GLOBAL_SCOPE
         with self._store.write() as tx:
-            tx.set_setting(subject or GLOBAL_SCOPE, COMPATIBILITY_SETTING.key, level.value)
-        log.info("compatibility set", extra={"subject": subject, "level": level.value})
+            if level is not None:
+                tx.set_setting(scope, COMPATIBILITY_SETTING.key, level.value)
+            if normalize is not None:
+                tx.set_setting(scope, NORMALIZE_SETTING.key, _TRUE if normalize else _FALSE)
+        log.info(
+            "config set",
+            extra={
+                "subject": subject,
+                "level": None if level is None else level.value,
+                "normalize": normalize,
+            },
+        )
 
-    def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
-        """Remove a subject's (or the global) level; returns the level it had."""
-        value = self._delete_setting(subject, COMPATIBILITY_SETTING)
-        log.info("compatibility reset", extra={"subject": subject})
+    def delete_config(self, subject: str | None) -> CompatibilityLevel:
+        """Remove a subject's (or the registry's) config; returns the level it had."""
+        with self._store.write() as tx:
+            scope = subject or GLOBAL_SCOPE
+            value = tx.setting(scope, COMPATIBILITY_SETTING.key)
+            normalize = tx.setting(scope, NORMALIZE_SETTING.key)
+            if value is None and normalize is None and subject is not None:
+                raise COMPATIBILITY_SETTING.not_configured(subject)
+            tx.delete_setting(scope, COMPATIBILITY_SETTING.key)
+            tx.delete_setting(scope, NORMALIZE_SETTING.key)
+        log.info("config reset", extra={"subject": subject})
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
+
+    def normalize_default(self, subject: str) -> bool:
+        """Whether requests for ``subject`` normalize when they do not say: its config's
+        ``normalize``, else the registry's, else false."""
+        with self._store.read() as tx:
+            return NORMALIZE_SETTING.effective(tx, subject) == _TRUE
 
     # ---- modes -----------------------------------------------------------------------------
 

@@ -9,8 +9,9 @@ and modes).
 from __future__ import annotations
 
 import functools
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from clubhouse.avro.compatibility import CompatibilityLevel
@@ -94,6 +95,10 @@ COMPATIBILITY_SETTING = Setting(
     "compatibility", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility"
 )
 MODE_SETTING = Setting("mode", ErrorCode.SUBJECT_MODE_NOT_CONFIGURED, "mode")
+# Part of a subject's config, beside its compatibility level (stored as "true" / "false").
+NORMALIZE_SETTING = Setting(
+    "normalize", ErrorCode.SUBJECT_COMPATIBILITY_NOT_CONFIGURED, "compatibility"
+)
 
 
 def validate_subject(subject: str) -> None:
@@ -108,9 +113,11 @@ def validate_subject(subject: str) -> None:
 
 
 def _check_type(schema_type: str) -> None:
-    if schema_type.upper() not in SUPPORTED_TYPES:
+    # Case matters, as in Confluent: "avro" is not a schema type.
+    if schema_type not in SUPPORTED_TYPES:
         raise invalid_schema(
-            f"schemaType {schema_type!r} is not supported: this registry supports only AVRO."
+            f"schemaType {json.dumps(schema_type)} is not supported: this registry supports "
+            "only AVRO (schema types are case-sensitive)."
         )
 
 
@@ -118,24 +125,45 @@ def _text_size(references: Sequence[canonical.ResolvedReference]) -> int:
     return sum(len(ref.schema) + _text_size(ref.dependencies) for ref in references)
 
 
-class RegistryCore:
-    """The store, the parse cache and the helpers every registry operation uses."""
+SchemaParser = Callable[..., canonical.ParsedSchema]
+"""``canonical.parse``'s signature: (text, references, *, max_fields) -> ParsedSchema."""
 
-    def __init__(self, store: Store, *, parse_cache_size: int = 4096) -> None:
+
+class RegistryCore:
+    """The store, the parse cache and the helpers every registry operation uses.
+
+    ``max_schema_fields`` is the work budget of one request (``canonical.DEFAULT_MAX_FIELDS``);
+    schemas already stored are parsed without it, so lowering it never locks a subject.
+    ``parse`` is ``canonical.parse`` unless a test needs to observe or hold it.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        parse_cache_size: int = 4096,
+        max_schema_fields: int = canonical.DEFAULT_MAX_FIELDS,
+        parse: SchemaParser = canonical.parse,
+    ) -> None:
         self._store = store
+        self._max_fields = max_schema_fields
+        self._parse_uncached = parse
         # Parsing Avro dominates lookups and compatibility checks; results depend only on
         # the text and the content of the references, which together form the cache key.
-        self._parse_cached = functools.lru_cache(maxsize=parse_cache_size)(canonical.parse)
+        self._parse_cached = functools.lru_cache(maxsize=parse_cache_size)(parse)
 
     def _parse(
-        self, text: str, references: tuple[canonical.ResolvedReference, ...]
+        self,
+        text: str,
+        references: tuple[canonical.ResolvedReference, ...],
+        max_fields: int | None = None,
     ) -> canonical.ParsedSchema:
         # Only small schemas are cached, so the cache's memory stays bounded (entries times
         # 64 KiB) whatever size of schemas clients send.
         size = len(text) + _text_size(references)
         if size > _CACHED_SCHEMA_CHARS:
-            return canonical.parse(text, references)
-        return self._parse_cached(text, references)
+            return self._parse_uncached(text, references, max_fields=max_fields)
+        return self._parse_cached(text, references, max_fields=max_fields)
 
     # ---- helpers ---------------------------------------------------------------------------
 
@@ -173,7 +201,7 @@ class RegistryCore:
     ) -> tuple[canonical.ParsedSchema, tuple[canonical.ResolvedReference, ...]]:
         _check_type(request.schema_type)
         resolved = self._resolve(tx, request.references)
-        return self._parse(request.schema, resolved), resolved
+        return self._parse(request.schema, resolved, self._max_fields), resolved
 
     def _parse_stored(self, tx: Transaction, schema: StoredSchema) -> canonical.ParsedSchema:
         return self._parse(schema.schema, self._resolve(tx, schema.references))

@@ -109,3 +109,13 @@ def bad_request(detail: str) -> ApiError:
 def unprocessable(detail: str) -> ApiError:
     """422 with ``detail`` as the message."""
     return ApiError(422, ErrorCode.UNPROCESSABLE, detail)
+
+
+def schema_too_large(fields: int, limit: int) -> ApiError:
+    """413: the schema (with its references) declares more record fields than the budget."""
+    return ApiError(
+        413,
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"The schema declares {fields} record fields (nested records and references "
+        f"included); this registry accepts at most {limit} in one request.",
+    )

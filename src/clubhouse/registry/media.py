@@ -124,8 +124,13 @@ async def read_body(request: Request, limit: int) -> bytes:
         f"The request body is larger than this registry's limit of {limit} bytes.",
     )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > _DRAIN_LIMIT:
-        raise too_large
+    if declared is not None and declared.isdigit():
+        size_declared = int(declared)
+        # A client that waits for "100 Continue" has sent nothing yet: answering 413 before
+        # reading (reading is what makes the server send 100) spares it the upload.
+        expects = request.headers.get("expect", "").strip().lower() == "100-continue"
+        if size_declared > _DRAIN_LIMIT or (expects and size_declared > limit):
+            raise too_large
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():

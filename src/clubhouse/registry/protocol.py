@@ -8,7 +8,10 @@ against the request limit. This protocol adds, per connection:
 * a deadline for the head to arrive (from connect, or from the first byte of a kept-alive
   request) and one for the body: past either, 408 and close;
 * a cap on open connections: one more gets 503 and is closed at once, so file descriptors
-  stay well below the process limit.
+  stay well below the process limit;
+* a request that is not valid HTTP/1.1 (among them the request-smuggling shapes: both
+  Content-Length and Transfer-Encoding, or two Content-Lengths) gets 400 and close, in
+  Confluent's JSON rather than uvicorn's plain text.
 
 Every refusal is Confluent's error JSON and is logged at DEBUG only, so a flood of them is
 not a flood of log lines. Keep-alive idling is uvicorn's own ``timeout_keep_alive``.
@@ -17,9 +20,11 @@ not a flood of log lines. Keep-alive idling is uvicorn's own ``timeout_keep_aliv
 from __future__ import annotations
 
 import asyncio
+import sys
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from clubhouse.registry.guards import error_body
@@ -30,6 +35,7 @@ DEFAULT_BODY_TIMEOUT_S = 30.0
 DEFAULT_MAX_CONNECTIONS = 1000
 
 _REASONS = {
+    400: b"Bad Request",
     408: b"Request Timeout",
     431: b"Request Header Fields Too Large",
     503: b"Service Unavailable",
@@ -144,6 +150,17 @@ class LimitedHttpProtocol(HttpToolsProtocol):
             )
             return
         self.data_received(data[room:])
+
+    def send_400_response(self, msg: str) -> None:
+        """Refuse a request the parser rejected with 400 in Confluent's JSON, then close."""
+        # uvicorn calls this inside its ``except HttpParserError`` clause, which is the only
+        # place the parser's reason (e.g. "Duplicate Content-Length") is still at hand.
+        reason = sys.exc_info()[1]
+        if isinstance(reason, httptools.HttpParserError) and str(reason):
+            message = f"The request is not valid HTTP/1.1: {reason}."
+        else:
+            message = f"The request is not valid HTTP/1.1: {msg}"
+        self._refuse(400, message)
 
     def on_message_begin(self) -> None:
         """Start counting header bytes and, if not already running, the header clock."""

@@ -26,6 +26,7 @@ import uvicorn
 from clubhouse.errors import ClubhouseError
 from clubhouse.registry.api import DEFAULT_MAX_BODY_BYTES, create_app
 from clubhouse.registry.auth import BasicAuth
+from clubhouse.registry.canonical import DEFAULT_MAX_FIELDS
 from clubhouse.registry.guards import DEFAULT_MAX_IN_FLIGHT
 from clubhouse.registry.protocol import ConnectionLimits, LimitedHttpProtocol
 from clubhouse.registry.service import Registry
@@ -63,6 +64,7 @@ class ServerSettings:
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     keep_alive_timeout_s: int = DEFAULT_KEEP_ALIVE_S
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    max_schema_fields: int = DEFAULT_MAX_FIELDS
 
 
 def is_loopback(host: str) -> bool:
@@ -199,7 +201,7 @@ def serve(settings: ServerSettings) -> None:
     try:
         auth = BasicAuth(settings.credentials) if settings.credentials else None
         app = create_app(
-            Registry(store),
+            Registry(store, max_schema_fields=settings.max_schema_fields),
             auth=auth,
             max_body_bytes=settings.max_body_bytes,
             max_in_flight=settings.max_in_flight,

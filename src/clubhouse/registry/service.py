@@ -9,6 +9,7 @@ schema the subject already has) are served from a snapshot first.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from clubhouse.avro import compatibility
 from clubhouse.registry import canonical
@@ -41,6 +42,7 @@ from clubhouse.services.kafka_protocol import CompatibilityResult
 __all__ = [
     "LATEST",
     "SUPPORTED_TYPES",
+    "PreparedRegistration",
     "Registered",
     "Registry",
     "SchemaRequest",
@@ -49,6 +51,27 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _require_import_for_explicit(subject: str, mode: Mode, explicit: bool) -> None:
+    if explicit and mode is not Mode.IMPORT:
+        raise operation_not_permitted(
+            f"Subject '{subject}' is in {mode.value} mode: a registration may carry an "
+            "'id' or a 'version' only in IMPORT mode (used to restore backups)."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRegistration:
+    """A new schema for a subject, parsed and checked outside the write lock.
+
+    ``basis`` is what the check depended on (mode, level, live versions, references); the
+    write transaction reuses the work only if it finds the same basis.
+    """
+
+    parsed: canonical.ParsedSchema
+    resolved: tuple[canonical.ResolvedReference, ...]
+    basis: tuple[object, ...]
 
 
 class Registry(Deletions, Configs):
@@ -163,46 +186,110 @@ class Registry(Deletions, Configs):
                 subject, found.version, self._schema(tx, found.schema_id), found.deleted
             )
 
-    def find_registered(
-        self, subject: str, request: SchemaRequest, *, normalize: bool
-    ) -> Registered | None:
-        """What registering ``request`` would answer if ``subject`` already has it live, else None.
+    def work_chars(self, subject: str, request: SchemaRequest) -> int:
+        """How much schema text serving ``request`` for ``subject`` may parse, in characters.
 
-        Read-only, so it can answer the common case (every producer start re-registers) from
-        a snapshot without the write lock. Refuses what ``register`` refuses (mode, subject).
+        The submitted schema plus every live version it may be checked against; this is
+        what sorts requests into the parse pools' lanes before any parsing starts.
+        """
+        with self._store.read() as tx:
+            return len(request.schema) + tx.live_schema_chars(subject)
+
+    def prepare_registration(
+        self, subject: str, request: SchemaRequest, *, normalize: bool
+    ) -> Registered | PreparedRegistration:
+        """Parse and check ``request`` against a snapshot: the answer if ``subject`` already
+        has it live, else the work the write transaction needs (409 when incompatible).
+
+        The parsing and checking happen here, without the write lock, so a large schema
+        never holds up other subjects' writes while it is being checked.
         """
         validate_subject(subject)
-        if request.id is not None or request.version is not None:
-            return None
+        explicit = request.id is not None or request.version is not None
         with self._store.read() as tx:
-            self._require_writable(tx, subject)
+            mode = self._require_writable(tx, subject)
+            _require_import_for_explicit(subject, mode, explicit)
             parsed, resolved = self._parse_request(tx, request)
-            text = parsed.normalized if normalize else parsed.canonical
-            existing = self._pick(
-                tx.versions(subject, include_deleted=False),
-                tx.schema_ids_by_fingerprint(canonical.fingerprint(text, resolved)),
-            )
-        return None if existing is None else Registered(existing.schema_id, existing.version)
+            if not explicit:
+                text = parsed.normalized if normalize else parsed.canonical
+                existing = self._pick(
+                    tx.versions(subject, include_deleted=False),
+                    tx.schema_ids_by_fingerprint(canonical.fingerprint(text, resolved)),
+                )
+                if existing is not None:
+                    return Registered(existing.schema_id, existing.version)
+            basis = self._basis(tx, subject, mode, resolved)
+            if mode is not Mode.IMPORT:
+                self._check_compatible(tx, subject, parsed)
+        return PreparedRegistration(parsed, resolved, basis)
 
     def register(self, subject: str, request: SchemaRequest, *, normalize: bool) -> Registered:
         """Register ``request`` under ``subject``: its id and version, new or existing."""
-        existing = self.find_registered(subject, request, normalize=normalize)
-        if existing is not None:
-            return existing
+        prepared = self.prepare_registration(subject, request, normalize=normalize)
+        if isinstance(prepared, Registered):
+            return prepared
+        return self.commit_registration(subject, request, prepared, normalize=normalize)
+
+    def commit_registration(
+        self,
+        subject: str,
+        request: SchemaRequest,
+        prepared: PreparedRegistration,
+        *,
+        normalize: bool,
+    ) -> Registered:
+        """Register what :meth:`prepare_registration` prepared, in the write transaction."""
         with self._store.write() as tx:
-            return self._register_locked(tx, subject, request, normalize=normalize)
+            return self._register_locked(tx, subject, request, prepared, normalize=normalize)
+
+    def _basis(
+        self,
+        tx: Transaction,
+        subject: str,
+        mode: Mode,
+        resolved: tuple[canonical.ResolvedReference, ...],
+    ) -> tuple[object, ...]:
+        live = tuple(
+            (sv.version, sv.schema_id) for sv in tx.versions(subject, include_deleted=False)
+        )
+        return (mode, self._level(tx, subject), live, resolved)
+
+    def _check_compatible(
+        self, tx: Transaction, subject: str, parsed: canonical.ParsedSchema
+    ) -> None:
+        """409 in Confluent's wording when ``parsed`` breaks ``subject``'s level."""
+        level = self._level(tx, subject)
+        previous = [
+            (sv.version, self._parse_stored(tx, self._schema(tx, sv.schema_id)).avro)
+            for sv in tx.versions(subject, include_deleted=False)
+        ]
+        problems = compatibility.check(level, parsed.avro, previous)
+        if problems:
+            raise ApiError(
+                409,
+                ErrorCode.INCOMPATIBLE_SCHEMA,
+                # Confluent's wording; each problem already starts with the level's name.
+                "Schema being registered is incompatible with an earlier schema for "
+                f'subject "{subject}", details: [' + ", ".join(problems) + "]",
+            )
 
     def _register_locked(
-        self, tx: Transaction, subject: str, request: SchemaRequest, *, normalize: bool
+        self,
+        tx: Transaction,
+        subject: str,
+        request: SchemaRequest,
+        prepared: PreparedRegistration,
+        *,
+        normalize: bool,
     ) -> Registered:
         mode = self._require_writable(tx, subject)
-        explicit = request.id is not None or request.version is not None
-        if explicit and mode is not Mode.IMPORT:
-            raise operation_not_permitted(
-                f"Subject '{subject}' is in {mode.value} mode: a registration may carry an "
-                "'id' or a 'version' only in IMPORT mode (used to restore backups)."
-            )
-        parsed, resolved = self._parse_request(tx, request)
+        _require_import_for_explicit(
+            subject, mode, request.id is not None or request.version is not None
+        )
+        resolved = self._resolve(tx, request.references)
+        unchanged = self._basis(tx, subject, mode, resolved) == prepared.basis
+        # Another writer changed the subject since the snapshot (rare): parse and check again.
+        parsed = prepared.parsed if unchanged else self._parse_request(tx, request)[0]
         text = parsed.normalized if normalize else parsed.canonical
         fingerprint = canonical.fingerprint(text, resolved)
         normalized_fingerprint = canonical.fingerprint(parsed.normalized, resolved)
@@ -213,21 +300,8 @@ class Registry(Deletions, Configs):
             if existing is not None and (request.id is None or request.id == existing.schema_id):
                 return Registered(existing.schema_id, existing.version)
 
-        if mode is not Mode.IMPORT:
-            level = self._level(tx, subject)
-            previous = [
-                (sv.version, self._parse_stored(tx, self._schema(tx, sv.schema_id)).avro)
-                for sv in live
-            ]
-            problems = compatibility.check(level, parsed.avro, previous)
-            if problems:
-                raise ApiError(
-                    409,
-                    ErrorCode.INCOMPATIBLE_SCHEMA,
-                    # Confluent's wording; the details name the level and each problem.
-                    "Schema being registered is incompatible with an earlier schema for "
-                    f'subject "{subject}", details: [{level.value}: ' + ", ".join(problems) + "]",
-                )
+        if mode is not Mode.IMPORT and not unchanged:
+            self._check_compatible(tx, subject, parsed)
 
         def insert(schema_id: int | None) -> int:
             return tx.insert_schema(

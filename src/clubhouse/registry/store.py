@@ -215,6 +215,15 @@ class Transaction:
         ).fetchone()
         return None if row is None else _version_row(row)
 
+    def live_schema_chars(self, subject: str) -> int:
+        """The total length of the schema texts of ``subject``'s live versions."""
+        row = self._conn.execute(
+            "SELECT COALESCE(SUM(LENGTH(s.schema)), 0) FROM versions v"
+            " JOIN schemas s ON s.id = v.schema_id WHERE v.subject = ? AND v.deleted = 0",
+            (subject,),
+        ).fetchone()
+        return int(row[0])
+
     def max_version(self, subject: str) -> int:
         """The highest version ever given in ``subject`` that still exists, soft-deleted or not."""
         row = self._conn.execute(

@@ -1,11 +1,12 @@
 """A small thread pool with a bounded queue, for CPU-heavy work kept off the event loop.
 
-The registry has two: one for scrypt (password checks) and one for parsing schemas and
-checking compatibility, each apart from the database's threads, so a flood of either cannot
-delay writes. When a pool already holds ``max_pending`` jobs (running or queued), a new one
-is refused at once with 503 instead of joining a queue without bound. A job that has not
-started yet is dropped when its request goes away; one that runs finishes (Python cannot stop
-a thread), which is why the pools are small.
+The registry has three: one for scrypt (password checks) and two lanes for parsing schemas
+and checking compatibility (:class:`ParseLanes`: ordinary requests, and large ones on their
+own), each apart from the database's threads, so a flood of any cannot delay writes. When a
+pool already holds ``max_pending`` jobs (running or queued), a new one is refused at once with
+503 instead of joining a queue without bound. A job that has not started yet is dropped when
+its request goes away; one that runs finishes (Python cannot stop a thread), which is why the
+pools are small.
 """
 
 from __future__ import annotations
@@ -95,10 +96,43 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-def parse_pool() -> BoundedPool:
-    """Where submitted schemas are parsed and checked: two threads, 128 jobs admitted.
+class ParseLanes:
+    """Two parse pools: ``ordinary`` for most requests, ``large`` for those over ``large_from``.
+
+    A request's work (characters of schema text it may parse) picks its lane before it is
+    queued, so however many large schemas are being checked, an ordinary request never
+    waits behind one: it queues only behind other ordinary requests.
+    """
+
+    def __init__(self, ordinary: BoundedPool, large: BoundedPool, *, large_from: int) -> None:
+        self.ordinary = ordinary
+        self.large = large
+        self.large_from = large_from
+
+    def for_work(self, chars: int) -> BoundedPool:
+        """The pool for a request that may parse ``chars`` characters of schema text."""
+        return self.large if chars >= self.large_from else self.ordinary
+
+    def close(self) -> None:
+        """Close both pools."""
+        self.ordinary.close()
+        self.large.close()
+
+
+LARGE_WORK_CHARS = 256 * 1024
+"""Schema text from which a request counts as large: about 8,000 fields, some 0.2 s of work."""
+
+
+def parse_lanes() -> ParseLanes:
+    """Where submitted schemas are parsed and checked.
 
     Parsing is CPU work that even small schemas make long enough to stall the event loop for
-    every other client, so none of it runs there; the cap turns a flood into quick 503s.
+    every other client, so none of it runs there; the caps turn a flood into quick 503s.
+    Ordinary requests get two threads and 128 places; large ones one thread and 8 places,
+    so at most one large job runs at a time beside the ordinary ones.
     """
-    return BoundedPool("schema-parse", max_workers=2, max_pending=128)
+    return ParseLanes(
+        BoundedPool("schema-parse", max_workers=2, max_pending=128),
+        BoundedPool("schema-parse-large", max_workers=1, max_pending=8),
+        large_from=LARGE_WORK_CHARS,
+    )

@@ -145,3 +145,50 @@ def test_unmatched_routes_answer_confluents_404(session_registry: RegistryServer
         refused = http.get("/subjects", headers={"Accept": "text/html"})
         assert refused.status_code == 406
         assert refused.json() == {"error_code": 406, "message": "HTTP 406 Not Acceptable"}
+
+
+def test_requests_without_a_schema_and_schema_type_case_answer_like_confluent(
+    session_registry: RegistryServer, subject: Subject
+) -> None:
+    s = quote(subject(), safe="")
+    missing = quote(subject("missing"), safe="")
+    with http_client(session_registry) as http:
+        assert http.post(f"/subjects/{s}/versions", json={"schema": V1}).status_code == 200
+        latest_id = http.post(f"/subjects/{s}/versions", json={"schema": V2}).json()["id"]
+        lookup = http.post(f"/subjects/{s}", json={})
+        assert (lookup.status_code, lookup.json()["error_code"]) == (404, 40403)
+        no_subject = http.post(f"/subjects/{missing}", json={})
+        assert (no_subject.status_code, no_subject.json()["error_code"]) == (404, 40401)
+        again = http.post(f"/subjects/{s}/versions", json={})
+        assert (again.status_code, again.json()["id"], again.json()["version"]) == (
+            200,
+            latest_id,
+            2,
+        )
+        lower = http.post(f"/subjects/{s}/versions", json={"schema": V1, "schemaType": "avro"})
+        assert (lower.status_code, lower.json()["error_code"]) == (422, 42201)
+        upper = http.post(f"/subjects/{s}/versions", json={"schema": V1, "schemaType": "AVRO"})
+        assert upper.json()["version"] == 1
+
+
+def test_normalize_config_409_and_invalid_schema_wording(
+    session_registry: RegistryServer, subject: Subject
+) -> None:
+    s = quote(subject(), safe="")
+    with http_client(session_registry) as http:
+        put = http.put(f"/config/{s}", json={"compatibility": "BACKWARD", "normalize": True})
+        assert put.json() == {"compatibility": "BACKWARD", "normalize": True}
+        assert http.get(f"/config/{s}").json() == {
+            "compatibilityLevel": "BACKWARD",
+            "normalize": True,
+        }
+        assert http.post(f"/subjects/{s}/versions", json={"schema": V1}).status_code == 200
+        refused = http.post(f"/subjects/{s}/versions", json={"schema": INCOMPATIBLE}).json()
+        assert refused["error_code"] == 409
+        assert "BACKWARD: BACKWARD:" not in refused["message"]
+        assert refused["message"].count("BACKWARD:") == 1
+        bad = record("Order", ("id", ["null", "long"], {"k": 1}))
+        invalid = http.post(f"/subjects/{s}/versions", json={"schema": bad}).json()
+        assert invalid["error_code"] == 42201
+        assert '{"k":1}' in invalid["message"] and "{'" not in invalid["message"]
+        assert http.delete(f"/config/{s}").status_code == 200

@@ -278,3 +278,128 @@ def test_under_a_low_open_file_limit_extra_clients_get_503_and_nothing_floods_th
     log = log_text(server)
     assert "Too many open files" not in log
     assert "connection limit lowered" in log
+
+
+def _wide(fields: int, *extra: tuple[str, object, object]) -> str:
+    return record("Wide", *[(f"f{i}", "long") for i in range(fields)], *extra)
+
+
+def test_a_20k_field_schema_is_registered_and_checked(
+    session_registry: RegistryServer, topic_prefix: str
+) -> None:
+    subject = f"{topic_prefix}-wide"
+    with http_client(session_registry) as http:
+        first = http.post(f"/subjects/{subject}/versions", json={"schema": _wide(20_000)})
+        assert first.status_code == 200, first.text
+        assert first.json()["version"] == 1
+        compatible = _wide(20_000, ("added", "string", ""))
+        url = f"/compatibility/subjects/{subject}/versions/latest"
+        assert http.post(url, json={"schema": compatible}).json() == {"is_compatible": True}
+        # No default: readers of the new schema cannot read old data.
+        breaking = json.loads(_wide(20_000))
+        breaking["fields"].append({"name": "required", "type": "string"})
+        refused = http.post(
+            url, params={"verbose": "true"}, json={"schema": json.dumps(breaking)}
+        ).json()
+        assert refused["is_compatible"] is False
+        assert "'required'" in refused["messages"][0]
+        second = http.post(f"/subjects/{subject}/versions", json={"schema": compatible})
+        assert second.json()["version"] == 2
+        looked_up = http.post(f"/subjects/{subject}", json={"schema": _wide(20_000)})
+        assert looked_up.json()["version"] == 1
+
+
+def test_a_schema_over_the_field_budget_gets_413_in_confluent_json(
+    session_registry: RegistryServer, topic_prefix: str
+) -> None:
+    with http_client(session_registry) as http:
+        answer = http.post(
+            f"/subjects/{topic_prefix}-huge/versions", json={"schema": _wide(50_001)}
+        )
+        assert answer.status_code == 413
+        assert answer.json() == {
+            "error_code": 413,
+            "message": "The schema declares 50001 record fields (nested records and references "
+            "included); this registry accepts at most 50000 in one request.",
+        }
+        assert http.get(f"/subjects/{topic_prefix}-huge/versions").status_code == 404
+
+
+def _read_response(sock: socket.socket) -> tuple[bytes, dict[str, object]]:
+    """One response: its status line and its JSON body (read by Content-Length)."""
+    raw = b""
+    while b"\r\n\r\n" not in raw:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before a response head: {raw!r}"
+        raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lengths = [
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    ]
+    if not lengths:  # an interim answer (100 Continue) has no body
+        return head.split(b"\r\n", 1)[0], {}
+    length = lengths[0]
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed in the middle of a response body"
+        body += chunk
+    return head.split(b"\r\n", 1)[0], json.loads(body[:length])
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        (b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n", b"Transfer-Encoding"),
+        (b"Content-Length: 4\r\nContent-Length: 5\r\n", b"Content-Length"),
+    ],
+    ids=["length-and-chunked", "two-lengths"],
+)
+def test_a_smuggling_attempt_gets_400_in_confluent_json(
+    session_registry: RegistryServer, headers: bytes, reason: bytes
+) -> None:
+    with _connect(session_registry) as sock:
+        sock.sendall(
+            b"POST /subjects/s/versions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n" + headers + b"\r\n0\r\n\r\n"
+        )
+        raw = _read_all(sock)  # the connection is closed after the answer
+    status, body = _status_and_body(raw)
+    assert status == 400
+    assert body["error_code"] == 400
+    assert reason.decode() in str(body["message"])
+    assert b"content-type: application/vnd.schemaregistry.v1+json" in raw.lower()
+    _fine(session_registry)
+
+
+def test_expect_100_continue_with_a_too_large_body_gets_413_before_any_body(
+    session_registry: RegistryServer,
+) -> None:
+    with _connect(session_registry) as sock:
+        sock.sendall(
+            b"POST /subjects/s/versions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 52428800\r\n\r\n"
+        )
+        status_line, body = _read_response(sock)  # nothing of the body was sent
+    assert status_line.startswith(b"HTTP/1.1 413"), status_line
+    assert body["error_code"] == 413
+    assert "4194304 bytes" in str(body["message"])
+    _fine(session_registry)
+
+
+def test_expect_100_continue_within_the_limit_is_served(session_registry: RegistryServer) -> None:
+    payload = json.dumps({"schema": record("Fits")}).encode()
+    with _connect(session_registry) as sock:
+        sock.sendall(
+            b"POST /subjects/expect-fits/versions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(payload)
+        )
+        interim = sock.recv(65536)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(payload)
+        status_line, body = _read_response(sock)
+    assert status_line.startswith(b"HTTP/1.1 200")
+    assert body["version"] == 1

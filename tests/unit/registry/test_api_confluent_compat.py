@@ -265,3 +265,97 @@ def test_a_declared_charset_is_honoured(client: TestClient) -> None:
     refused = client.put("/config", content=b"{}", headers=unknown)
     assert refused.status_code == 415
     assert "klingon" in refused.json()["message"]
+
+
+# ---- 6. requests without a schema, schemaType, normalize, 409 and 42201 wording ---------------
+
+
+def test_a_lookup_without_a_schema_answers_404_by_whether_the_subject_exists(
+    client: TestClient,
+) -> None:
+    _register(client, "known")
+    for body in ({}, {"schemaType": "AVRO"}):
+        known = client.post("/subjects/known", json=body)
+        assert (known.status_code, known.json()) == (
+            404,
+            {"error_code": 40403, "message": "Schema not found"},
+        )
+        unknown = client.post("/subjects/unknown", json=body)
+        assert (unknown.status_code, unknown.json()) == (
+            404,
+            {"error_code": 40401, "message": "Subject 'unknown' not found."},
+        )
+
+
+def test_registering_without_a_schema_re_registers_the_latest_version(client: TestClient) -> None:
+    _register(client, "s", V1)
+    latest_id = _register(client, "s", V2)
+    answer = client.post("/subjects/s/versions", json={})
+    assert (answer.status_code, answer.json()) == (
+        200,
+        {"id": latest_id, "version": 2, "subject": "s"},
+    )
+    assert client.get("/subjects/s/versions").json() == [1, 2]
+    # A subject without versions has nothing to re-register: the schema is missing.
+    assert _error(client, "POST", "/subjects/empty/versions", json={})[0] == 42201
+
+
+def test_schema_type_is_case_sensitive(client: TestClient) -> None:
+    code, message = _error(
+        client, "POST", "/subjects/s/versions", json={"schema": V1, "schemaType": "avro"}
+    )
+    assert code == 42201
+    assert '"avro"' in message
+    accepted = client.post("/subjects/s/versions", json={"schema": V1, "schemaType": "AVRO"})
+    assert accepted.status_code == 200
+
+
+def test_normalize_in_a_config_is_stored_and_returned(client: TestClient) -> None:
+    put = client.put("/config", json={"compatibility": "FULL", "normalize": True})
+    assert (put.status_code, put.json()) == (200, {"compatibility": "FULL", "normalize": True})
+    assert client.get("/config").json() == {"compatibilityLevel": "FULL", "normalize": True}
+    subject = client.put("/config/s", json={"compatibility": "NONE", "normalize": False})
+    assert subject.json() == {"compatibility": "NONE", "normalize": False}
+    assert client.get("/config/s").json() == {"compatibilityLevel": "NONE", "normalize": False}
+    assert client.delete("/config/s").status_code == 200
+    assert client.get("/config/s", params={"defaultToGlobal": "true"}).json() == {
+        "compatibilityLevel": "FULL",
+        "normalize": True,
+    }
+    refused = client.put("/config", json={"normalize": "yes"})
+    assert (refused.status_code, refused.json()["error_code"]) == (422, 42203)
+
+
+def test_a_normalize_config_makes_registrations_normalize(client: TestClient) -> None:
+    assert client.put("/config/n", json={"normalize": True}).status_code == 200
+    first = client.post("/subjects/n/versions", json={"schema": '{"type": "string"}'})
+    again = client.post("/subjects/n/versions", json={"schema": '"string"'})
+    assert first.json() == again.json() == {"id": 1, "version": 1, "subject": "n"}
+
+
+def test_an_incompatible_registration_names_the_level_once(client: TestClient) -> None:
+    _register(client, "s")
+    code, message = _error(client, "POST", "/subjects/s/versions", json={"schema": INCOMPATIBLE})
+    assert code == 409
+    assert "BACKWARD: BACKWARD:" not in message
+    assert message.count("BACKWARD:") == 1
+
+
+@pytest.mark.parametrize(
+    ("schema", "quoted"),
+    [
+        (record("R", ("a", {"type": "foo"})), '"foo"'),
+        (record("R", ("a", ["null", "long"], {"k": 1})), '{"k":1}'),
+        ({"type": "record", "fields": []}, '"name" must be a string, got null'),
+        (record("R", ("a", {"type": "map", "values": {"type": "nope"}})), '"nope"'),
+    ],
+    ids=["unknown-type", "union-default", "no-name", "map-values"],
+)
+def test_invalid_schema_messages_quote_fragments_as_json(
+    client: TestClient, schema: object, quoted: str
+) -> None:
+    text = schema if isinstance(schema, str) else json.dumps(schema)
+    code, message = _error(client, "POST", "/subjects/s/versions", json={"schema": text})
+    assert code == 42201
+    assert "{'" not in message and "['" not in message, message
+    assert quoted in message

@@ -44,7 +44,7 @@ def test_two_stores_on_one_file_never_duplicate_ids(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
     stores = [Store(path), Store(path)]
     registries = [Registry(s) for s in stores]
-    registries[0].set_compatibility(None, CompatibilityLevel.NONE)
+    registries[0].set_config(None, CompatibilityLevel.NONE, None)
     schemas = [record(f"R{i}", ("a", "int")) for i in range(12)]
 
     def register(n: int) -> tuple[int, int]:
