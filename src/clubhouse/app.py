@@ -53,11 +53,8 @@ from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
 from clubhouse.services.kafka_transactions import TransactionalProducer
 from clubhouse.services.partitioning import KeyPartitioner
-from clubhouse.services.schema_registry import (
-    ConfluentSchemaRegistry,
-    RegistrySettings,
-    wait_for_registry,
-)
+from clubhouse.services.registry_settings import RegistrySettings
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry, wait_for_registry
 
 log = logging.getLogger(__name__)
 

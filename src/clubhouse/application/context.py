@@ -9,6 +9,8 @@ from uuid import UUID
 from clubhouse.contracts import BaseMessage
 from clubhouse.errors import ClubhouseError
 
+State = dict[str, Any]  # one key's state, as a handler sees it: a JSON object
+
 
 class CommandRejected(ClubhouseError):
     """Raise from a handler to refuse a command on purpose; it is answered with an

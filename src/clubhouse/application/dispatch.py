@@ -19,9 +19,8 @@ from typing import Any
 from uuid import UUID
 
 from clubhouse.application.app import App, CommandHandler
-from clubhouse.application.context import CommandRejected, Context
+from clubhouse.application.context import CommandRejected, Context, State
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
-from clubhouse.messaging.changelog import State
 
 log = logging.getLogger(__name__)
 

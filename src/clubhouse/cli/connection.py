@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from clubhouse.cli.dev_lock import lock_holder
 
 if TYPE_CHECKING:
-    from clubhouse.services.schema_registry import RegistrySettings
+    from clubhouse.services.registry_settings import RegistrySettings
 
 DEV_DIR = Path(".clubhouse")
 DEV_ENV_FILE = DEV_DIR / "dev.env"
@@ -105,7 +105,7 @@ class RegistryOptions:
 
     def settings(self) -> RegistrySettings:
         """RegistrySettings for these options; the URL must have been given."""
-        from clubhouse.services.schema_registry import RegistrySettings  # noqa: PLC0415 - slow
+        from clubhouse.services.registry_settings import RegistrySettings  # noqa: PLC0415 - slow
 
         if not self.url:
             raise ValueError(self.missing_message())

@@ -33,7 +33,7 @@ from clubhouse.cli.serving import (
 from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
 from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
 from clubhouse.devstack.runner import describe, format_env, shutdown_signals
-from clubhouse.services.schema_registry import RegistrySettings
+from clubhouse.services.registry_settings import RegistrySettings
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from clubhouse.cli.tables import table_lines
 if TYPE_CHECKING:
     from clubhouse.contracts import MessageCatalog
     from clubhouse.messaging.schema_registrator import RegistrationReport
-    from clubhouse.services.schema_registry import RegistrySettings
+    from clubhouse.services.registry_settings import RegistrySettings
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from clubhouse.cli.register_cmd import render_report
 
 if TYPE_CHECKING:
     from clubhouse.app import ClubhouseService, ServiceConfig
-    from clubhouse.services.schema_registry import RegistrySettings
+    from clubhouse.services.registry_settings import RegistrySettings
 
 
 @dataclass(frozen=True, slots=True)

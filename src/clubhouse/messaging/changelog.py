@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from clubhouse.application.context import State
 from clubhouse.errors import ClubhouseError
 
-State = dict[str, Any]  # one key's state: a JSON object
 EPOCH_HEADER = "clubhouse.epoch"
 
 

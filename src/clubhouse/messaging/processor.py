@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from clubhouse.application.context import State
 from clubhouse.application.dispatch import Dispatcher, error_reply
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
 from clubhouse.contracts.base import uuid5_of
@@ -33,7 +34,6 @@ from clubhouse.messaging.changelog import (
     DedupeWindow,
     Entry,
     Recent,
-    State,
     StoredOutput,
     encode_entry,
 )

@@ -28,7 +28,7 @@ from clubhouse.services.registry_errors import (
 from clubhouse.services.registry_urls import redact_url
 
 if TYPE_CHECKING:
-    from clubhouse.services.schema_registry import RegistrySettings
+    from clubhouse.services.registry_settings import RegistrySettings
 
 _ACCEPT = "application/vnd.schemaregistry.v1+json, application/json"
 _CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
