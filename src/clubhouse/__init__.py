@@ -35,41 +35,29 @@ _EXPORTS = {
     "KafkaSettings": "clubhouse.services.kafka_settings",
 }
 
-__all__ = [
-    "App",
-    "BaseMessage",
-    "ClubhouseClient",
-    "ClubhouseError",
-    "Command",
-    "CommandRejected",
-    "ConfluentSchemaRegistry",
-    "Context",
-    "ErrorResponse",
-    "Event",
-    "KafkaSettings",
-    "MessageCatalog",
-    "RequestTimeoutError",
-    "Response",
-    "SchemaRegistrationError",
-    "SchemaRegistrator",
-    "__version__",
-]
+__all__ = [*_EXPORTS, "__version__"]  # noqa: PLE0604 - the mapping is the one list of names
 
-if TYPE_CHECKING:
-    from clubhouse.application import App, CommandRejected, Context
-    from clubhouse.client import ClubhouseClient, RequestTimeoutError
-    from clubhouse.contracts import (
-        BaseMessage,
-        Command,
-        ErrorResponse,
-        Event,
-        MessageCatalog,
-        Response,
+if TYPE_CHECKING:  # for type checkers only; a unit test keeps it equal to _EXPORTS
+    from clubhouse.application import App as App
+    from clubhouse.application import CommandRejected as CommandRejected
+    from clubhouse.application import Context as Context
+    from clubhouse.client import ClubhouseClient as ClubhouseClient
+    from clubhouse.client import RequestTimeoutError as RequestTimeoutError
+    from clubhouse.contracts import BaseMessage as BaseMessage
+    from clubhouse.contracts import Command as Command
+    from clubhouse.contracts import ErrorResponse as ErrorResponse
+    from clubhouse.contracts import Event as Event
+    from clubhouse.contracts import MessageCatalog as MessageCatalog
+    from clubhouse.contracts import Response as Response
+    from clubhouse.errors import ClubhouseError as ClubhouseError
+    from clubhouse.messaging.schema_registrator import (
+        SchemaRegistrationError as SchemaRegistrationError,
     )
-    from clubhouse.errors import ClubhouseError
-    from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
-    from clubhouse.services.kafka_settings import KafkaSettings
-    from clubhouse.services.schema_registry import ConfluentSchemaRegistry
+    from clubhouse.messaging.schema_registrator import SchemaRegistrator as SchemaRegistrator
+    from clubhouse.services.kafka_settings import KafkaSettings as KafkaSettings
+    from clubhouse.services.schema_registry import (
+        ConfluentSchemaRegistry as ConfluentSchemaRegistry,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -36,11 +36,12 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> Iterator[str]:
                 kept = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*kept, base] if base else kept)
             targets = [f"{base}.{a.name}" for a in node.names]
-        for target in targets:
-            while target and target not in modules:
-                target = target.rpartition(".")[0]
-            if target and target != name:
-                yield target
+        for wanted in targets:
+            found = wanted
+            while found and found not in modules:
+                found = found.rpartition(".")[0]
+            if found and found != name:
+                yield found
 
 
 def _graph() -> dict[str, set[str]]:
@@ -55,10 +56,10 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
-    for start in graph:
+    for start, edges_of_start in graph.items():
         if start in index:
             continue
-        work = [(start, iter(sorted(graph[start])))]
+        work = [(start, iter(sorted(edges_of_start)))]
         index[start] = low[start] = len(index)
         stack.append(start)
         on_stack.add(start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +176,20 @@ def test_the_public_names_import_from_the_top_and_lazily() -> None:
     probe = "import sys, clubhouse; print('pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_names_type_checkers_see_are_the_names_exported() -> None:
+    import ast
+
+    import clubhouse
+
+    tree = ast.parse(Path(clubhouse.__file__).read_text())
+    typed: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.module
+                for alias in imp.names:
+                    assert alias.asname == alias.name, "an explicit re-export: `import X as X`"
+                    typed[alias.name] = imp.module
+    assert typed == clubhouse._EXPORTS
