@@ -42,16 +42,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._report import table
 from clubhouse.agents.app import builtin_app
 from clubhouse.application import Dispatcher
+from clubhouse.application.context import State
 from clubhouse.application.dispatch import Dispatched
 from clubhouse.avro import compile_model
 from clubhouse.contracts import BaseMessage, Command, CreateAgentCommand, ProcessMessageCommand
-from clubhouse.messaging.changelog import State
 from clubhouse.messaging.outbound import Origin, RecordBuilder
-from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
-from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.runtime.partitions import PartitionState
+from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
@@ -78,9 +78,7 @@ class CommandPath:
         self.dispatcher = Dispatcher(app)
         self.records = RecordBuilder(self.serde, PREFIX)
         self.partition = PartitionState(0, PartitionStore(db), epoch=1)
-        self.processor = CommandProcessor(
-            self.serde, self.dispatcher, PREFIX, records=self.records
-        )
+        self.processor = CommandProcessor(self.serde, self.dispatcher, PREFIX, records=self.records)
         agent = CreateAgentCommand(agent_id=AGENT_ID, personality_type="echo")
         create = self.serde.serialize(agent)
         created = self.processor.process(

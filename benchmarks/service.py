@@ -97,10 +97,10 @@ from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 from clubhouse.devstack.runner import shutdown_signals
-from clubhouse.messaging.changelog import changelog_topic
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import all_topics
+from clubhouse.runtime.changelog import changelog_topic
 from clubhouse.services.kafka import KafkaAdmin, KafkaConsumer, KafkaSettings
 from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings

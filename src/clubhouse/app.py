@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,25 +22,27 @@ from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.dir_lock import DirLock
 from clubhouse.errors import ClubhouseError
-from clubhouse.messaging.batch_worker import BatchWorker
-from clubhouse.messaging.changelog import DedupeWindow, changelog_topic
-from clubhouse.messaging.committers import (
+from clubhouse.messaging.entries import DedupeWindow
+from clubhouse.messaging.late_models import LateModels
+from clubhouse.messaging.outbound import RecordBuilder
+from clubhouse.messaging.processor import CommandProcessor
+from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
+from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
+from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.subjects import all_topics, dead_letter_topic, topic_for
+from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
+from clubhouse.runtime.batch_worker import BatchWorker
+from clubhouse.runtime.changelog import changelog_topic
+from clubhouse.runtime.committers import (
     AtLeastOnceCommitter,
     BatchCommitter,
     TransactionalCommitter,
 )
-from clubhouse.messaging.late_models import LateModels
-from clubhouse.messaging.outbound import RecordBuilder
-from clubhouse.messaging.partitions import OwnedPartitions
-from clubhouse.messaging.processor import CommandProcessor
-from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
-from clubhouse.messaging.restore import ChangelogRestorer, Restored
-from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
-from clubhouse.messaging.serde import MessageSerde
-from clubhouse.messaging.service_loop import ServiceLoop
-from clubhouse.messaging.state_store import PartitionStore
-from clubhouse.messaging.subjects import all_topics, dead_letter_topic, topic_for
-from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
+from clubhouse.runtime.partitions import OwnedPartitions
+from clubhouse.runtime.restore import ChangelogRestorer, Restored
+from clubhouse.runtime.service_loop import ServiceLoop
+from clubhouse.runtime.state_store import PartitionStore
+from clubhouse.runtime.transactional_id import instance_id_for, transactional_id
 from clubhouse.services.kafka import (
     KafkaAdmin,
     KafkaConsumer,
@@ -65,7 +66,6 @@ class StartupError(ClubhouseError):
 
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
 PROCESSING_GUARANTEES: tuple[ProcessingGuarantee, ...] = ("exactly-once", "at-least-once")
-_INSTANCE_ID_FILE = "instance-id"
 STATE_LOCK_FILE = "instance.lock"
 
 
@@ -76,26 +76,6 @@ def _state_dir_busy(state_dir: Path, holder: Mapping[str, Any]) -> StartupError:
         f"state dir {state_dir}; two would share one instance id, transactional id and state "
         "files and fence each other: give each instance its own --state-dir"
     )
-
-
-def instance_id_for(state_dir: Path, given: str | None) -> str:
-    """``given``, or the id this state dir was first run with (made up, then kept there).
-
-    Kept stable so that a restarted instance reuses its transactional id: registering it
-    again aborts whatever transaction the previous run left open, at once, instead of after
-    the broker's transaction timeout (and Tansu has none).
-    """
-    if given:
-        return given
-    path = state_dir / _INSTANCE_ID_FILE
-    if path.exists():
-        found = path.read_text().strip()
-        if found:
-            return found
-    state_dir.mkdir(parents=True, exist_ok=True)
-    made = f"instance-{uuid.uuid4().hex[:12]}"
-    path.write_text(made + "\n")
-    return made
 
 
 @dataclass(frozen=True)
@@ -333,11 +313,10 @@ class ClubhouseService:
                 self._parts.producer(cfg.kafka), self._consumer, guard,
                 changelog_topic=changelog, timeout_s=cfg.publish_timeout_s,
             )  # fmt: skip
-        # One transactional id per instance and group (KIP-447): zombies are fenced by the
-        # group's generation, and a restart of this instance by the id itself.
         producer = self._parts.transactional(
-            cfg.kafka, f"{cfg.consumer_group}-{self.instance_id}", cfg.transaction_timeout_ms
-        )
+            cfg.kafka, transactional_id(cfg.consumer_group, self.instance_id),
+            cfg.transaction_timeout_ms,
+        )  # fmt: skip
         return TransactionalCommitter(
             producer, self._consumer, guard, changelog_topic=changelog,
             metrics=self.metrics, timeout_s=cfg.publish_timeout_s,

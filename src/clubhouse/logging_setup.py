@@ -2,7 +2,7 @@
 
 Structured fields travel in ``extra={...}`` so that both formats carry them. Secrets never
 reach a log record: callers pass redacted values (see
-``clubhouse.services.schema_registry.redact_url``).
+``clubhouse.services.registry_urls.redact_url``).
 """
 
 from __future__ import annotations

@@ -24,11 +24,11 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 from clubhouse.application import App, Dispatcher
 from clubhouse.contracts import BaseMessage, Command, Event, Response
 from clubhouse.messaging.late_models import LateModels
-from clubhouse.messaging.partitions import PartitionState
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
-from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.runtime.partitions import PartitionState
+from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 

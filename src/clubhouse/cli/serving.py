@@ -190,7 +190,7 @@ def service_config(
     from clubhouse.agents.loading import AgentFactoryError, load_agent_factory  # noqa: PLC0415
     from clubhouse.app import ServiceConfig  # noqa: PLC0415
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415
-    from clubhouse.messaging.changelog import DedupeWindow  # noqa: PLC0415
+    from clubhouse.messaging.entries import DedupeWindow  # noqa: PLC0415
     from clubhouse.services.kafka import KafkaSettings  # noqa: PLC0415
 
     app = load_app_option(service.app_ref)
@@ -254,7 +254,7 @@ def start_service(config: ServiceConfig) -> ClubhouseService:
 
 def serve_until_stopped(service: ClubhouseService, stop: threading.Event) -> None:
     """Run the service loop in this thread until ``stop`` is set."""
-    from clubhouse.messaging.batch_worker import HandlersStuckError  # noqa: PLC0415
+    from clubhouse.runtime.batch_worker import HandlersStuckError  # noqa: PLC0415
     from clubhouse.services.kafka_errors import FatalKafkaError  # noqa: PLC0415
 
     click.echo(f"Serving commands on {service.config.topic_prefix}-commands. Ctrl-C to stop.")

@@ -29,7 +29,7 @@ from clubhouse.application.context import State
 from clubhouse.application.dispatch import Dispatcher, error_reply
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
 from clubhouse.contracts.base import uuid5_of
-from clubhouse.messaging.changelog import (
+from clubhouse.messaging.entries import (
     EMPTY,
     DedupeWindow,
     Entry,

@@ -9,8 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from clubhouse.contracts import Command, ErrorResponse
-from clubhouse.messaging.changelog import changelog_topic
-from clubhouse.messaging.restore import changelog_state
+from clubhouse.runtime.changelog import changelog_topic
+from clubhouse.runtime.restore import changelog_state
 from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
 
 from .harness import Fleet
@@ -86,9 +86,7 @@ def final_state(fleet: Fleet) -> dict[str, dict[str, Any]]:
     """Every key's state as the changelog holds it, read the way an owner restores it."""
     reader = KafkaConsumer(KafkaSettings(fleet.bootstrap, dev_tuning=True), partition_eof=True)
     try:
-        return changelog_state(
-            reader.read_to_end, changelog_topic(fleet.prefix), fleet.partitions
-        )
+        return changelog_state(reader.read_to_end, changelog_topic(fleet.prefix), fleet.partitions)
     finally:
         reader.close()
 

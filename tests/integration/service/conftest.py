@@ -19,8 +19,8 @@ from confluent_kafka.admin import AdminClient
 
 from clubhouse.app import ClubhouseService, ServiceConfig
 from clubhouse.client import ClubhouseClient
-from clubhouse.messaging.changelog import changelog_topic
-from clubhouse.messaging.restore import changelog_state
+from clubhouse.runtime.changelog import changelog_topic
+from clubhouse.runtime.restore import changelog_state
 from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 

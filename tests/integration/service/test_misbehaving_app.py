@@ -16,8 +16,9 @@ from confluent_kafka import Producer
 
 from clubhouse.client import ClubhouseClient
 from clubhouse.contracts import ErrorResponse, Response
-from clubhouse.messaging.changelog import EPOCH_HEADER, Entry, changelog_topic, encode_entry
+from clubhouse.messaging.entries import Entry, encode_entry
 from clubhouse.messaging.serde import SchemaNotRegisteredError
+from clubhouse.runtime.changelog import EPOCH_HEADER, changelog_topic
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.partitioning import partition_for
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from clubhouse.app import ServiceConfig, instance_id_for
+from clubhouse.app import ServiceConfig
 from clubhouse.cli.main import cli
 from clubhouse.cli.serving import ServiceOptions, service_config
-from clubhouse.messaging.changelog import DedupeWindow
+from clubhouse.messaging.entries import DedupeWindow
+from clubhouse.runtime.transactional_id import instance_id_for
 from clubhouse.services.schema_registry import RegistrySettings
 
 

@@ -32,8 +32,7 @@ from clubhouse.contracts import (
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
-from clubhouse.messaging.changelog import DedupeWindow
-from clubhouse.messaging.partitions import PartitionState
+from clubhouse.messaging.entries import DedupeWindow
 from clubhouse.messaging.processor import (
     DLQ_REASON,
     FORWARDED_HEADER,
@@ -42,7 +41,8 @@ from clubhouse.messaging.processor import (
 )
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
-from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.runtime.partitions import PartitionState
+from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.partitioning import KeyPartitioner
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
@@ -369,9 +369,7 @@ def test_outputs_get_the_same_ids_each_time_a_command_is_handled() -> None:
 
 
 def test_the_dedupe_window_forgets_beyond_its_count(h: Harness) -> None:
-    h.processor = CommandProcessor(
-        h.serde, Dispatcher(h.app), "t", window=DedupeWindow(max_ids=3)
-    )
+    h.processor = CommandProcessor(h.serde, Dispatcher(h.app), "t", window=DedupeWindow(max_ids=3))
     h.send(CreateAgentCommand(agent_id="w", personality_type="echo"))
     asks = [ProcessMessageCommand(agent_id="w", content=str(i)) for i in range(5)]
     for ask in asks:
@@ -438,9 +436,7 @@ def test_a_reply_that_fits_its_topic_is_published_and_remembered(h: Harness) -> 
 
 
 def test_a_state_too_large_for_its_changelog_record_is_refused(h: Harness) -> None:
-    h.processor = CommandProcessor(
-        h.serde, Dispatcher(h.app), "t", max_entry_bytes=600
-    )
+    h.processor = CommandProcessor(h.serde, Dispatcher(h.app), "t", max_entry_bytes=600)
     h.send(CreateAgentCommand(agent_id="s", personality_type="echo"))
     before = h.state("s")
     big = CreateAgentCommand(agent_id="s2", personality_type="echo", metadata={"x": "y" * 2000})

@@ -13,10 +13,10 @@ from clubhouse.services.registry_errors import (
     RegistryUnreachableError,
     error_for,
 )
+from clubhouse.services.registry_urls import redact_url
 from clubhouse.services.schema_registry import (
     ConfluentSchemaRegistry,
     RegistrySettings,
-    redact_url,
     wait_for_registry,
 )
 from tests.fakes.registry import FakeRegistry

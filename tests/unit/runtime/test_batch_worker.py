@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from clubhouse.contracts import Command, ErrorResponse, Response
-from clubhouse.messaging.batch_worker import BatchWorker, HandlersStuckError
+from clubhouse.runtime.batch_worker import BatchWorker, HandlersStuckError
 from tests.apps import misbehaving
 from tests.apps.harness import AppHarness
 from tests.apps.misbehaving import Count, Counted, Misbehave, Stall

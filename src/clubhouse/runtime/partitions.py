@@ -13,9 +13,9 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from clubhouse.messaging.changelog import Entry, encode_entry
-from clubhouse.messaging.restore import ChangelogRestorer, Restored
-from clubhouse.messaging.state_store import PartitionStore, partition_store_path
+from clubhouse.messaging.entries import Entry, encode_entry
+from clubhouse.runtime.restore import ChangelogRestorer, Restored
+from clubhouse.runtime.state_store import PartitionStore, partition_store_path
 
 log = logging.getLogger(__name__)
 

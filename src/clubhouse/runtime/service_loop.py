@@ -17,13 +17,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from clubhouse.messaging.batch_worker import BatchWorker, HandlersStuckError
-from clubhouse.messaging.changelog import EPOCH_HEADER
-from clubhouse.messaging.committers import BatchCommitter
 from clubhouse.messaging.outbound import Outbound
-from clubhouse.messaging.partitions import OwnedPartitions
 from clubhouse.messaging.processor import CommandProcessor, KeyedState, Processed
 from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.runtime.batch_worker import BatchWorker, HandlersStuckError
+from clubhouse.runtime.changelog import EPOCH_HEADER
+from clubhouse.runtime.committers import BatchCommitter
+from clubhouse.runtime.partitions import OwnedPartitions
 from clubhouse.services.kafka_errors import FatalKafkaError, KafkaClientError
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,

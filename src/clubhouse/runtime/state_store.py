@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from clubhouse.messaging.changelog import Entry, decode_entry
+from clubhouse.messaging.entries import Entry, decode_entry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL);

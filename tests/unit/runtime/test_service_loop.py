@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 from clubhouse.contracts import CreateAgentCommand, ErrorResponse, ProcessMessageCommand
-from clubhouse.messaging.changelog import Entry, decode_entry
-from clubhouse.messaging.committers import (
+from clubhouse.messaging.entries import Entry, decode_entry
+from clubhouse.messaging.outbound import Outbound, RecordBuilder
+from clubhouse.messaging.publish_guard import PublishGuard, SizeLimits
+from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.runtime.committers import (
     AtLeastOnceCommitter,
     BatchCommitter,
     TransactionalCommitter,
 )
-from clubhouse.messaging.outbound import Outbound, RecordBuilder
-from clubhouse.messaging.partitions import OwnedPartitions
-from clubhouse.messaging.publish_guard import PublishGuard, SizeLimits
-from clubhouse.messaging.restore import ChangelogRestorer
-from clubhouse.messaging.service_loop import ServiceLoop
-from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.runtime.partitions import OwnedPartitions
+from clubhouse.runtime.restore import ChangelogRestorer
+from clubhouse.runtime.service_loop import ServiceLoop
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
     DeliveryError,

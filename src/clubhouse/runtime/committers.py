@@ -39,8 +39,8 @@ from clubhouse.services.kafka_protocol import (
     KafkaConsumerProtocol,
     KafkaProducerProtocol,
     TopicOffset,
+    TransactionalProducerProtocol,
 )
-from clubhouse.services.kafka_transactions import TransactionalProducer
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class TransactionalCommitter:
 
     def __init__(
         self,
-        producer: TransactionalProducer,
+        producer: TransactionalProducerProtocol,
         consumer: KafkaConsumerProtocol,
         guard: PublishGuard,
         *,

@@ -1,15 +1,10 @@
-"""What one key owns, as its changelog record: its state and the window of recent commands.
+"""What one key owns: its state and the window of its recent commands, and their encoding.
 
-The changelog topic (``{prefix}-state-changelog``, compacted) is the source of truth for
-state. Each record is keyed by the state key and holds everything that key owns: its JSON
-state and the outcomes of its most recent commands (their published record values, as they
-were sent, in a compact binary layout), so that a command sent twice is answered
-twice with the same stored outputs and acts once, on whichever instance owns the key later.
-Compaction keeps the newest record of each key; an empty entry is a tombstone.
-
-Records carry the writer's ownership epoch (``clubhouse.epoch``). Each new owner of a
-partition takes an epoch above every one it restored, so a restore can ignore the records a
-deposed owner wrote after the new owner had started (see ``EntryReplay``).
+An entry is the processor's record of a key: the state its handlers keep, and the outcomes
+of its most recent commands (their published record values, as they were sent), so that a
+command sent twice is answered twice with the same stored outputs and acts once, on
+whichever instance owns the key later. The runtime stores entries as changelog records and
+in each partition's local copy; an empty entry is a tombstone.
 """
 
 from __future__ import annotations
@@ -24,16 +19,9 @@ from typing import Any
 from clubhouse.application.context import State
 from clubhouse.errors import ClubhouseError
 
-EPOCH_HEADER = "clubhouse.epoch"
-
 
 class ChangelogError(ClubhouseError):
     """A changelog record that cannot be read; the message names where it is."""
-
-
-def changelog_topic(topic_prefix: str) -> str:
-    """The compacted topic that holds every key's state, partitioned like the commands."""
-    return f"{topic_prefix}-state-changelog"
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,25 +214,3 @@ def _decode_json(value: bytes) -> Entry:
 def _check_state(state: object) -> None:
     if state is not None and not isinstance(state, dict):
         raise TypeError(f"state is a {type(state).__name__}, not an object")
-
-
-# Epochs grow by one per change of owner; the cap leaves every successor room in SQLite's
-# signed 64-bit integers, so one forged header cannot make the next commit overflow.
-MAX_EPOCH = 2**62
-
-
-def record_epoch(headers: Sequence[tuple[str, bytes]]) -> int:
-    """The writer's epoch of a changelog record; 0 for a record written without one.
-
-    ``ChangelogError`` when the header is not a whole number from 0 to ``MAX_EPOCH``.
-    """
-    for name, value in headers:
-        if name == EPOCH_HEADER:
-            try:
-                epoch = int(value)
-            except ValueError:
-                raise ChangelogError(f"epoch header {value[:40]!r} is not a number") from None
-            if not 0 <= epoch <= MAX_EPOCH:
-                raise ChangelogError(f"epoch {epoch} is outside 0..{MAX_EPOCH}")
-            return epoch
-    return 0

@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from clubhouse.messaging.changelog import ChangelogError, decode_entry, record_epoch
-from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.messaging.entries import ChangelogError, decode_entry
+from clubhouse.runtime.changelog import record_epoch
+from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
 
 log = logging.getLogger(__name__)

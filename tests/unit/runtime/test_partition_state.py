@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.messaging.changelog import (
-    EPOCH_HEADER,
+from clubhouse.messaging.entries import (
     ChangelogError,
     Entry,
     Recent,
@@ -17,9 +16,10 @@ from clubhouse.messaging.changelog import (
     decode_entry,
     encode_entry,
 )
-from clubhouse.messaging.partitions import OwnedPartitions
-from clubhouse.messaging.restore import ChangelogRestorer
-from clubhouse.messaging.state_store import PartitionStore
+from clubhouse.runtime.changelog import EPOCH_HEADER
+from clubhouse.runtime.partitions import OwnedPartitions
+from clubhouse.runtime.restore import ChangelogRestorer
+from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord, TopicOffset
 
 

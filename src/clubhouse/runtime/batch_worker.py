@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from clubhouse.errors import ClubhouseError
-from clubhouse.messaging.changelog import Entry
+from clubhouse.messaging.entries import Entry
 from clubhouse.messaging.processor import KeyedState, Processed
 from clubhouse.services.kafka_protocol import ConsumedRecord
 
