@@ -4,7 +4,7 @@ A restore reads the changelog partition from the store's checkpoint to its end, 
 ``read_committed`` reader, and applies each record in log order: the newest record of a key
 wins, a tombstone deletes it. The end is where the broker reports end-of-partition for a
 ``read_committed`` reader (the last stable offset), not a watermark: Tansu's watermarks are
-unreliable (DESIGN.md section 4).
+unreliable (docs/architecture.md, "Tansu and Apache Kafka").
 
 The epoch rule: a record written with an epoch lower than one already applied is skipped.
 Each owner writes with an epoch above every one it restored, so a record with a lower epoch

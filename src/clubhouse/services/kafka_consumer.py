@@ -4,7 +4,8 @@ Two ways to read: ``subscribe`` joins a consumer group (partitions are assigned 
 group, offsets committed to it, or sent to a transaction with ``group_metadata``), ``assign``
 reads given partitions without any group join (for clients that only read, such as a
 response listener). ``read_to_end`` reads one partition up to librdkafka's end-of-partition
-event, not to a watermark: on Tansu the watermarks are unreliable (DESIGN.md section 4).
+event, not to a watermark: on Tansu the watermarks are unreliable (docs/architecture.md,
+"Tansu and Apache Kafka").
 
 Every consumer reads ``read_committed`` unless told otherwise: aborted transactions are
 skipped and open ones wait until they end.

@@ -1,8 +1,9 @@
 """``KafkaSettings``: how to reach a Kafka cluster, turned into librdkafka configuration.
 
 Production keeps librdkafka's defaults. ``dev_tuning`` applies what was measured to help on
-the Tansu dev broker (DESIGN.md section 4 and the figures below); ``extra`` is the escape
-hatch for any other librdkafka property and wins over everything computed here.
+the Tansu dev broker (docs/architecture.md, "Tansu and Apache Kafka", and the figures
+below); ``extra`` is the escape hatch for any other librdkafka property and wins over
+everything computed here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ ConfigValue = str | int | float | bool
 #   session timeout before completing the first join);
 #   a member that died without leaving delays the next join by about 11 s at these values.
 #   session.timeout.ms=2000 / heartbeat.interval.ms=500 would cut those to ~1 s and ~4 s; we
-#   keep DESIGN.md's values, which leave room for heartbeats late on a loaded machine.
+#   keep the documented values, which leave room for heartbeats late on a loaded machine.
 # On Apache Kafka 4.1 with group.initial.rebalance.delay.ms=0 (the dev stack's setting) the
 #   first join took 0.9 s with the defaults and 0.1 s with these: harmless, kept for both.
 DEV_GROUP_TUNING: Mapping[str, ConfigValue] = MappingProxyType(
