@@ -26,12 +26,13 @@ measures two paths on that broker, one after the other (never both at once), the
               ``ProcessMessageCommand``s for one "echo" agent, driven by ``ClubhouseClient``.
 
 What the two paths share, so that the ratio means something: the broker; the producer and
-consumer configuration (``KafkaSettings(dev_tuning=True)``, see docs/architecture.md,
-"Tansu and Apache Kafka": e.g. ``fetch.wait.max.ms=10``, idempotent producers); three
-partitions per topic; one key (one agent, so one partition); the request bytes (the raw driver sends the framed Avro command
-the client would send, encoded before the clock starts); batches of up to 200 records on the
-consuming side; and the driver's method: publish, wait for the broker's acknowledgement,
-then read replies from the reply topic's end (no consumer group), matched by message id.
+consumer configuration (``KafkaSettings(dev_tuning=True)``, see docs/architecture.md, "Tansu
+and Apache Kafka": e.g. ``fetch.wait.max.ms=10``, idempotent producers); three partitions
+per topic; one key (one agent, so one partition); the request bytes (the raw driver sends
+the framed Avro command the client would send, encoded before the clock starts); batches of
+up to 200 records on the consuming side; and the driver's method: publish, wait for the
+broker's acknowledgement, then read replies from the reply topic's end (no consumer group),
+matched by message id.
 
   latency    - ``--requests`` sequential single round trips; p50 and p99, nearest rank.
   throughput - a burst of ``--burst`` requests published at once, timed until the last
