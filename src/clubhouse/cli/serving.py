@@ -255,11 +255,12 @@ def start_service(config: ServiceConfig) -> ClubhouseService:
 def serve_until_stopped(service: ClubhouseService, stop: threading.Event) -> None:
     """Run the service loop in this thread until ``stop`` is set."""
     from clubhouse.runtime.batch_worker import HandlersStuckError  # noqa: PLC0415
-    from clubhouse.services.kafka_errors import FatalKafkaError  # noqa: PLC0415
+    from clubhouse.services.kafka_errors import KafkaClientError  # noqa: PLC0415
 
     click.echo(f"Serving commands on {service.config.topic_prefix}-commands. Ctrl-C to stop.")
     try:
         service.run(stop)
-    except (FatalKafkaError, HandlersStuckError) as exc:
-        # Liveness is red and the reason logged; a non-zero exit lets the supervisor act.
+    except (KafkaClientError, HandlersStuckError) as exc:
+        # Only fatal errors get here (the loop retries the others); liveness is red and the
+        # reason logged, and a non-zero exit lets the supervisor act.
         fail(f"the service stopped: {exc}", EXIT_FAILED)

@@ -27,8 +27,11 @@ from typing import Protocol
 from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.publish_guard import PublishGuard
 from clubhouse.observability import ServiceMetrics
+from clubhouse.retry import DEFAULT_RETRY, Backoff, RetryPolicy
+from clubhouse.services.error_policy import Disposition, disposition
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
+    FatalKafkaError,
     KafkaClientError,
     TransactionFencedError,
     TransactionTimeoutError,
@@ -85,20 +88,10 @@ def changelog_ends(
     return ends
 
 
-class _Backoff:
-    def __init__(self, stop: threading.Event, max_s: float) -> None:
-        self._stop = stop
-        self._max = max_s
-        self._delay = 0.0
-
-    def wait(self, why: str, exc: Exception) -> bool:
-        """Sleep before the next attempt; False when asked to stop instead."""
-        if self._stop.is_set():
-            return False
-        self._delay = min(self._max, max(0.2, self._delay * 2))
-        log.warning(why, extra={"error": str(exc), "retry_in_s": round(self._delay, 2)})
-        self._stop.wait(self._delay)
-        return not self._stop.is_set()
+def _unrecoverable(exc: BaseException) -> bool:
+    """Fatal by the error policy, and not cured by a new producer: a configuration no client
+    can be built from. (A producer that hit a fatal error itself is rebuilt.)"""
+    return disposition(exc) is Disposition.FATAL and not isinstance(exc, FatalKafkaError)
 
 
 class TransactionalCommitter:
@@ -113,7 +106,7 @@ class TransactionalCommitter:
         changelog_topic: str,
         metrics: ServiceMetrics,
         timeout_s: float = 30.0,
-        max_backoff_s: float = 5.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._producer = producer
@@ -122,9 +115,10 @@ class TransactionalCommitter:
         self._changelog = changelog_topic
         self._metrics = metrics
         self._timeout = timeout_s
-        self._max_backoff = max_backoff_s
+        self._retry = retry
         self._clock = clock
-        self._delay = 0.0
+        # Failed batches in a row: each waits longer, until a commit succeeds.
+        self._failures: Backoff | None = None
 
     def start(self, timeout: float) -> None:
         """Register the transactional id, fencing an earlier incarnation of this instance."""
@@ -175,7 +169,7 @@ class TransactionalCommitter:
                 self._abort(str(exc))
                 self._again(stop, "transaction aborted; the batch is redone", exc)
                 return None
-            self._delay = 0.0
+            self._failures = None
             self._metrics.transactions.labels("commit").inc()
             self._metrics.commit_seconds.observe(self._clock() - started)
             return changelog_ends(pending, delivered, self._changelog)
@@ -186,9 +180,11 @@ class TransactionalCommitter:
 
     def _again(self, stop: threading.Event, why: str, exc: Exception) -> None:
         """Back off (longer each time until a commit succeeds), then hand the batch back."""
-        self._delay = min(self._max_backoff, max(0.2, self._delay * 2))
-        log.warning(why, extra={"error": str(exc), "retry_in_s": round(self._delay, 2)})
-        stop.wait(self._delay)
+        if _unrecoverable(exc):
+            raise exc
+        if self._failures is None:
+            self._failures = self._retry.backoff(stop)
+        self._failures.wait(why, exc, log=log)
 
     def _commit(self, stop: threading.Event) -> bool:
         """Commit; False when asked to stop while the outcome is still unknown.
@@ -196,13 +192,14 @@ class TransactionalCommitter:
         A commit that timed out may have happened: only calling commit again settles it, so
         it is never answered with an abort and a redo (which could act twice).
         """
-        backoff = _Backoff(stop, self._max_backoff)
+        backoff = self._retry.backoff(stop)
         while True:
             try:
                 self._producer.commit(self._timeout)
                 return True
             except TransactionTimeoutError as exc:
-                if not backoff.wait("transaction commit unconfirmed; committing again", exc):
+                why = "transaction commit unconfirmed; committing again"
+                if not backoff.wait(why, exc, log=log):
                     # Stopping: the next start registers the transactional id again, which
                     # settles this transaction either way before anything is read.
                     return False
@@ -218,7 +215,7 @@ class TransactionalCommitter:
         """``pending`` with each record refused for good replaced; None if any failure may
         be transient (or hit a changelog record, which has no stand-in)."""
         failed = exc.failed
-        if not all(e.permanent_reason for e in failed.values()):
+        if disposition(exc) is not Disposition.PERMANENT:
             return None
         if any(pending[i].topic == self._changelog for i in failed):
             log.error("a changelog record was refused; the batch is retried",
@@ -250,6 +247,8 @@ class TransactionalCommitter:
         try:
             self._producer.rebuild(reason)
         except KafkaClientError as exc:
+            if _unrecoverable(exc):
+                raise
             # The next attempt fails the same way and comes back here after its backoff.
             log.error("could not rebuild the transactional producer", extra={"error": str(exc)})
 
@@ -265,14 +264,14 @@ class AtLeastOnceCommitter:
         *,
         changelog_topic: str,
         timeout_s: float = 30.0,
-        max_backoff_s: float = 5.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self._producer = producer
         self._consumer = consumer
         self._guard = guard
         self._changelog = changelog_topic
         self._timeout = timeout_s
-        self._max_backoff = max_backoff_s
+        self._retry = retry
 
     def start(self, timeout: float) -> None:
         """Nothing to prepare: an idempotent producer gets its id on first use."""
@@ -300,7 +299,7 @@ class AtLeastOnceCommitter:
     def _publish(self, outbound: list[Outbound], stop: threading.Event) -> ChangelogEnds | None:
         pending = list(outbound)
         ends: ChangelogEnds = {}
-        backoff = _Backoff(stop, self._max_backoff)
+        backoff = self._retry.backoff(stop)
         while pending:
             try:
                 delivered = self._producer.produce_batch(pending, timeout=self._timeout)
@@ -308,7 +307,7 @@ class AtLeastOnceCommitter:
                     ends[p] = max(ends.get(p, 0), o)
                 return ends
             except BatchDeliveryError as exc:
-                permanent = all(e.permanent_reason for e in exc.failed.values()) and not any(
+                permanent = disposition(exc) is Disposition.PERMANENT and not any(
                     pending[i].topic == self._changelog for i in exc.failed
                 )
                 if permanent:
@@ -321,6 +320,8 @@ class AtLeastOnceCommitter:
                     continue
                 failure: Exception = exc
             except KafkaClientError as exc:
+                if _unrecoverable(exc):
+                    raise
                 failure = exc
             if stop.is_set():
                 log.warning("stopping with an unpublished batch; it will be redelivered")
@@ -329,6 +330,6 @@ class AtLeastOnceCommitter:
             # producer failed for good; a fresh one gets a new id. Re-sending the batch can
             # duplicate a record, never lose one, and outputs keep their ids.
             self._producer.rebuild(f"publish failed: {failure}")
-            if not backoff.wait("kafka error; retrying", failure):
+            if not backoff.wait("kafka error; retrying", failure, log=log):
                 return None
         return ends

@@ -20,11 +20,13 @@ from collections.abc import Callable, Sequence
 from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.processor import CommandProcessor, KeyedState, Processed
 from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.retry import DEFAULT_RETRY, Backoff, RetryPolicy
 from clubhouse.runtime.batch_worker import BatchWorker, HandlersStuckError
 from clubhouse.runtime.changelog import EPOCH_HEADER
 from clubhouse.runtime.committers import BatchCommitter
 from clubhouse.runtime.partitions import OwnedPartitions
-from clubhouse.services.kafka_errors import FatalKafkaError, KafkaClientError
+from clubhouse.services.error_policy import Disposition, disposition
+from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     KafkaConsumerProtocol,
@@ -52,7 +54,7 @@ class ServiceLoop:
         worker: BatchWorker | None = None,
         batch_size: int = 200,
         poll_timeout_s: float = 0.1,
-        max_backoff_s: float = 5.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
@@ -67,7 +69,7 @@ class ServiceLoop:
         self._worker = worker  # None: records are processed on the loop's own thread
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout_s
-        self._max_backoff = max_backoff_s
+        self._retry = retry
         self._clock = clock
 
     def run(self, stop: threading.Event) -> None:
@@ -78,19 +80,19 @@ class ServiceLoop:
         self._consumer.subscribe([self._topic], self._partitions)
         self._health.set_ready(True)
         log.info("consuming commands", extra={"topic": self._topic})
-        backoff = 0.0
+        failures = self._retry.backoff(stop)
         try:
             while not stop.is_set():
                 self._health.beat()
                 try:
                     records = self._consumer.poll_batch(self._batch_size, self._poll_timeout)
-                except FatalKafkaError as exc:
-                    self._fatal(exc)
-                    raise
                 except KafkaClientError as exc:
-                    backoff = self._recover(exc, backoff, stop)
+                    if disposition(exc) is Disposition.FATAL:
+                        self._fatal(exc)
+                        raise
+                    self._recover(exc, failures)
                     continue
-                backoff = 0.0
+                failures.reset()
                 if records:
                     self._health.working()
                     try:
@@ -111,7 +113,7 @@ class ServiceLoop:
         started = self._clock()
         owned = [r for r in records if self._partitions.get(r.partition) is not None]
         if len(owned) < len(records):
-            self._not_owned([r for r in records if self._partitions.get(r.partition) is None])
+            self._not_owned([r for r in records if self._partitions.get(r.partition) is None], stop)
             if not owned:
                 return
         outbound: list[Outbound] = []
@@ -153,7 +155,7 @@ class ServiceLoop:
         for topic, count in Counter(out.topic for out in outbound).items():
             self._metrics.published.labels(topic).inc(count)
 
-    def _not_owned(self, records: Sequence[ConsumedRecord]) -> None:
+    def _not_owned(self, records: Sequence[ConsumedRecord], stop: threading.Event) -> None:
         """Records of partitions without state here: moving away, or not yet restored.
 
         Records fetched just before their partition moved are the new owner's to read. But a
@@ -172,8 +174,8 @@ class ServiceLoop:
         try:
             self._partitions.on_assigned([(self._topic, p) for p in sorted(first)])
         except Exception as exc:
-            log.warning("restore failed again", extra={"error": str(exc)})
-            time.sleep(min(self._max_backoff, 1.0))
+            # Waits out one short delay, never past a stop; the records are read again next.
+            self._retry.backoff(stop).wait("restore failed again", exc, log=log)
         self._consumer.seek([TopicOffset(self._topic, p, o) for p, o in sorted(first.items())])
 
     def _changelog_records(self) -> list[Outbound]:
@@ -207,24 +209,20 @@ class ServiceLoop:
             log.warning("could not rewind after a failed batch", extra={"error": str(exc)})
         log.info("batch to be processed again", extra={"partitions": sorted(first)})
 
-    def _fatal(self, exc: FatalKafkaError) -> None:
-        """Retrying cannot help a client librdkafka declared unusable: liveness turns red,
-        one line says why, and the error ends the process for its supervisor to restart."""
+    def _fatal(self, exc: KafkaClientError) -> None:
+        """Retrying cannot help a client librdkafka declared unusable, or a configuration no
+        client can use: liveness turns red, one line says why, and the error ends the process
+        for its supervisor to restart it."""
         self._health.fail(str(exc))
         log.critical(
             "fatal Kafka error; this instance stops so that its supervisor can restart it",
-            extra={"error": str(exc), "code": exc.code},
+            extra={"error": str(exc), "code": getattr(exc, "code", None)},
         )
 
-    def _recover(self, exc: Exception, backoff: float, stop: threading.Event) -> float:
-        backoff = min(self._max_backoff, max(0.2, backoff * 2))
-        log.warning(
-            "kafka error; retrying", extra={"error": str(exc), "retry_in_s": round(backoff, 2)}
-        )
+    def _recover(self, exc: KafkaClientError, failures: Backoff) -> None:
+        # A broker that lost its topics (a dev broker restarted, say) gets them back.
         try:
-            # A broker that lost its topics (a dev broker restarted, say) gets them back.
             self._ensure_topics()
         except KafkaClientError as topic_exc:
             log.warning("could not ensure topics", extra={"error": str(topic_exc)})
-        stop.wait(backoff)
-        return backoff
+        failures.wait("kafka error; retrying", exc, log=log)

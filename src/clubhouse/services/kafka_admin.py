@@ -17,6 +17,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]  # re-exported
 )
 from confluent_kafka.cimpl import NewTopic
 
+from clubhouse.retry import RetryPolicy
 from clubhouse.services.kafka_errors import KafkaConfigError, TopicAdminError
 from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
 from clubhouse.services.kafka_settings import KafkaSettings
@@ -144,14 +145,14 @@ class KafkaAdmin:
         return True
 
     def _wait_visible(self, names: list[str], deadline: float) -> None:
+        policy = RetryPolicy(first_s=0.05, max_s=0.05, deadline_s=deadline - time.monotonic())
+        backoff = policy.backoff()
         while True:
-            remaining = deadline - time.monotonic()
-            known = self.list_topics(max(0.5, remaining))
+            known = self.list_topics(max(0.5, deadline - time.monotonic()))
             absent = [n for n in names if n not in known]
             if not absent:
                 return
-            if remaining <= 0:
+            if not backoff.wait():
                 raise TopicAdminError(
                     absent[0], "created, but it did not appear in the cluster metadata in time"
                 )
-            time.sleep(0.05)

@@ -32,6 +32,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from clubhouse.retry import RetryPolicy
 from clubhouse.services.kafka_errors import (
     CommitError,
     ConsumeError,
@@ -309,7 +310,8 @@ class KafkaConsumer:
         ]
 
     def _high_watermark(self, topic: str, partition: int, deadline: float) -> int:
-        delay = 0.05
+        policy = RetryPolicy(first_s=0.05, max_s=0.5, deadline_s=deadline - time.monotonic())
+        backoff = policy.backoff()
         while True:
             remaining = max(0.1, deadline - time.monotonic())
             try:
@@ -318,11 +320,9 @@ class KafkaConsumer:
                 )
                 return int(high)
             except KafkaException as exc:
-                err = exc.args[0]
-                if err.code() not in _LEADER_MOVING or time.monotonic() + delay >= deadline:
+                # A leader moving is transient; anything else, or no time left, is not.
+                if exc.args[0].code() not in _LEADER_MOVING or not backoff.wait():
                     raise self._as_error(exc) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
 
     def commit(self, offsets: Sequence[TopicOffset]) -> None:
         """Commit these offsets (each the next offset to read) and wait for the broker."""

@@ -22,6 +22,7 @@ from confluent_kafka.schema_registry import (
     SchemaRegistryError,
 )
 
+from clubhouse.retry import RetryPolicy
 from clubhouse.services.kafka_protocol import (
     COMPATIBILITY_LEVELS,
     CompatibilityLevel,
@@ -292,22 +293,20 @@ def wait_for_registry(
     *,
     interval_s: float = 0.5,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
 ) -> None:
     """Return once ``registry`` answers; keep trying for ``timeout_s`` while it is unreachable.
 
     Deployments often start the registry beside the application, so the first connection
     may be refused for a while. Any other error (bad credentials, say) is raised at once.
     """
-    deadline = clock() + max(0.0, timeout_s)
-    attempt = 0
+    policy = RetryPolicy(first_s=interval_s, max_s=interval_s, deadline_s=max(0.0, timeout_s))
+    backoff = policy.backoff(clock=clock, sleep=sleep)
     while True:
-        attempt += 1
         try:
             registry.get_subjects()
             return
         except RegistryUnreachableError:
-            if clock() >= deadline:
+            if not backoff.wait():
                 raise
-            log.info("waiting for the schema registry", extra={"attempt": attempt})
-            sleep(interval_s)
+            log.info("waiting for the schema registry", extra={"attempt": backoff.attempts})

@@ -15,6 +15,7 @@ from clubhouse.messaging.entries import Entry, decode_entry
 from clubhouse.messaging.outbound import Outbound, RecordBuilder
 from clubhouse.messaging.publish_guard import PublishGuard, SizeLimits
 from clubhouse.observability import Health, ServiceMetrics
+from clubhouse.retry import RetryPolicy
 from clubhouse.runtime.committers import (
     AtLeastOnceCommitter,
     BatchCommitter,
@@ -197,12 +198,12 @@ class Loop:
         if eos is None:
             committer = AtLeastOnceCommitter(
                 self.producer, self.consumer, guard,  # type: ignore[arg-type]
-                changelog_topic=CHANGELOG, max_backoff_s=0.01,
+                changelog_topic=CHANGELOG, retry=RetryPolicy(first_s=0.01, max_s=0.01),
             )  # fmt: skip
         else:
             committer = TransactionalCommitter(
                 self.txn, self.consumer, guard, changelog_topic=CHANGELOG,  # type: ignore[arg-type]
-                metrics=self.metrics, max_backoff_s=0.01,
+                metrics=self.metrics, retry=RetryPolicy(first_s=0.01, max_s=0.01),
             )  # fmt: skip
         committer.start(1)
         self.partitions = OwnedPartitions(
@@ -219,7 +220,7 @@ class Loop:
             metrics=self.metrics,
             health=Health(),
             batch_size=10,
-            max_backoff_s=0.01,
+            retry=RetryPolicy(first_s=0.01, max_s=0.01),
         )
 
     def run(self) -> None:
