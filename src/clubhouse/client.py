@@ -26,6 +26,8 @@ from clubhouse.services.kafka_protocol import (
     SchemaRegistryProtocol,
     TopicOffset,
 )
+from clubhouse.services.registry_settings import RegistrySettings
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +65,10 @@ class ClubhouseClient:
         topic_prefix: str = "clubhouse",
         key_for: KeyFunction = agent_key,
         clock: Callable[[], float] = time.monotonic,
+        on_close: Callable[[], None] = lambda: None,
     ) -> None:
         self._producer = producer
+        self._on_close = on_close
         self._key_for = key_for
         self._new_consumer = consumer_factory
         self._serde = serde
@@ -75,8 +79,8 @@ class ClubhouseClient:
     @classmethod
     def connect(
         cls,
-        kafka: KafkaSettings,
-        registry: SchemaRegistryProtocol,
+        kafka: KafkaSettings | str,
+        registry: SchemaRegistryProtocol | str,
         *,
         catalog: MessageCatalog | None = None,
         topic_prefix: str | None = None,
@@ -84,6 +88,11 @@ class ClubhouseClient:
         idempotent: bool = True,
     ) -> ClubhouseClient:
         """A client for ``kafka`` whose schema ids come from ``registry`` (looked up once).
+
+        Both may be plain addresses: ``connect("localhost:9092", "http://localhost:8081",
+        app=app)``. Credentials then come from the environment (``KAFKA_SASL_USERNAME``,
+        ``SCHEMA_REGISTRY_BASIC_AUTH`` and friends); pass ``KafkaSettings`` and a registry
+        client for anything more.
 
         With ``app``, the client speaks that App's models under its prefix and keys each
         command by the field its handler declared, so a key's commands share a partition.
@@ -96,8 +105,20 @@ class ClubhouseClient:
         models = app.catalog() if app is not None else MessageCatalog.default()
         if catalog is not None:
             models.add_models(catalog)
+        if isinstance(kafka, str):
+            kafka = KafkaSettings.from_env(bootstrap_servers=kafka)
+        owned: ConfluentSchemaRegistry | None = None
+        if isinstance(registry, str):
+            registry = owned = ConfluentSchemaRegistry.from_settings(
+                RegistrySettings.from_env(registry)
+            )
         serde = MessageSerde(registry, models, prefix)
-        serde.prepare()
+        try:
+            serde.prepare()
+        except BaseException:
+            if owned is not None:
+                owned.close()
+            raise
         producer = (
             KafkaProducer(kafka)
             if idempotent
@@ -111,6 +132,7 @@ class ClubhouseClient:
             serde=serde,
             topic_prefix=prefix,
             key_for=app.key_for if app is not None else agent_key,
+            on_close=owned.close if owned is not None else (lambda: None),
         )
 
     def send(self, command: Command) -> None:
@@ -166,6 +188,7 @@ class ClubhouseClient:
             self._responses.close()
             self._responses = None
         self._producer.close(10.0)
+        self._on_close()  # a registry client made from a plain URL is this client's own
 
     def __enter__(self) -> ClubhouseClient:
         return self

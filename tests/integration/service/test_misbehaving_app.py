@@ -170,3 +170,13 @@ def test_sigterm_stops_the_service_while_a_handler_hangs(env: Env) -> None:
     finally:
         code = stop_process(proc, signal.SIGTERM)  # waits at most 60 s for the exit
     assert code == 0, (env.state_dir.parent / "service.log").read_text()[-3000:]
+
+
+def test_a_client_connects_with_plain_addresses(env: Env) -> None:
+    env.start_service(app=misbehaving.app)
+    # Only names `clubhouse` exports, and two strings, as the README shows.
+    from clubhouse import ClubhouseClient as Exported
+
+    with Exported.connect(env.bootstrap, env.registry_url, topic_prefix=env.prefix,
+                          app=misbehaving.app) as client:  # fmt: skip
+        assert _count(client, "plain") == 1
