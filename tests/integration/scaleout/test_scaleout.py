@@ -20,9 +20,11 @@ from .traffic import Plan
 
 pytestmark = pytest.mark.integration
 
-RATE = 20.0  # commands per second: slow enough that every scenario's event lands mid-stream
-PLAN = Plan(keys=24, messages=300)
-STORM_PLAN = Plan(keys=24, messages=int(62 * RATE))
+RATE = 25.0  # commands per second: slow enough that every scenario's event lands mid-stream
+PLAN = Plan(keys=24, messages=220)  # a 9 s stream: the shortest that still spans each event
+STORM_S = 40.0  # 13 joins and leaves, one every STORM_STEP_S, while commands keep coming
+STORM_STEP_S = 3.0
+STORM_PLAN = Plan(keys=24, messages=int((STORM_S + 2) * RATE))
 SESSION_TIMEOUT_S = 6.0  # --kafka-dev-tuning's session.timeout.ms
 
 StateOf = Callable[[Plan], dict[str, dict[str, Any]]]
@@ -117,15 +119,15 @@ def test_scale_3_to_1_to_3(scenario: Scenario, single_instance_state: StateOf) -
 
 @pytest.mark.slow
 def test_rebalance_storm(scenario: Scenario, single_instance_state: StateOf) -> None:
-    """An instance joins or leaves every ~4 s for 60 s, while commands keep coming."""
+    """An instance joins or leaves every ~3 s for 40 s, while commands keep coming."""
     needs_working_rebalances(scenario)
     scenario.start(3)
     fleet = scenario.fleet
     driver = scenario.drive(STORM_PLAN.commands(), RATE)
     began = time.monotonic()
     step = 0
-    while time.monotonic() - began < 60.0:
-        time.sleep(4.0)
+    while time.monotonic() - began < STORM_S:
+        time.sleep(STORM_STEP_S)
         i = step % 3
         running = fleet.running()
         if i in running and len(running) > 1:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro import parse_schema, schemaless_writer
 
 from clubhouse.agents import AgentReply, AgentSpec, builtin_agent_factory
-from clubhouse.agents.app import builtin_app
 from clubhouse.application import Dispatcher
 from clubhouse.avro import AvroCodec, frame
 from clubhouse.contracts import (
@@ -23,8 +21,6 @@ from clubhouse.contracts import (
     AgentErrorEvent,
     AgentStateChangedEvent,
     AgentThinkingEvent,
-    BaseMessage,
-    Command,
     CreateAgentCommand,
     DeleteAgentCommand,
     ErrorResponse,
@@ -37,64 +33,12 @@ from clubhouse.messaging.processor import (
     DLQ_REASON,
     FORWARDED_HEADER,
     CommandProcessor,
-    Processed,
 )
-from clubhouse.messaging.schema_registrator import SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde, SchemaNotRegisteredError
-from clubhouse.runtime.partitions import PartitionState
-from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.kafka_protocol import ConsumedRecord
 from clubhouse.services.partitioning import KeyPartitioner
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry
-
-
-class Harness:
-    """The processor on one partition; each ``send`` is a batch committed at once, unless
-    inside ``batch()``."""
-
-    def __init__(self, db: Path | str = ":memory:", factory: Any = builtin_agent_factory) -> None:
-        client = SchemaRegistryClient.new_client({"url": "mock://processor"})
-        self.registry = ConfluentSchemaRegistry(client)
-        self.catalog = MessageCatalog.default()
-        SchemaRegistrator(self.registry, self.catalog, "t").register_all_schemas()
-        self.serde = MessageSerde(self.registry, self.catalog, "t")
-        self.serde.prepare()
-        self.partition = PartitionState(0, PartitionStore(db), epoch=1)
-        self.app = builtin_app(factory, "t")
-        self.processor = CommandProcessor(self.serde, Dispatcher(self.app), "t")
-        self.offset = 0
-        self._in_batch = False
-
-    def send(self, message: BaseMessage) -> Processed:
-        key = self.app.key_for(message) if isinstance(message, Command) else None
-        return self.raw(self.serde.serialize(message), None if key is None else key.encode())
-
-    def raw(self, value: bytes | None, key: bytes | None = None) -> Processed:
-        self.offset += 1
-        record = ConsumedRecord("t-commands", 0, self.offset, key, value)
-        processed = self.processor.process(record, self.partition)
-        if not self._in_batch:
-            self.partition.committed(self.offset)
-        return processed
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        self._in_batch = True
-        try:
-            yield
-        except BaseException:
-            self.partition.discard()
-            raise
-        finally:
-            self._in_batch = False
-        self.partition.committed(self.offset)
-
-    def state(self, key: str) -> dict[str, Any] | None:
-        entry = self.partition.get(key)
-        return None if entry is None else entry.state
-
-    def decode(self, processed: Processed) -> list[BaseMessage]:
-        return [self.serde.deserialize(r.value or b"") for r in processed.records]
+from tests.apps.harness import Harness
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from clubhouse.messaging.publish_guard import (
     SizeLimits,
     record_size,
 )
-from tests.unit.messaging.test_processor import Harness
+from tests.apps.harness import Harness
 
 ORIGIN = Origin(uuid4(), b"agent-7", "t-commands/1/42")
 

@@ -37,7 +37,7 @@ from clubhouse.services.kafka_protocol import (
     RebalanceListener,
     TopicOffset,
 )
-from tests.unit.messaging.test_processor import Harness
+from tests.apps.harness import Harness
 
 CHANGELOG = "t-state-changelog"
 
