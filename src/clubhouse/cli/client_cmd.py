@@ -7,6 +7,7 @@ confluent clients, and the contracts are named here as strings for the same reas
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from clubhouse.cli.connection import BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
-    app_option,
     broker_options,
     build_catalog,
     check_registry_reachable,
@@ -201,16 +201,62 @@ def send() -> None:
     """
 
 
+class _ModelCommand(click.Command):
+    """``send MODEL``: its help lists the model's fields, found through ``--app``."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The model's fields, their types and defaults, after the options."""
+        app_ref = ctx.params.get("app_ref") or os.environ.get("CLUBHOUSE_APP")
+        rows = _field_rows(self.name or "", app_ref)
+        if rows:
+            with formatter.section(f"Fields of {self.name} (for --data)"):
+                formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+def _field_rows(name: str, app_ref: str | None) -> list[tuple[str, str]]:
+    """``(field, "type, required | default X")`` for each field of the command model
+    ``name``; none when it cannot be found (the help then says how to name it)."""
+    from clubhouse.contracts import Command, MessageCatalog  # noqa: PLC0415 - pydantic
+
+    try:
+        app = load_app_option(app_ref)
+        catalog = app.catalog() if app is not None else MessageCatalog.default()
+        model = catalog.get(name)
+    except (click.UsageError, KeyError):
+        return []
+    if not issubclass(model, Command):
+        return []
+    rows = []
+    for field_name, info in model.model_fields.items():
+        if field_name in ("message_id", "timestamp", "message_type"):
+            continue  # set by the client
+        kind = _type_name(info.annotation)
+        if info.is_required():
+            default = "required"
+        else:
+            default = f"default {info.get_default(call_default_factory=True)!r}"
+        rows.append((field_name, f"{kind}, {default}"))
+    return rows
+
+
+def _type_name(annotation: Any) -> str:
+    text = getattr(annotation, "__name__", None) if isinstance(annotation, type) else None
+    return text or str(annotation).replace("typing.", "")
+
+
 def _any_model(name: str) -> click.Command:
     help_text = (
-        f"Send a {name} built from --data and print the response.\n\n\b\nExamples:\n"
-        f"  clubhouse send {name} --app orders_app:app --data '{{...}}'\n"
-        f"  clubhouse send {name} --models myapp.messages --data '{{...}}' --json\n"
+        f"Send a {name} built from --data and print the response. Its fields are listed "
+        "below when --app (or CLUBHOUSE_APP) names the app that defines it.\n\n\b\nExamples:\n"
+        f"  clubhouse send {name} --app MODULE:ATTR --data '{{...}}'\n"
+        f"  clubhouse send {name} --app MODULE:ATTR --help\n"
+        f"  clubhouse send {name} --models MODULE --data '{{...}}' --json\n"
     )
 
-    @click.command(name, help=help_text)
+    @click.command(name, help=help_text, cls=_ModelCommand)
     @click.option("--data", required=True, metavar="JSON", help="The command's fields.")
-    @app_option
+    @_eager_app_option
     @timeout_option
     @client_connection_options
     def run(data: str, app_ref: str | None, timeout: float, client: ClientOptions) -> None:
@@ -219,6 +265,13 @@ def _any_model(name: str) -> click.Command:
                 timeout, app)  # fmt: skip
 
     return run
+
+
+# --app, read before --help when given first, so that the help can list the model's fields.
+_eager_app_option = click.option(
+    "--app", "app_ref", metavar="MODULE:ATTR", envvar="CLUBHOUSE_APP", is_eager=True,
+    help="Your App (e.g. bank:app), imported from the working directory. Env: CLUBHOUSE_APP.",
+)  # fmt: skip
 
 
 def _validated(name: str, data: str, catalog: MessageCatalog) -> Command:
