@@ -19,6 +19,7 @@ from clubhouse.cli.connection import BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
+    app_option,
     broker_options,
     build_catalog,
     check_registry_reachable,
@@ -372,9 +373,13 @@ _command(
     "--idle-timeout", type=float, default=2.0, show_default=True,
     help="Without --follow: stop after this many seconds with no new event.",
 )  # fmt: skip
+@app_option
 @client_connection_options
-def events(follow: bool, from_beginning: bool, idle_timeout: float, client: ClientOptions) -> None:
-    """Print the service's events (agent thinking, errors, state changes).
+def events(
+    follow: bool, from_beginning: bool, idle_timeout: float, app_ref: str | None,
+    client: ClientOptions,
+) -> None:  # fmt: skip
+    """Print the service's events: your app's (--app), or the bundled agents app's.
 
     Exit codes: 0 done (or Ctrl-C), 2 the broker, the registry or the events topic cannot
     be reached.
@@ -382,11 +387,12 @@ def events(follow: bool, from_beginning: bool, idle_timeout: float, client: Clie
     \b
     Examples:
       clubhouse events --follow
-      clubhouse events --from-beginning --json
+      clubhouse events --app bank:app --from-beginning --json
     """
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415 - heavy imports
 
-    with connect(client) as connected:
+    app = load_app_option(app_ref)
+    with connect(client, app) as connected:
         try:
             for event in connected.events(
                 from_beginning=from_beginning, idle_timeout=None if follow else idle_timeout
@@ -397,4 +403,5 @@ def events(follow: bool, from_beginning: bool, idle_timeout: float, client: Clie
         except KeyboardInterrupt:
             return
         except ClubhouseError as exc:
-            fail(f"cannot read {client.topic_prefix}-events: {exc}{_topic_hint(exc, client)}")
+            prefix = prefix_for(app, client.topic_prefix)
+            fail(f"cannot read {prefix}-events: {exc}{_topic_hint(exc, client)}")

@@ -20,11 +20,11 @@ from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
-    build_catalog,
+    Contracts,
+    contracts_options,
     fail,
     json_option,
     logging_options,
-    models_option,
     open_registry,
     registry_options,
     topic_prefix_option,
@@ -46,18 +46,17 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def source_options(fn: F) -> F:
     """What to document: models, topic prefix, title, and optionally a registry."""
-    for option in reversed(
-        [
-            models_option,
-            topic_prefix_option,
-            click.option(
-                "--title",
-                default="Clubhouse messages",
-                show_default=True,
-                help="Heading of the page and title of the AsyncAPI document.",
-            ),
-        ]
-    ):
+    options: list[Callable[[F], F]] = [
+        contracts_options,
+        topic_prefix_option,
+        click.option(
+            "--title",
+            default="Clubhouse messages",
+            show_default=True,
+            help="Heading of the page and title of the AsyncAPI document.",
+        ),
+    ]
+    for option in reversed(options):
         fn = option(fn)
     return registry_options(required=False)(fn)
 
@@ -73,17 +72,20 @@ def _config_errors() -> Iterator[None]:
 
 
 def gather(
-    *, model_modules: tuple[str, ...], topic_prefix: str, title: str, registry: RegistryOptions
+    *, contracts: Contracts, topic_prefix: str, title: str, registry: RegistryOptions
 ) -> DocsModel:
     """The documentation model for the CLI's options, asking the registry when one is given."""
-    catalog = build_catalog(model_modules)
+    catalog = contracts.catalog()
+    topic_prefix = contracts.prefix(topic_prefix)
+    keys = contracts.keys()
     registry = with_dev_stack(registry)
     if not registry.url:
-        return build_docs_model(catalog, topic_prefix=topic_prefix, title=title)
+        return build_docs_model(catalog, topic_prefix=topic_prefix, title=title, keys=keys)
     with open_registry(registry) as client:
         docs = build_docs_model(
             catalog,
             topic_prefix=topic_prefix,
+            keys=keys,
             registry_lookup=partial(registry_doc, client),
             registry_url=client.display_url,
             title=title,
@@ -119,7 +121,7 @@ def docs() -> None:
 def build_cmd(
     *,
     out: Path,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     title: str,
     as_json: bool,
@@ -142,7 +144,7 @@ def build_cmd(
     """
     with _config_errors():
         docs_model = gather(
-            model_modules=model_modules, topic_prefix=topic_prefix, title=title, registry=registry
+            contracts=contracts, topic_prefix=topic_prefix, title=title, registry=registry
         )
         written = write_site(build_site(docs_model), out)
     if as_json:
@@ -174,7 +176,7 @@ def serve_cmd(
     *,
     host: str,
     port: int,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     title: str,
     registry: RegistryOptions,
@@ -190,7 +192,7 @@ def serve_cmd(
     """
     with _config_errors():
         docs_model = gather(
-            model_modules=model_modules, topic_prefix=topic_prefix, title=title, registry=registry
+            contracts=contracts, topic_prefix=topic_prefix, title=title, registry=registry
         )
         site = build_site(docs_model)
         sock = listen(host, port)

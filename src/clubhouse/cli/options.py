@@ -251,6 +251,10 @@ def broker_options(*, dev_stack: bool = True) -> Callable[[F], F]:
     )
 
 
+def _contracts(_ctx: click.Context, values: dict[str, Any]) -> Contracts:
+    return Contracts(values["app_ref"], tuple(values["model_modules"]))
+
+
 models_option = click.option(
     "--models",
     "model_modules",
@@ -320,11 +324,27 @@ def syntax_error_message(what: str, exc: SyntaxError) -> str:
 def build_catalog(
     model_modules: tuple[str, ...], *, app: App | None = None
 ) -> MessageCatalog:
-    """The app's models (the built-in contracts without ``--app``) plus the user's modules;
-    a bad module is a usage error (exit 2)."""
-    from clubhouse.contracts import CatalogError, MessageCatalog  # noqa: PLC0415 - pydantic
+    """The contracts a command works on; a bad module is a usage error (exit 2).
 
-    catalog = app.catalog() if app is not None else MessageCatalog.default()
+    With an app, the app's models (plus ``model_modules``); with modules alone, only those
+    modules' models and the bases; with neither, the bundled agents app's models.
+    """
+    from clubhouse.contracts import (  # noqa: PLC0415 - pydantic
+        BaseMessage,
+        CatalogError,
+        Command,
+        ErrorResponse,
+        Event,
+        MessageCatalog,
+        Response,
+    )
+
+    if app is not None:
+        catalog = app.catalog()
+    elif model_modules:
+        catalog = MessageCatalog([BaseMessage, Command, Response, Event, ErrorResponse])
+    else:
+        catalog = MessageCatalog.default()
     if model_modules:
         cwd_on_sys_path()
     for module in model_modules:
@@ -336,6 +356,43 @@ def build_catalog(
             message = syntax_error_message(f"contract module {module!r}", exc)
             raise click.UsageError(message) from exc
     return catalog
+
+
+class Contracts:
+    """Which contracts a command works on: ``--app`` and ``--models``, the same way in every
+    command (with neither, the bundled agents app). The app is imported on first use."""
+
+    def __init__(self, app_ref: str | None, model_modules: tuple[str, ...]) -> None:
+        self.app_ref = app_ref
+        self.model_modules = model_modules
+        self._app: App | None = None
+        self._loaded = False
+
+    def app(self) -> App | None:
+        """The App ``--app`` names, or None; a bad reference exits 2."""
+        if not self._loaded:
+            self._app = load_app_option(self.app_ref)
+            self._loaded = True
+        return self._app
+
+    def catalog(self) -> MessageCatalog:
+        """The models: the app's, or ``--models``', or the bundled agents app's."""
+        return build_catalog(self.model_modules, app=self.app())
+
+    def prefix(self, topic_prefix: str) -> str:
+        """``--topic-prefix`` when given, else the app's own prefix."""
+        return prefix_for(self.app(), topic_prefix)
+
+    def keys(self) -> dict[str, str]:
+        """Each command model's key field, by model name (the app's handlers say)."""
+        from clubhouse.agents.app import builtin_app  # noqa: PLC0415 - pydantic
+
+        app = self.app()
+        if app is None and not self.model_modules:
+            app = builtin_app()
+        if app is None:
+            return {}
+        return {h.command.__name__: h.key_field for h in app.handlers}
 
 
 def load_app_option(reference: str | None) -> App | None:
@@ -369,6 +426,13 @@ app_option = click.option(
     envvar="CLUBHOUSE_APP",
     help="Your App (e.g. orders_app:app), imported from the working directory. Its "
     "prefix is the topic prefix unless --topic-prefix says otherwise. Env: CLUBHOUSE_APP.",
+)
+
+
+# --app and --models as one ``contracts: Contracts`` argument: every command that works on
+# contracts or topics names its app this way.
+contracts_options = option_group(
+    collapse("contracts", ("app_ref", "model_modules"), _contracts), app_option, models_option
 )
 
 

@@ -21,11 +21,11 @@ from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
-    build_catalog,
+    Contracts,
+    contracts_options,
     fail,
     json_option,
     logging_options,
-    models_option,
     open_registry,
     registry_options,
     topic_prefix_option,
@@ -122,7 +122,7 @@ def schemas() -> None:
 
 
 @schemas.command("check")
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @click.option(
@@ -148,7 +148,7 @@ def schemas() -> None:
 @logging_options
 def check_cmd(
     *,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     against: Path | None,
     level: str | None,
@@ -169,7 +169,8 @@ def check_cmd(
       clubhouse schemas check --url http://localhost:8081 --level FULL_TRANSITIVE --json
       clubhouse schemas check --against schemas/release-1.4 --format github
     """
-    catalog = build_catalog(model_modules)
+    topic_prefix = contracts.prefix(topic_prefix)
+    catalog = contracts.catalog()
     chosen = _upper_level(level)
     with config_errors_exit():
         if against is not None:
@@ -193,7 +194,7 @@ def check_cmd(
 
 
 @schemas.command("export")
-@models_option
+@contracts_options
 @topic_prefix_option
 @click.option(
     "--out",
@@ -204,7 +205,7 @@ def check_cmd(
 @json_option
 @logging_options
 def export_cmd(
-    *, model_modules: tuple[str, ...], topic_prefix: str, out: Path, as_json: bool
+    *, contracts: Contracts, topic_prefix: str, out: Path, as_json: bool
 ) -> None:
     """Write each local model's canonical schema to OUT/{subject}.avsc.
 
@@ -216,7 +217,8 @@ def export_cmd(
       clubhouse schemas export --out schemas/release-1.4
       clubhouse schemas export --out build/schemas --models myapp.messages --topic-prefix shop
     """
-    catalog = build_catalog(model_modules)
+    topic_prefix = contracts.prefix(topic_prefix)
+    catalog = contracts.catalog()
     with config_errors_exit():
         written = export_models(catalog, topic_prefix=topic_prefix, out=out)
     _report_files(written, as_json)
@@ -231,7 +233,7 @@ def _report_files(written: list[Path], as_json: bool) -> None:
 
 
 @schemas.command("download")
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @click.option(
@@ -251,7 +253,7 @@ def _report_files(written: list[Path], as_json: bool) -> None:
 @logging_options
 def download_cmd(
     *,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     out: Path,
     all_versions: bool,
@@ -271,11 +273,12 @@ def download_cmd(
       clubhouse schemas download --url http://localhost:8081 --out base --all-versions
       clubhouse schemas download --url http://localhost:8081 --out base --local-only
     """
+    topic_prefix = contracts.prefix(topic_prefix)
     wanted: list[str] | None = list(subjects) or None
     with config_errors_exit(), open_registry(registry) as client:
         if local_only:
             registered = set(client.get_subjects())
-            local = [subject_name(topic_prefix, m) for m in build_catalog(model_modules)]
+            local = [subject_name(topic_prefix, m) for m in contracts.catalog()]
             wanted = [s for s in (wanted or local) if s in registered and s in local]
         written = download_schemas(client, out=out, all_versions=all_versions, subjects=wanted)
     _report_files(written, as_json)
@@ -283,7 +286,7 @@ def download_cmd(
 
 @schemas.command("diff")
 @click.argument("model", required=False)
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @click.option(
@@ -296,7 +299,7 @@ def download_cmd(
 def diff_cmd(
     *,
     model: str | None,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     against: Path | None,
     as_json: bool,
@@ -313,7 +316,8 @@ def diff_cmd(
       clubhouse schemas diff ProcessMessageCommand --url http://localhost:8081
       clubhouse schemas diff --against schemas/release-1.4 --json
     """
-    catalog = build_catalog(model_modules)
+    topic_prefix = contracts.prefix(topic_prefix)
+    catalog = contracts.catalog()
     models = _pick_models(catalog, model)
     with config_errors_exit():
         if against is not None:
@@ -330,13 +334,13 @@ def diff_cmd(
 
 
 @schemas.command("plan")
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @json_option
 @logging_options
 def plan_cmd(
-    *, model_modules: tuple[str, ...], topic_prefix: str, as_json: bool, registry: RegistryOptions
+    *, contracts: Contracts, topic_prefix: str, as_json: bool, registry: RegistryOptions
 ) -> None:
     """Show what `register` would do for each model, without writing anything.
 
@@ -348,7 +352,8 @@ def plan_cmd(
       clubhouse schemas plan --url http://localhost:8081
       clubhouse schemas plan --url http://localhost:8081 --models myapp.messages --json
     """
-    catalog = build_catalog(model_modules)
+    topic_prefix = contracts.prefix(topic_prefix)
+    catalog = contracts.catalog()
     with config_errors_exit(), open_registry(registry) as client:
         steps = plan_registration(catalog, topic_prefix=topic_prefix, registry=client)
     if as_json:
@@ -363,7 +368,7 @@ def plan_cmd(
 @click.argument("level", type=_level_choice())
 @click.option("--subject", help="The subject to configure (default: the global level).")
 @click.option("--model", "model_name", help="Configure this model's subject instead.")
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @logging_options
@@ -372,7 +377,7 @@ def set_compatibility_cmd(
     level: str,
     subject: str | None,
     model_name: str | None,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     registry: RegistryOptions,
 ) -> None:
@@ -387,10 +392,11 @@ def set_compatibility_cmd(
       clubhouse schemas set-compatibility backward_transitive --subject clubhouse-Foo-value
       clubhouse schemas set-compatibility FULL --model ProcessMessageCommand
     """
+    topic_prefix = contracts.prefix(topic_prefix)
     if subject and model_name:
         raise click.UsageError("give --subject or --model, not both")
     if model_name:
-        (model,) = _pick_models(build_catalog(model_modules), model_name)
+        (model,) = _pick_models(contracts.catalog(), model_name)
         subject = subject_name(topic_prefix, model)
     chosen = _upper_level(level)
     assert chosen is not None  # click.Choice has already refused anything else

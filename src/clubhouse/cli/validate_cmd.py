@@ -17,11 +17,11 @@ from clubhouse.cli.connection import RegistryOptions
 from clubhouse.cli.options import (
     EXIT_FAILED,
     EXIT_OK,
-    build_catalog,
+    Contracts,
+    contracts_options,
     fail,
     json_option,
     logging_options,
-    models_option,
     open_registry,
     topic_prefix_option,
 )
@@ -74,7 +74,7 @@ def _load_messages(file: TextIO, name: str) -> list[tuple[str, Mapping[str, Any]
     show_default=True,
     help="Registered version to validate against (a number or 'latest').",
 )
-@models_option
+@contracts_options
 @topic_prefix_option
 @registry_connection_options
 @json_option
@@ -85,7 +85,7 @@ def validate(
     model_name: str | None,
     file: TextIO,
     version: str,
-    model_modules: tuple[str, ...],
+    contracts: Contracts,
     topic_prefix: str,
     as_json: bool,
     registry: RegistryOptions,
@@ -103,11 +103,12 @@ def validate(
       clubhouse validate --model CreateAgentCommand --file - --json < msg.json
       clubhouse validate --model Order --models myapp.messages --file order.json --version 2
     """
+    topic_prefix = contracts.prefix(topic_prefix)
     if bool(subject) == bool(model_name):
         raise click.UsageError("give exactly one of --subject or --model")
     if model_name:
         try:
-            model = build_catalog(model_modules).get(model_name)
+            model = contracts.catalog().get(model_name)
         except KeyError as exc:
             raise click.BadParameter(str(exc.args[0]), param_hint="--model") from exc
         subject = subject_name(topic_prefix, model)

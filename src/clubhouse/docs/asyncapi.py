@@ -39,8 +39,8 @@ def asyncapi_document(docs: DocsModel) -> dict[str, Any]:
             "description": (
                 f"Clubhouse commands, responses and events on the `{docs.topic_prefix}-*` "
                 "topics. Each message value is Confluent-framed Avro: byte 0x00, the schema id "
-                "as 4 bytes big-endian, then the Avro binary body. The key is the agent id, "
-                "which keeps each agent's messages in order."
+                f"as 4 bytes big-endian, then the Avro binary body. The key is "
+                f"{docs.key_text()}, which keeps all messages of one key in order."
             ),
         },
         "defaultContentType": WIRE_CONTENT_TYPE,
@@ -102,7 +102,7 @@ def _operations(docs: DocsModel, by_name: dict[str, MessageDoc]) -> dict[str, An
             "action": "send",
             "channel": {"$ref": "#/channels/events"},
             "title": "Publish events",
-            "summary": "What happened to agents, for any interested subscriber.",
+            "summary": "What happened, for any interested subscriber.",
             "messages": refs(events),
         }
     return ops
@@ -123,7 +123,7 @@ def _message(docs: DocsModel, m: MessageDoc) -> dict[str, Any]:
         message["correlationId"] = correlation
     message["bindings"] = {
         "kafka": {
-            "key": {"type": "string", "description": "The agent id."},
+            "key": {"type": "string", "description": f"The key: {docs.key_text()}."},
             "schemaIdLocation": "payload",
             "schemaIdPayloadEncoding": "confluent",
             "schemaLookupStrategy": f"subject {m.subject} ({docs.topic_prefix}-<Model>-value)",

@@ -7,7 +7,7 @@ can be tested without a registry. Registry facts come in through ``registry_info
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -141,6 +141,11 @@ class DocsModel:
     topics: tuple[TopicDoc, ...]
     registry_url: str | None = None  # shown without credentials
     version: str = __version__
+    keys: tuple[tuple[str, str], ...] = ()  # (command model, its key field)
+
+    def key_text(self) -> str:
+        """What the topics are keyed by, in words."""
+        return key_text(dict(self.keys))
 
     def of_kind(self, kind: MessageKind) -> list[MessageDoc]:
         """The messages of one kind, in catalog order (bases first)."""
@@ -184,8 +189,13 @@ def build_docs_model(
     registry_lookup: RegistryLookup | None = None,
     registry_url: str | None = None,
     title: str = "Clubhouse messages",
+    keys: Mapping[str, str] | None = None,
 ) -> DocsModel:
-    """Document every model in ``catalog``; with ``registry_lookup``, add registry history."""
+    """Document every model in ``catalog``; with ``registry_lookup``, add registry history.
+
+    ``keys`` gives each command model's key field (the app's handlers say), which is what
+    the topics are keyed by.
+    """
     messages: list[MessageDoc] = []
     records: dict[str, RecordDoc] = {}
     for model in catalog:
@@ -201,8 +211,9 @@ def build_docs_model(
         topic_prefix=topic_prefix,
         messages=tuple(messages),
         records=tuple(r for r in records.values() if r.fullname not in message_names),
-        topics=_topics(topic_prefix, messages),
+        topics=_topics(topic_prefix, messages, dict(keys or {})),
         registry_url=registry_url,
+        keys=tuple(sorted((keys or {}).items())),
     )
 
 
@@ -299,22 +310,40 @@ def _add_records(records: dict[str, RecordDoc], model: MessageModel, schema: Any
         )
 
 
-_TOPIC_TEXT: dict[TopicKind, str] = {
-    "commands": "Requests for the service. Keyed by agent id, so each agent's commands stay "
-    "in order.",
-    "responses": "The service's answers; each carries in_response_to, the message_id of the "
-    "command it answers.",
-    "events": "What happened to agents, for any interested subscriber.",
-    "dead-letters": "Messages that could not be decoded or routed, parked as they arrived.",
-}
+def key_text(keys: Mapping[str, str]) -> str:
+    """What a topic's records are keyed by, given each command model's key field."""
+    fields = sorted(set(keys.values()))
+    if not fields:
+        return "each command's key"
+    if len(fields) == 1:
+        return f"the command's {fields[0]}"
+    listed = ", ".join(f"{m}: {f}" for m, f in sorted(keys.items()))
+    return f"each command's key field ({listed})"
 
 
-def _topics(prefix: str, messages: Iterable[MessageDoc]) -> tuple[TopicDoc, ...]:
+def _topic_text(kind: TopicKind, keys: Mapping[str, str]) -> str:
+    keyed = key_text(keys)
+    return {
+        "commands": f"Requests for the service. Keyed by {keyed}, so all commands of one key "
+        "stay in order.",
+        "responses": "The service's answers; each carries in_response_to, the message_id of "
+        f"the command it answers, and is keyed like it ({keyed}).",
+        "events": f"What happened, for any interested subscriber; keyed like the command that "
+        f"caused it ({keyed}).",
+        "dead-letters": "Messages that could not be decoded or routed, parked as they arrived.",
+    }[kind]
+
+
+def _topics(
+    prefix: str, messages: Iterable[MessageDoc], keys: Mapping[str, str]
+) -> tuple[TopicDoc, ...]:
     concrete = [m for m in messages if not m.is_base]
     out: list[TopicDoc] = []
     # all_topics is the one place topic names are made; its order is commands, responses,
     # events, dead letters.
     for kind, name in zip(TOPIC_KINDS, all_topics(prefix), strict=True):
         on_topic = tuple(m.name for m in concrete if m.topic == name)
-        out.append(TopicDoc(name, kind, _TOPIC_TEXT[kind], on_topic))
+        out.append(TopicDoc(name, kind, _topic_text(kind, keys), on_topic))
     return tuple(out)
+
+

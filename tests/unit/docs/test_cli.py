@@ -27,8 +27,10 @@ def test_build_writes_the_three_files(tmp_path: Path) -> None:
                            "--topic-prefix", "shop", "--title", "Shop contracts")  # fmt: skip
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["asyncapi.yaml", "index.html", "messages.md"]
-    assert "Documented 17 messages:" in stdout  # 14 built-in + 3 sample models
+    # The 5 bases (ErrorResponse among them) and the 3 sample models: no agent model.
+    assert "Documented 8 messages:" in stdout
     html = (out / "index.html").read_text()
+    assert "CreateAgentCommand" not in html and "Keyed by agent" not in html
     assert "<title>Shop contracts</title>" in html and "OpenTicketCommand" in html
     assert "shop-OpenTicketCommand-value" in (out / "messages.md").read_text()
     assert "address: shop-commands" in (out / "asyncapi.yaml").read_text()
