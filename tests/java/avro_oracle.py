@@ -5,7 +5,8 @@ hundreds of cases costs one round trip; ``compatibilities``, ``decodes`` and ``e
 its typed forms, answering each case with its result or the ``OracleError`` Java raised.
 
 ``start_oracle`` resolves the pinned Java Avro jars (``clubhouse.devstack.maven``), compiles
-the helper with ``javac`` and starts it; ``OracleUnavailableError`` says what is missing.
+the helper with ``javac`` (once per source and JDK: ``compiled_classes`` keeps the classes in
+the Clubhouse cache) and starts it; ``OracleUnavailableError`` says what is missing.
 ``oracle_or_skip`` turns that into one skip reason, or a failure under
 ``CLUBHOUSE_REQUIRE_KAFKA=1`` (CI), where a missing JDK must not pass unnoticed.
 """
@@ -13,8 +14,12 @@ the helper with ``javac`` and starts it; ``OracleUnavailableError`` says what is
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,7 +27,7 @@ from typing import Any, TypeVar
 import pytest
 
 from clubhouse.devstack.errors import DevStackError
-from clubhouse.devstack.maven import classpath, require_tool, resolve_jars
+from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
 
 # The one place the Java Avro version is pinned.
 AVRO_JAVA_VERSION = "1.12.1"
@@ -147,35 +152,65 @@ def _encoded(answer: dict[str, Any]) -> bytes:
     return base64.b64decode(answer["data"])
 
 
-def start_oracle(work_dir: Path) -> AvroOracle:
-    """Compile ``AvroOracle.java`` into ``work_dir`` and start it."""
-    try:
-        javac = require_tool("javac", "compiling the Java Avro test oracle")
-        java = require_tool("java", "running the Java Avro test oracle")
-        jars = resolve_jars(
-            f"avro-{AVRO_JAVA_VERSION}", [f"org.apache.avro:avro:{AVRO_JAVA_VERSION}"]
-        )
-    except DevStackError as exc:
-        raise OracleUnavailableError(str(exc)) from exc
-    path = classpath(jars)
+def avro_jars() -> list[Path]:
+    """The pinned Java Avro jar and its dependencies, resolved by Maven once and cached."""
+    return resolve_jars(f"avro-{AVRO_JAVA_VERSION}", [f"org.apache.avro:avro:{AVRO_JAVA_VERSION}"])
+
+
+def compiled_classes(javac: str, jars: Sequence[Path], root: Path) -> Path:
+    """The folder under ``root`` holding ``AvroOracle.class``, compiled by ``javac`` if need be.
+
+    javac takes seconds, every session, for a source that rarely changes; so the classes are
+    kept under a hash of the source, the jars and the JDK's javac, and any change compiles
+    afresh. They are compiled beside and renamed into place, so a folder is whole or absent.
+    """
+    inputs = "\0".join([SOURCE.read_text(), classpath(jars), os.path.realpath(javac)])
+    target = root / f"avro-oracle-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
+    if (target / "AvroOracle.class").is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".avro-oracle-", dir=root))
     compiled = subprocess.run(
-        [javac, "-d", str(work_dir), "-cp", path, str(SOURCE)],
+        [javac, "-d", str(staging), "-cp", classpath(jars), str(SOURCE)],
         capture_output=True, text=True, check=False, timeout=300,
     )  # fmt: skip
     if compiled.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         raise OracleError(f"javac failed on {SOURCE.name}:\n{compiled.stderr}")
+    try:
+        staging.rename(target)
+    except OSError:  # another session compiled the same classes first: theirs will do
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def start_oracle(classes_root: Path | None = None) -> AvroOracle:
+    """Compile ``AvroOracle.java`` (once, into ``classes_root``) and start it.
+
+    ``classes_root`` defaults to the Clubhouse cache (``~/.cache/clubhouse``), beside the jars.
+    """
+    try:
+        javac = require_tool("javac", "compiling the Java Avro test oracle")
+        java = require_tool("java", "running the Java Avro test oracle")
+        jars = avro_jars()
+    except DevStackError as exc:
+        raise OracleUnavailableError(str(exc)) from exc
+    classes = compiled_classes(javac, jars, classes_root or default_cache_root())
+    # C1 only: the oracle lives for one session of short batches, where the optimizing
+    # compiler's work costs more CPU than it saves.
     process = subprocess.Popen(
-        [java, "-Xshare:auto", "-cp", classpath([work_dir, *jars]), "AvroOracle"],
+        [java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", classpath([classes, *jars]),
+         "AvroOracle"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True, encoding="utf-8",
     )  # fmt: skip
     return AvroOracle(process)
 
 
-def oracle_or_skip(work_dir: Path, env: Mapping[str, str]) -> AvroOracle:
+def oracle_or_skip(env: Mapping[str, str], classes_root: Path | None = None) -> AvroOracle:
     """``start_oracle``, or skip the test (fail it when ``env`` requires Java)."""
     try:
-        return start_oracle(work_dir)
+        return start_oracle(classes_root)
     except OracleUnavailableError as exc:
         reason = f"Java Avro oracle unavailable: {exc}"
         if env.get("CLUBHOUSE_REQUIRE_KAFKA") == "1":
