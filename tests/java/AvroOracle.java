@@ -3,6 +3,9 @@
  *
  * One long-lived process: a JSON request per line on stdin, a JSON answer per line on stdout,
  * so a test session pays for JVM start-up once. Requests:
+ *   {"op":"batch","requests":[REQUEST, ...]}
+ *       -> {"ok":true,"answers":[ANSWER, ...]}  (one answer per request, in order; each has its
+ *          own "ok", so one failing request does not hide the others' answers)
  *   {"op":"compat","reader":SCHEMA,"writer":SCHEMA}
  *       -> {"ok":true,"compatible":bool,"incompatibilities":[{"type","location","message"}]}
  *   {"op":"decode","writer":SCHEMA,"reader":SCHEMA?,"data":BASE64}
@@ -50,16 +53,42 @@ public final class AvroOracle {
     while ((line = in.readLine()) != null) {
       ObjectNode answer;
       try {
-        answer = handle(MAPPER.readTree(line));
-        answer.put("ok", true);
-      } catch (Exception e) { // one bad request must not end the session's oracle
-        answer = MAPPER.createObjectNode();
-        answer.put("ok", false);
-        answer.put("error", e.getClass().getName() + ": " + e.getMessage());
+        answer = answer(MAPPER.readTree(line));
+      } catch (IOException e) { // a line that is not JSON: say so, and go on with the next
+        answer = failure(e);
       }
       out.println(MAPPER.writeValueAsString(answer));
       out.flush();
     }
+  }
+
+  private static ObjectNode answer(JsonNode request) {
+    try {
+      ObjectNode answer = handle(request);
+      answer.put("ok", true);
+      return answer;
+    } catch (Exception e) { // one bad request must not end the session's oracle
+      return failure(e);
+    }
+  }
+
+  private static ObjectNode failure(Exception e) {
+    ObjectNode answer = MAPPER.createObjectNode();
+    answer.put("ok", false);
+    answer.put("error", e.getClass().getName() + ": " + e.getMessage());
+    return answer;
+  }
+
+  private static ObjectNode batch(JsonNode requests) {
+    if (!requests.isArray()) {
+      throw new IllegalArgumentException("a batch needs an array under 'requests'");
+    }
+    ObjectNode answer = MAPPER.createObjectNode();
+    ArrayNode answers = answer.putArray("answers");
+    for (JsonNode request : requests) {
+      answers.add(answer(request));
+    }
+    return answer;
   }
 
   private static Schema parse(JsonNode request, String key) {
@@ -74,6 +103,8 @@ public final class AvroOracle {
   private static ObjectNode handle(JsonNode request) throws IOException {
     String op = request.path("op").asText();
     switch (op) {
+      case "batch":
+        return batch(request.path("requests"));
       case "compat":
         return compat(parse(request, "reader"), parse(request, "writer"));
       case "decode":

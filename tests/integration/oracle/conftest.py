@@ -15,7 +15,7 @@ from tests.java.avro_oracle import AvroOracle, oracle_or_skip
 
 
 @pytest.fixture(scope="session")
-def avro_oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AvroOracle]:
-    oracle = oracle_or_skip(tmp_path_factory.mktemp("avro-oracle"), os.environ)
+def avro_oracle() -> Iterator[AvroOracle]:
+    oracle = oracle_or_skip(os.environ)
     yield oracle
     oracle.close()

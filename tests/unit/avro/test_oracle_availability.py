@@ -22,9 +22,9 @@ def test_a_missing_javac_is_named(no_java: Path) -> None:
 
 def test_without_java_the_oracle_tests_skip(no_java: Path) -> None:
     with pytest.raises(pytest.skip.Exception, match="Java Avro oracle unavailable: javac"):
-        oracle_or_skip(no_java, {})
+        oracle_or_skip({}, no_java)
 
 
 def test_with_java_required_the_oracle_tests_fail(no_java: Path) -> None:
     with pytest.raises(pytest.fail.Exception, match="CLUBHOUSE_REQUIRE_KAFKA=1 requires it"):
-        oracle_or_skip(no_java, {"CLUBHOUSE_REQUIRE_KAFKA": "1"})
+        oracle_or_skip({"CLUBHOUSE_REQUIRE_KAFKA": "1"}, no_java)
