@@ -191,3 +191,19 @@ def test_a_malformed_changelog_record_is_skipped_with_one_warning_and_counted(
     store.write({"c": encode_entry(Entry({"v": 3}))}, checkpoint=9, epoch=store.epoch + 1)
     store.close()
     assert PartitionStore(tmp_path / "p.sqlite").epoch == 2
+
+
+def test_an_empty_changelog_partition_is_not_read_at_all() -> None:
+    # Reading to the end of an empty partition waits for the broker's end-of-partition event
+    # (seconds on Tansu without the dev tuning); a reported end of 0 already says it.
+    log = FakeChangelog([], end=0)
+    store = PartitionStore(":memory:")
+    restorer = ChangelogRestorer(log.read_to_end, "t-state-changelog", estimate_end=lambda p: 0)
+    done = restorer.restore(store, 0)
+    assert log.reads == []
+    assert (done.records, store.checkpoint) == (0, 0)
+    # Not when the local copy is ahead of that end: the topic was created again, and the
+    # copy is kept and written back (a read of the new, empty log decides that).
+    store.write({}, checkpoint=5, epoch=1)
+    restorer.restore(store, 0)
+    assert log.reads == [0]
