@@ -34,13 +34,13 @@ from pydantic import BaseModel, Field, create_model
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import best_rates, table
-from clubhouse.avro import AvroCodec, compile_model, frame, model_to_avro, unframe
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentStateChangedEvent,
     CreateAgentCommand,
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.avro import AvroCodec, compile_model, frame, model_to_avro, unframe
 
 
 def message_mix(count: int) -> list[BaseModel]:

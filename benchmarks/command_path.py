@@ -41,11 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import table
 from clubhouse.agents.app import builtin_app
+from clubhouse.agents.messages import CreateAgentCommand, ProcessMessageCommand
 from clubhouse.application import Dispatcher
 from clubhouse.application.context import State
 from clubhouse.application.dispatch import Dispatched
 from clubhouse.avro import compile_model
-from clubhouse.contracts import BaseMessage, Command, CreateAgentCommand, ProcessMessageCommand
+from clubhouse.contracts import BaseMessage, Command
 from clubhouse.messaging.outbound import Origin, RecordBuilder
 from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrator

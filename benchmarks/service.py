@@ -86,14 +86,14 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import percentile, table
-from clubhouse.app import ClubhouseService, ServiceConfig
-from clubhouse.client import ClubhouseClient
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     CreateAgentCommand,
-    MessageCatalog,
     MessageProcessedResponse,
     ProcessMessageCommand,
+    agents_catalog,
 )
+from clubhouse.app import ClubhouseService, ServiceConfig
+from clubhouse.client import ClubhouseClient
 from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.brokers import BROKER_KINDS, Broker, create_broker
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
@@ -694,7 +694,7 @@ def prepared_serde(stack: Stack) -> MessageSerde:
     Registering first is what ``clubhouse register`` does in CI; the service then finds every
     schema already there, as a second deployment would.
     """
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     # Serializing needs only the ids that prepare() loads, so the registry can close after.
     with stack.registry() as registry:
         report = SchemaRegistrator(registry, catalog, "bench-clubhouse").register_all_schemas()

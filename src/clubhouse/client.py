@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from uuid import UUID
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.application import App
 from clubhouse.contracts import Command, Event, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
@@ -102,7 +103,7 @@ class ClubhouseClient:
         commands by ``message_id``.
         """
         prefix = topic_prefix or (app.prefix if app is not None else "clubhouse")
-        models = app.catalog() if app is not None else MessageCatalog.default()
+        models = app.catalog() if app is not None else agents_catalog()
         if catalog is not None:
             models.add_models(catalog)
         if isinstance(kafka, str):

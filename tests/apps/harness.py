@@ -14,8 +14,9 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from clubhouse.agents import builtin_agent_factory
 from clubhouse.agents.app import builtin_app
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.application import App, Dispatcher
-from clubhouse.contracts import BaseMessage, Command, MessageCatalog
+from clubhouse.contracts import BaseMessage, Command
 from clubhouse.messaging.late_models import LateModels
 from clubhouse.messaging.processor import CommandProcessor, Processed
 from clubhouse.messaging.schema_registrator import SchemaRegistrator
@@ -67,7 +68,7 @@ class Harness:
     def __init__(self, db: Path | str = ":memory:", factory: Any = builtin_agent_factory) -> None:
         client = SchemaRegistryClient.new_client({"url": "mock://processor"})
         self.registry = ConfluentSchemaRegistry(client)
-        self.catalog = MessageCatalog.default()
+        self.catalog = agents_catalog()
         SchemaRegistrator(self.registry, self.catalog, "t").register_all_schemas()
         self.serde = MessageSerde(self.registry, self.catalog, "t")
         self.serde.prepare()

@@ -10,9 +10,7 @@ import logging
 
 from clubhouse.agents.builtin import builtin_agent_factory
 from clubhouse.agents.manager import ACTIVE, DELETED, AgentRecord, LiveAgents
-from clubhouse.agents.protocol import AgentFactory, AgentSpec, UnknownPersonalityError
-from clubhouse.application import App, CommandRejected, Context
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentCreatedResponse,
     AgentDeletedResponse,
     AgentErrorEvent,
@@ -20,11 +18,13 @@ from clubhouse.contracts import (
     AgentThinkingEvent,
     CreateAgentCommand,
     DeleteAgentCommand,
-    ErrorResponse,
-    MessageCatalog,
     MessageProcessedResponse,
     ProcessMessageCommand,
+    agents_catalog,
 )
+from clubhouse.agents.protocol import AgentFactory, AgentSpec, UnknownPersonalityError
+from clubhouse.application import App, CommandRejected, Context
+from clubhouse.contracts import ErrorResponse
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def builtin_app(factory: AgentFactory = builtin_agent_factory, prefix: str = "cl
     agents = LiveAgents(factory)
     # Every built-in contract is registered, as before the App API, whether a handler names
     # it or not: clients and tools may use any of them.
-    app.models(*MessageCatalog.default())
+    app.models(*agents_catalog())
 
     @app.command(CreateAgentCommand, key="agent_id", emits=[AgentStateChangedEvent])
     def create_agent(command: CreateAgentCommand, ctx: Context) -> AgentCreatedResponse:

@@ -11,14 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from clubhouse.contracts import (
-    BaseMessage,
-    Command,
-    ErrorResponse,
-    Event,
-    MessageCatalog,
-    Response,
-)
+from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Event, MessageCatalog, Response
 from clubhouse.contracts.catalog import CatalogError, messages_defined_in
 
 C = TypeVar("C", bound=Command)

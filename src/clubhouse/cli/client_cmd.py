@@ -218,11 +218,12 @@ class _ModelCommand(click.Command):
 def _field_rows(name: str, app_ref: str | None) -> list[tuple[str, str]]:
     """``(field, "type, required | default X")`` for each field of the command model
     ``name``; none when it cannot be found (the help then says how to name it)."""
-    from clubhouse.contracts import Command, MessageCatalog  # noqa: PLC0415 - pydantic
+    from clubhouse.agents.messages import agents_catalog  # noqa: PLC0415 - pydantic
+    from clubhouse.contracts import Command  # noqa: PLC0415
 
     try:
         app = load_app_option(app_ref)
-        catalog = app.catalog() if app is not None else MessageCatalog.default()
+        catalog = app.catalog() if app is not None else agents_catalog()
         model = catalog.get(name)
     except (click.UsageError, KeyError):
         return []

@@ -329,7 +329,8 @@ def build_catalog(
     With an app, the app's models (plus ``model_modules``); with modules alone, only those
     modules' models and the bases; with neither, the bundled agents app's models.
     """
-    from clubhouse.contracts import (  # noqa: PLC0415 - pydantic
+    from clubhouse.agents.messages import agents_catalog  # noqa: PLC0415 - pydantic
+    from clubhouse.contracts import (  # noqa: PLC0415
         BaseMessage,
         CatalogError,
         Command,
@@ -344,7 +345,7 @@ def build_catalog(
     elif model_modules:
         catalog = MessageCatalog([BaseMessage, Command, Response, Event, ErrorResponse])
     else:
-        catalog = MessageCatalog.default()
+        catalog = agents_catalog()
     if model_modules:
         cwd_on_sys_path()
     for module in model_modules:

@@ -1,39 +1,16 @@
-"""Clubhouse's message contracts: Pydantic models, independent of Avro and Kafka."""
+"""Clubhouse's message contracts: the bases every app's messages derive from, and the
+catalog of an app's models. Pydantic models, independent of Avro and Kafka."""
 
 from clubhouse.contracts.base import BaseMessage, Command, Event, Response
 from clubhouse.contracts.catalog import CatalogError, MessageCatalog
-from clubhouse.contracts.commands import (
-    CreateAgentCommand,
-    DeleteAgentCommand,
-    ProcessMessageCommand,
-)
-from clubhouse.contracts.events import (
-    AgentErrorEvent,
-    AgentStateChangedEvent,
-    AgentThinkingEvent,
-)
-from clubhouse.contracts.responses import (
-    AgentCreatedResponse,
-    AgentDeletedResponse,
-    ErrorResponse,
-    MessageProcessedResponse,
-)
+from clubhouse.contracts.responses import ErrorResponse
 
 __all__ = [
-    "AgentCreatedResponse",
-    "AgentDeletedResponse",
-    "AgentErrorEvent",
-    "AgentStateChangedEvent",
-    "AgentThinkingEvent",
     "BaseMessage",
     "CatalogError",
     "Command",
-    "CreateAgentCommand",
-    "DeleteAgentCommand",
     "ErrorResponse",
     "Event",
     "MessageCatalog",
-    "MessageProcessedResponse",
-    "ProcessMessageCommand",
     "Response",
 ]

@@ -7,8 +7,7 @@ import inspect
 import sys
 from collections.abc import Iterable, Iterator
 
-from clubhouse.contracts import commands, events, responses
-from clubhouse.contracts.base import BaseMessage, Command, Event, Response
+from clubhouse.contracts.base import BaseMessage
 from clubhouse.errors import ClubhouseError
 
 MessageModel = type[BaseMessage]
@@ -29,14 +28,6 @@ class MessageCatalog:
         self._models: dict[str, MessageModel] = {}
         for model in models:
             self.add(model)
-
-    @classmethod
-    def default(cls) -> MessageCatalog:
-        """A catalog of the built-in contracts."""
-        catalog = cls([BaseMessage, Command, Response, Event])
-        for module in (commands, responses, events):
-            catalog.add_models(_models_defined_in(module.__name__, vars(module).values()))
-        return catalog
 
     def add(self, model: MessageModel) -> None:
         """Add one model; a different model with the same name is refused."""

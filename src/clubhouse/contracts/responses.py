@@ -1,4 +1,5 @@
-"""The built-in responses, each answering one command through ``in_response_to``."""
+"""The response every app may answer with: ``ErrorResponse``, when a command could not be
+carried out."""
 
 from __future__ import annotations
 
@@ -7,37 +8,6 @@ from typing import Any
 from pydantic import Field
 
 from clubhouse.contracts.base import Response
-
-
-class AgentCreatedResponse(Response):
-    """An agent was created."""
-
-    message_type: str = "response.agent_created"
-    agent_id: str = Field(description="Id of the new agent.")
-    agent_name: str = Field(description="Display name of the new agent.")
-    agent_role: str = Field(description="What the agent does.")
-    personality_type: str = Field(description="The personality the agent was created with.")
-    status: str = Field(default="created", description="Outcome of the command.")
-
-
-class AgentDeletedResponse(Response):
-    """An agent was deleted."""
-
-    message_type: str = "response.agent_deleted"
-    agent_id: str = Field(description="Id of the deleted agent.")
-    status: str = Field(default="deleted", description="Outcome of the command.")
-
-
-class MessageProcessedResponse(Response):
-    """An agent's answer to a ProcessMessageCommand."""
-
-    message_type: str = "response.message_processed"
-    agent_id: str = Field(description="Id of the agent that answered.")
-    content: str = Field(description="The agent's answer.")
-    conversation_id: str | None = Field(default=None, description="Conversation of the answer.")
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="Free-form JSON metadata of the answer."
-    )
 
 
 class ErrorResponse(Response):

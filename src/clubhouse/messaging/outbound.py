@@ -50,12 +50,9 @@ class RecordBuilder:
         """The record for ``message`` on its topic.
 
         It is keyed like the command it answers, so all of a key's messages stay in order in
-        one partition, errors included; without a keyed command, by the message's agent id.
+        one partition, errors included; without a command, it has no key.
         """
         key = origin.key if origin is not None else None
-        if key is None:
-            agent_id = getattr(message, "agent_id", None)
-            key = agent_id.encode() if isinstance(agent_id, str) and agent_id else None
         model = type(message)
         topic = self._topics.get(model)
         if topic is None:

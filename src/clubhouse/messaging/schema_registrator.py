@@ -162,7 +162,12 @@ class SchemaRegistrator:
         if max_workers < 1:
             raise ValueError("max_workers must be at least 1")
         self._registry = schema_registry
-        self._catalog = catalog if catalog is not None else MessageCatalog.default()
+        if catalog is None:
+            # The founding document's call, SchemaRegistrator(registry): the bundled app.
+            from clubhouse.agents.messages import agents_catalog  # noqa: PLC0415
+
+            catalog = agents_catalog()
+        self._catalog = catalog
         self._prefix = topic_prefix
         self._max_workers = max_workers
         self._check_compatibility = check_compatibility

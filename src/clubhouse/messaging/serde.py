@@ -45,7 +45,7 @@ class UndecodableMessageError(ClubhouseError):
 
 
 class InvalidMessageError(UndecodableMessageError):
-    """Avro read the bytes, but they break the model's rules (e.g. an empty agent_id)."""
+    """Avro read the bytes, but they break the model's rules (a field's constraint, say)."""
 
     def __init__(self, message: str, *, model: MessageModel, message_id: UUID | None) -> None:
         super().__init__("invalid_message", message)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from clubhouse.agents.messages import CreateAgentCommand
 from clubhouse.cli.connection import write_dev_env
 from clubhouse.cli.dev_lock import DataDirLock
 from clubhouse.cli.main import cli
-from clubhouse.contracts import CreateAgentCommand
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,8 @@ from uuid import UUID
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from clubhouse.contracts import AgentCreatedResponse, CreateAgentCommand, Response
+from clubhouse.agents.messages import AgentCreatedResponse, CreateAgentCommand
+from clubhouse.contracts import Response
 from clubhouse.devstack.kafka import KafkaCluster
 from tests.integration.service.conftest import Env
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.contracts import MessageCatalog
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.docs import DocsModel, build_docs_model, build_site, write_site
 from tests.integration.docs.browser import Chromium
 
@@ -23,7 +23,7 @@ VISIBLE_SECTIONS = """Array.from(document.querySelectorAll('article'))
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[DocsModel, Path]:
     """The docs of the built-in and the sample models, written once for the module."""
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     catalog.add_module("tests.unit.docs.sample_models")
     docs = build_docs_model(catalog, topic_prefix="clubhouse")
     out = tmp_path_factory.mktemp("site")

@@ -11,8 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from clubhouse.agents.messages import CreateAgentCommand
 from clubhouse.cli.main import cli
-from clubhouse.contracts import CreateAgentCommand, ErrorResponse
+from clubhouse.contracts import ErrorResponse
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 from tests.unit.docs.asyncapi_validation import asyncapi_errors

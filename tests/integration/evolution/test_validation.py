@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from clubhouse.agents.messages import ProcessMessageCommand
 from clubhouse.cli.main import cli
 from clubhouse.contracts import MessageCatalog
-from clubhouse.contracts.commands import ProcessMessageCommand
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.messaging.subjects import model_schema, subject_name
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from pydantic import BaseModel
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.avro import AvroCodec, DecodeError
-from clubhouse.contracts import MessageCatalog
 from tests.integration.evolution.helpers import order
 from tests.integration.oracle.disagreements import Disagreements
 from tests.java.avro_oracle import AvroOracle, OracleError
@@ -29,7 +29,7 @@ from tests.unit.avro.strategies import for_model
 
 pytestmark = pytest.mark.integration
 
-CATALOG = list(MessageCatalog.default())
+CATALOG = list(agents_catalog())
 EXAMPLES = 40
 
 

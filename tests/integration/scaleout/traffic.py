@@ -10,14 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from clubhouse.agents.messages import CreateAgentCommand, ProcessMessageCommand, agents_catalog
 from clubhouse.client import ClubhouseClient
-from clubhouse.contracts import (
-    Command,
-    CreateAgentCommand,
-    MessageCatalog,
-    ProcessMessageCommand,
-    Response,
-)
+from clubhouse.contracts import Command, Response
 from clubhouse.messaging.serde import MessageSerde, UndecodableMessageError
 from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
 from clubhouse.services.kafka_protocol import OFFSET_BEGINNING, TopicOffset
@@ -144,7 +139,7 @@ class ResponseCollector:
 
     def __init__(self, bootstrap: str, registry_url: str, prefix: str) -> None:
         registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[registry_url]))
-        self._serde = MessageSerde(registry, MessageCatalog.default(), prefix)
+        self._serde = MessageSerde(registry, agents_catalog(), prefix)
         self._serde.prepare()
         self._consumer = KafkaConsumer(reader_settings(bootstrap, f"{prefix}-collector"))
         topic = f"{prefix}-responses"

@@ -10,12 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentCreatedResponse,
     CreateAgentCommand,
-    MessageCatalog,
     MessageProcessedResponse,
     ProcessMessageCommand,
+    agents_catalog,
 )
 from clubhouse.messaging.serde import MessageSerde
 from clubhouse.services.kafka import KafkaProducer
@@ -79,7 +79,7 @@ def test_a_command_keyed_otherwise_is_forwarded_to_the_owner_of_its_key(env: Env
         registry = ConfluentSchemaRegistry.from_settings(
             RegistrySettings(urls=[env.registry_url])
         )
-        serde = MessageSerde(registry, MessageCatalog.default(), env.prefix)
+        serde = MessageSerde(registry, agents_catalog(), env.prefix)
         serde.prepare()
         ask = ProcessMessageCommand(agent_id="keyed", content="no key")
         producer = KafkaProducer(env.kafka)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentCreatedResponse,
     CreateAgentCommand,
-    ErrorResponse,
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.contracts import ErrorResponse
 from clubhouse.services.kafka_admin import KafkaAdmin, TopicSpec
 from tests.integration.service.big_agents import make as tripling_factory
 from tests.integration.service.conftest import Env

@@ -17,16 +17,16 @@ from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
 from fastavro import parse_schema, schemaless_writer
 
-from clubhouse.avro import AvroCodec, frame
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentCreatedResponse,
     AgentDeletedResponse,
     CreateAgentCommand,
     DeleteAgentCommand,
-    ErrorResponse,
     MessageProcessedResponse,
     ProcessMessageCommand,
 )
+from clubhouse.avro import AvroCodec, frame
+from clubhouse.contracts import ErrorResponse
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.processor import DLQ_REASON
 from clubhouse.services.kafka import KafkaConsumer, KafkaProducer

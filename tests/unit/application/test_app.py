@@ -8,13 +8,7 @@ from typing import Any
 import pytest
 
 from clubhouse.application import App, Context
-from clubhouse.contracts import (
-    BaseMessage,
-    Command,
-    ErrorResponse,
-    Event,
-    Response,
-)
+from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Event, Response
 from clubhouse.contracts.catalog import CatalogError
 from clubhouse.testing import TestApp
 from tests.unit.application.shop import (

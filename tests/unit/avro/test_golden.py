@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.avro import canonical_json, model_to_avro
-from clubhouse.contracts import MessageCatalog
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
-CATALOG = list(MessageCatalog.default())
+CATALOG = list(agents_catalog())
 
 
 def render(model: type[BaseModel]) -> str:

@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, create_model
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.avro import AvroCodec, frame, unframe
-from clubhouse.contracts import MessageCatalog
 from tests.unit.avro import future_models
 from tests.unit.avro.strategies import annotations, for_annotation, for_model
 
-CATALOG = list(MessageCatalog.default())
+CATALOG = list(agents_catalog())
 
 
 @pytest.mark.parametrize("model", CATALOG, ids=lambda m: m.__name__)

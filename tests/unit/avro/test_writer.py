@@ -12,12 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.avro import AvroCodec, compile_model
 from clubhouse.avro.writer import Unhandled, compile_writer
-from clubhouse.contracts import MessageCatalog
 from tests.unit.avro.strategies import for_model
 
-CATALOG = list(MessageCatalog.default())
+CATALOG = list(agents_catalog())
 
 
 def _fastavro(schema: dict[str, Any], datum: Any) -> bytes:

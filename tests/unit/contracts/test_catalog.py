@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clubhouse.contracts import (
-    BaseMessage,
-    CatalogError,
-    Command,
-    CreateAgentCommand,
-    Event,
-    MessageCatalog,
-    Response,
-)
+from clubhouse.agents.messages import CreateAgentCommand, agents_catalog
+from clubhouse.contracts import BaseMessage, CatalogError, Command, Event, MessageCatalog, Response
 
 BUILTIN_CONCRETE = [
     "CreateAgentCommand", "DeleteAgentCommand", "ProcessMessageCommand",
@@ -22,7 +15,7 @@ BUILTIN_CONCRETE = [
 
 
 def test_default_catalog_lists_bases_first_then_concrete() -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     names = [m.__name__ for m in catalog]
     assert names == ["BaseMessage", "Command", "Response", "Event", *BUILTIN_CONCRETE]
     assert catalog.bases == [BaseMessage, Command, Response, Event]
@@ -30,13 +23,13 @@ def test_default_catalog_lists_bases_first_then_concrete() -> None:
 
 
 def test_concrete_message_types_are_distinct_and_dotted() -> None:
-    types = [m.model_fields["message_type"].default for m in MessageCatalog.default().concrete]
+    types = [m.model_fields["message_type"].default for m in agents_catalog().concrete]
     assert len(set(types)) == len(types)
     assert all(t.split(".")[0] in {"command", "response", "event"} for t in types)
 
 
 def test_add_module_adds_user_models_after_their_bases() -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     added = catalog.add_module("tests.unit.contracts.usermods.orders")
     assert [m.__name__ for m in added] == ["PlaceOrderCommand", "OrderPlacedEvent"]
     names = [m.__name__ for m in catalog]
@@ -46,13 +39,13 @@ def test_add_module_adds_user_models_after_their_bases() -> None:
 
 
 def test_duplicate_name_is_refused_clearly() -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     with pytest.raises(CatalogError, match=r"duplicate model name 'CreateAgentCommand'.*clash"):
         catalog.add_module("tests.unit.contracts.usermods.clash")
 
 
 def test_adding_the_same_model_twice_is_harmless() -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     catalog.add(CreateAgentCommand)
     assert len(catalog) == 14
 
@@ -72,4 +65,4 @@ def test_non_message_models_are_refused() -> None:
 
 def test_get_unknown_name_lists_known_ones() -> None:
     with pytest.raises(KeyError, match="no model 'Nope'.*BaseMessage"):
-        MessageCatalog.default().get("Nope")
+        agents_catalog().get("Nope")

@@ -8,12 +8,8 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from clubhouse.contracts import (
-    CreateAgentCommand,
-    ErrorResponse,
-    ProcessMessageCommand,
-    Response,
-)
+from clubhouse.agents.messages import CreateAgentCommand, ProcessMessageCommand
+from clubhouse.contracts import ErrorResponse, Response
 
 
 def test_base_fields_have_useful_defaults() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 import uuid
 
-from clubhouse.contracts import ProcessMessageCommand
+from clubhouse.agents.messages import ProcessMessageCommand
 from clubhouse.contracts.base import uuid4, uuid5_of
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.contracts import MessageCatalog
 from clubhouse.docs import DocsModel, build_docs_model
 
@@ -13,7 +14,7 @@ SAMPLE_MODULE = "tests.unit.docs.sample_models"
 @pytest.fixture
 def catalog() -> MessageCatalog:
     """The built-in contracts plus the sample module."""
-    cat = MessageCatalog.default()
+    cat = agents_catalog()
     cat.add_module(SAMPLE_MODULE)
     return cat
 

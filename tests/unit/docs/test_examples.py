@@ -6,14 +6,14 @@ import json
 
 from pydantic import BaseModel, Field
 
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.avro import model_to_avro
-from clubhouse.contracts import MessageCatalog
 from clubhouse.docs.examples import example_message
 from tests.unit.docs.sample_models import HostileEvent, Node, OpenTicketCommand
 
 
 def test_every_builtin_example_validates_against_its_model_and_is_deterministic() -> None:
-    for model in MessageCatalog.default():
+    for model in agents_catalog():
         example = example_message(model, model_to_avro(model))
         assert example.problem is None, model.__name__
         model.model_validate(example.data)  # raises if the example is not a valid message
@@ -21,7 +21,8 @@ def test_every_builtin_example_validates_against_its_model_and_is_deterministic(
 
 
 def test_values_follow_defaults_and_field_names() -> None:
-    from clubhouse.contracts import CreateAgentCommand, ErrorResponse
+    from clubhouse.agents.messages import CreateAgentCommand
+    from clubhouse.contracts import ErrorResponse
 
     data = example_message(CreateAgentCommand, model_to_avro(CreateAgentCommand)).data
     assert data["message_type"] == "command.create_agent"  # the per-class default

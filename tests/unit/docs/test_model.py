@@ -23,7 +23,7 @@ def test_every_catalog_model_is_documented_in_catalog_order(
         "command", "shop-commands", "shop-CreateAgentCommand-value",
     )  # fmt: skip
     assert create.message_type == "command.create_agent"
-    assert create.python_path == "clubhouse.contracts.commands.CreateAgentCommand"
+    assert create.python_path == "clubhouse.agents.messages.CreateAgentCommand"
     assert create.fullname == "clubhouse.messages.CreateAgentCommand"
     base = docs.message("BaseMessage")
     assert (base.kind, base.topic, base.is_base) == ("other", None, True)

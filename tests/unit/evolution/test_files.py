@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clubhouse.contracts import MessageCatalog
+from clubhouse.agents.messages import agents_catalog
 from clubhouse.evolution import DirectorySource, SchemaDirectoryError, export_models
 from clubhouse.evolution.files import parse_filename, schema_filename, write_schema
 
@@ -27,7 +27,7 @@ def test_non_schema_files_are_ignored() -> None:
 
 
 def test_export_is_byte_stable_and_canonical(tmp_path: Path) -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     first = export_models(catalog, topic_prefix="app", out=tmp_path / "a")
     second = export_models(catalog, topic_prefix="app", out=tmp_path / "b")
 

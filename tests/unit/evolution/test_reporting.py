@@ -47,10 +47,10 @@ def test_text_and_json() -> None:
 
 
 def test_model_origin_points_at_the_class() -> None:
-    from clubhouse.contracts.commands import CreateAgentCommand
+    from clubhouse.agents.messages import CreateAgentCommand
 
     origin = model_origin(CreateAgentCommand)
 
     assert origin is not None
-    assert origin[0].endswith("src/clubhouse/contracts/commands.py")
+    assert origin[0].endswith("src/clubhouse/agents/messages.py")
     assert origin[1] > 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clubhouse.contracts.commands import DeleteAgentCommand
+from clubhouse.agents.messages import DeleteAgentCommand
 from clubhouse.messaging.subjects import model_schema
 from clubhouse.validation import (
     SchemaViolationError,

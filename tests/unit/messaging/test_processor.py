@@ -13,9 +13,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from fastavro import parse_schema, schemaless_writer
 
 from clubhouse.agents import AgentReply, AgentSpec, builtin_agent_factory
-from clubhouse.application import Dispatcher
-from clubhouse.avro import AvroCodec, frame
-from clubhouse.contracts import (
+from clubhouse.agents.messages import (
     AgentCreatedResponse,
     AgentDeletedResponse,
     AgentErrorEvent,
@@ -23,11 +21,13 @@ from clubhouse.contracts import (
     AgentThinkingEvent,
     CreateAgentCommand,
     DeleteAgentCommand,
-    ErrorResponse,
-    MessageCatalog,
     MessageProcessedResponse,
     ProcessMessageCommand,
+    agents_catalog,
 )
+from clubhouse.application import Dispatcher
+from clubhouse.avro import AvroCodec, frame
+from clubhouse.contracts import ErrorResponse
 from clubhouse.messaging.entries import DedupeWindow
 from clubhouse.messaging.processor import (
     DLQ_REASON,
@@ -254,7 +254,7 @@ def test_older_schema_version_is_read_into_the_current_model(h: Harness) -> None
 
 def test_clients_fail_clearly_when_schemas_are_missing() -> None:
     client = SchemaRegistryClient.new_client({"url": "mock://empty"})
-    serde = MessageSerde(ConfluentSchemaRegistry(client), MessageCatalog.default(), "none")
+    serde = MessageSerde(ConfluentSchemaRegistry(client), agents_catalog(), "none")
     with pytest.raises(SchemaNotRegisteredError, match="Run `clubhouse register`"):
         serde.prepare()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from uuid import uuid4
 
-from clubhouse.contracts import ErrorResponse, MessageProcessedResponse
+from clubhouse.agents.messages import MessageProcessedResponse
+from clubhouse.contracts import ErrorResponse
 from clubhouse.messaging.outbound import Origin, Outbound, RecordBuilder
 from clubhouse.messaging.processor import DLQ_REASON, DLQ_SOURCE
 from clubhouse.messaging.publish_guard import (
@@ -89,7 +90,7 @@ def test_when_even_the_error_response_is_too_large_a_truncated_dead_letter_goes_
 def test_an_oversized_event_is_dead_lettered_not_answered_twice() -> None:
     h = Harness()
     g, _ = guard(h, SizeLimits(2_000))
-    from clubhouse.contracts import AgentThinkingEvent
+    from clubhouse.agents.messages import AgentThinkingEvent
 
     event = RecordBuilder(h.serde, "t").record(AgentThinkingEvent(agent_id="a" * 3_000), ORIGIN)
     fitted = g.fit(event)

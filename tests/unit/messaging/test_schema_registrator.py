@@ -9,7 +9,8 @@ import pytest
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from pydantic import ConfigDict
 
-from clubhouse.contracts import Command, MessageCatalog
+from clubhouse.agents.messages import agents_catalog
+from clubhouse.contracts import Command
 from clubhouse.messaging.schema_registrator import (
     Outcome,
     SchemaRegistrationError,
@@ -30,10 +31,10 @@ def test_fake_satisfies_the_protocol() -> None:
 
 def test_bases_are_registered_first_and_alone() -> None:
     fake = FakeRegistry()
-    report = SchemaRegistrator(fake, MessageCatalog.default(), max_workers=4).register_all_schemas()
+    report = SchemaRegistrator(fake, agents_catalog(), max_workers=4).register_all_schemas()
     registers = [s for op, s in fake.calls if op == "register"]
     assert registers[:4] == [f"clubhouse-{b}-value" for b in BASES]
-    assert fake.id_of(model_schema(MessageCatalog.default().get("BaseMessage"))) == 1
+    assert fake.id_of(model_schema(agents_catalog().get("BaseMessage"))) == 1
     assert report.registered_count == 14
     assert [r.model for r in report.results][:4] == BASES
     assert all(r.outcome is Outcome.REGISTERED and r.version == 1 for r in report.results)
@@ -106,7 +107,7 @@ def test_conversion_errors_are_reported_per_model() -> None:
         model_config = ConfigDict(arbitrary_types_allowed=True)
         value: complex
 
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     catalog.add(Weird)
     report = SchemaRegistrator(FakeRegistry(), catalog).register_all_schemas()
     [failed] = report.failed
@@ -183,7 +184,7 @@ def test_against_confluents_mock_registry_client() -> None:
 
 
 def test_user_models_register_after_builtin_bases() -> None:
-    catalog = MessageCatalog.default()
+    catalog = agents_catalog()
     catalog.add_module("tests.unit.contracts.usermods.orders")
     fake = FakeRegistry()
     report = SchemaRegistrator(fake, catalog).register_all_schemas()

@@ -10,7 +10,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from clubhouse.contracts import CreateAgentCommand, ErrorResponse, ProcessMessageCommand
+from clubhouse.agents.messages import CreateAgentCommand, ProcessMessageCommand
+from clubhouse.contracts import ErrorResponse
 from clubhouse.messaging.entries import Entry, decode_entry
 from clubhouse.messaging.outbound import Outbound, RecordBuilder
 from clubhouse.messaging.publish_guard import PublishGuard, SizeLimits
