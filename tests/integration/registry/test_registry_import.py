@@ -116,3 +116,32 @@ def test_a_deeply_nested_backup_is_a_clean_error_naming_where(
     assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
     assert "nested deeper than" in result.stderr and "subjects[0].extra" in result.stderr
     assert _state(target)["subjects"] == []
+
+
+def test_undoing_a_forced_import_keeps_what_the_target_held_before(
+    registry_factory: RegistryFactory, backup: dict[str, Any]
+) -> None:
+    target = registry_factory()
+    with http_client(target) as http:
+        # The target's own data: a subject under an id the backup does not use, and configs
+        # and modes under the backup's subject names, all of which the import overwrites.
+        assert http.put("/mode", json={"mode": "IMPORT"}).is_success
+        own = {"schema": record("Own"), "id": 1000, "version": 1}
+        assert http.post("/subjects/own/versions", json=own).json()["id"] == 1000
+        assert http.put("/mode", json={"mode": "READWRITE"}).is_success
+        assert http.put("/mode/own", json={"mode": "READONLY"}).is_success
+        assert http.put("/config/users-value", json={"compatibility": "FORWARD"}).is_success
+        assert http.put("/mode/orders-value", json={"mode": "READWRITE"}).is_success
+        assert http.put("/config", json={"compatibility": "FULL_TRANSITIVE"}).is_success
+    before = _backup_of(target)
+    broken = json.loads(json.dumps(backup))
+    last = max((v for s in broken["subjects"] for v in s["versions"]), key=lambda v: v["id"])
+    last["schema"] = "{not avro"
+    failed = cli("import", "--url", target.url, "--force", stdin=json.dumps(broken))
+    assert failed.returncode == 1, failed.stderr
+    assert "Invalid schema" in failed.stderr and "undone" in failed.stderr
+    assert _backup_of(target) == before
+    with http_client(target) as http:
+        assert http.get("/config/users-value").json()["compatibilityLevel"] == "FORWARD"
+        assert http.get("/mode/orders-value").json()["mode"] == "READWRITE"
+        assert http.get("/subjects").json() == ["own"]
