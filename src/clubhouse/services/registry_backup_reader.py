@@ -294,14 +294,20 @@ _STARTS = {"start_map": False, "start_array": True}
 _ENDS = frozenset({"end_map", "end_array"})
 
 
-def _events(stream: BinaryIO) -> Iterable[tuple[str, Any]]:
+def _events(stream: BinaryIO, path: _Path) -> Iterable[tuple[str, Any]]:
     # basic_parse, not parse: parse builds a prefix string for every event, which grows with
     # the depth and makes a deeply nested document quadratic before the depth check sees it.
     try:
         yield from ijson.basic_parse(stream)
     except (ijson.JSONError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BackupFormatError(f"The backup is not valid JSON: {first}.") from None
+        detail = exc.args[0] if exc.args else ""
+        if isinstance(detail, bytes):  # the C parser's messages come as bytes
+            detail = detail.decode("utf-8", "replace")
+        # The parser's own text goes on to quote the input; its first line says what.
+        first = (str(detail).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+        raise BackupFormatError(
+            f"The backup is not valid JSON at {path.text()}: {first}."
+        ) from None
 
 
 def read_backup(stream: BinaryIO) -> Backup:
@@ -315,7 +321,7 @@ def read_backup(stream: BinaryIO) -> Backup:
     built_at = 0  # the depth the part being built started at
     target: tuple[str, int] | None = None
     saw_subjects = False
-    for event, value in _events(stream):
+    for event, value in _events(stream, path):
         if event == "map_key":
             if builder is not None:
                 builder.event(event, value)

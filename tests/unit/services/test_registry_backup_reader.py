@@ -134,6 +134,10 @@ def test_a_bad_backup_is_refused_naming_what_and_where(document: Any, fragment: 
         (b"", "not valid JSON"),
         (b'{"format": "clubhouse-registry-backup"', "not valid JSON"),
         (b'{"format": "\xff"}', "not valid JSON"),
+        (
+            b'{"subjects": [{"versions": [{"id": 1,',
+            r"not valid JSON at subjects\[0\]\.versions\[0\]\.id",
+        ),
         (b"{} {}", "not valid JSON"),
     ],
 )
