@@ -12,7 +12,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
@@ -85,6 +85,14 @@ def registry() -> None:
     help="Largest request body accepted; bigger ones get HTTP 413.",
 )
 @click.option(
+    "--max-schema-fields",
+    default=50_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Most record fields one request's schema may declare (nested records and "
+    "references included); more get HTTP 413 before any parsing.",
+)
+@click.option(
     "--max-header-bytes",
     default=16 * 1024,
     show_default=True,
@@ -140,6 +148,7 @@ def serve(
     basic_auth_file: Path | None,
     allow_remote: bool,
     max_body_bytes: int,
+    max_schema_fields: int,
     max_header_bytes: int,
     header_timeout: float,
     body_timeout: float,
@@ -176,6 +185,7 @@ def serve(
                 credentials=credentials,
                 allow_remote=allow_remote,
                 max_body_bytes=max_body_bytes,
+                max_schema_fields=max_schema_fields,
                 limits=ConnectionLimits(
                     max_header_bytes=max_header_bytes,
                     header_timeout_s=header_timeout,
@@ -277,7 +287,7 @@ def export_cmd(registry: RegistryOptions) -> None:
 @click.option(
     "--input",
     "source",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     default="-",
     show_default=True,
     help="Backup file ('-' reads stdin).",
@@ -287,11 +297,16 @@ def export_cmd(registry: RegistryOptions) -> None:
     is_flag=True,
     help="Import even if the target already holds schemas (ids may then collide).",
 )
-def import_cmd(registry: RegistryOptions, source: TextIO, force: bool) -> None:
+def import_cmd(registry: RegistryOptions, source: BinaryIO, force: bool) -> None:
     """Restore a JSON backup (from 'export') into a registry, keeping ids and versions.
 
-    The target is switched to IMPORT mode for the restore and ends in the backup's global
-    mode. A non-empty target is refused unless --force is given.
+    All or nothing: the whole backup is read and checked before anything is written (a bad
+    one exits 2 naming what is wrong and where), and if the registry refuses any part of it,
+    everything already written is undone and the modes and configs are put back, so the
+    retry needs no --force. The target is switched to IMPORT mode for the restore and ends
+    in the backup's global mode. A non-empty target is refused unless --force is given.
+    Schema ids must be at most 2147483646, so that the registry keeps an id for the next
+    schema registered after the import.
 
     \b
     Examples:
@@ -299,25 +314,29 @@ def import_cmd(registry: RegistryOptions, source: TextIO, force: bool) -> None:
       clubhouse registry import --url http://localhost:8081 --input backup.json --force
     """
     from clubhouse.services import registry_backup as backup  # noqa: PLC0415 (see serve)
+    from clubhouse.services.registry_backup_reader import read_backup  # noqa: PLC0415
     from clubhouse.services.registry_errors import (  # noqa: PLC0415
         RegistryError,
         RegistryUnauthorizedError,
         RegistryUnreachableError,
     )
+    from clubhouse.services.registry_restore import (  # noqa: PLC0415
+        ImportUndone,
+        import_registry,
+    )
 
+    unusable = (RegistryUnreachableError, RegistryUnauthorizedError)
     try:
-        document = json.load(source)
-    except ValueError as exc:
-        _fail(f"The backup is not valid JSON: {exc}", EXIT_CONFIG)
+        document = read_backup(source)
+    except backup.BackupFormatError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     with _backup_http(registry) as http:
         try:
-            report = backup.import_registry(http, document, force=force)
-        except (
-            RegistryUnreachableError,
-            RegistryUnauthorizedError,
-            backup.BackupFormatError,
-        ) as exc:
+            report = import_registry(http, document, force=force)
+        except unusable as exc:
             _fail(str(exc), EXIT_CONFIG)
+        except ImportUndone as exc:
+            _fail(str(exc), EXIT_CONFIG if isinstance(exc.cause, unusable) else EXIT_FAILED)
         except RegistryError as exc:
             hint = ""
             if exc.code == 42205 and not force:

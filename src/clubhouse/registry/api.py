@@ -47,6 +47,7 @@ from clubhouse.registry.service import (
     SchemaRequest,
     VersionView,
 )
+from clubhouse.registry.throttle import LoginThrottle
 from clubhouse.registry.workers import ParseLanes, parse_lanes
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
@@ -491,11 +492,13 @@ def create_app(
     registry: Registry,
     *,
     auth: BasicAuth | None = None,
+    throttle: LoginThrottle | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
     parser: ParseLanes | None = None,
 ) -> Starlette:
-    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials.
+    """The ASGI app serving ``registry``; with ``auth``, every request needs credentials
+    (failed logins counted by ``throttle``, a fresh one by default).
 
     Outermost first: unexpected errors become Confluent 500s, the raw path is restored (so
     ``%2F`` stays inside a subject), requests past ``max_in_flight`` get 503, then
@@ -508,7 +511,7 @@ def create_app(
         Middleware(InFlightLimitMiddleware, max_in_flight=max_in_flight),
     ]
     if auth is not None:
-        middleware.append(Middleware(BasicAuthMiddleware, auth=auth))
+        middleware.append(Middleware(BasicAuthMiddleware, auth=auth, throttle=throttle))
     middleware.append(Middleware(AcceptCheckMiddleware))
     return Starlette(
         routes=api.routes(),

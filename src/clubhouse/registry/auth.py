@@ -7,11 +7,14 @@ a line, ``#`` comments) or from the ``CLUBHOUSE_REGISTRY_BASIC_AUTH`` environmen
 
 scrypt is deliberately slow (and takes 16 MB a run), so:
 
-* a successful check is remembered as a keyed digest of the credentials (the key is random
-  per process); later requests with the same header cost one HMAC instead of one scrypt;
+* a successful check is remembered for a short while (:mod:`clubhouse.registry.verified`)
+  as a keyed digest of the user and secret; later requests with the same credentials cost
+  one HMAC instead of one scrypt, and are let in without asking the login throttle;
 * scrypt runs in a small pool of its own with a bounded queue (503 past it), apart from the
   database's threads, so a flood of logins neither grows memory nor delays writes;
-* failed logins are throttled per client address (429 with Retry-After), before scrypt.
+* failed logins are throttled per client address and user name (429 with Retry-After),
+  before scrypt (:mod:`clubhouse.registry.throttle`). Failures at one name never refuse
+  another user, even behind the same address, nor a login verified within the cache's TTL.
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ import hmac
 import logging
 import math
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from clubhouse.errors import ClubhouseError
 from clubhouse.registry.errors import ErrorCode
 from clubhouse.registry.guards import send_error
 from clubhouse.registry.throttle import LoginThrottle
+from clubhouse.registry.verified import VerifiedLogins
 from clubhouse.registry.workers import BoundedPool, PoolBusy
 
 log = logging.getLogger(__name__)
@@ -136,48 +138,48 @@ def load_credentials(path: Path | None, environ: Mapping[str, str]) -> dict[str,
     return None
 
 
+def presented_login(header: str) -> tuple[str, str] | None:
+    """The (user, password) an ``Authorization: Basic`` header carries, or None if malformed."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except ValueError:  # not base64 (non-ASCII bytes included), or not UTF-8 inside
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
 class BasicAuth:
     """Checks ``Authorization: Basic`` headers against hashed credentials."""
 
-    def __init__(self, credentials: Mapping[str, str], *, cache_size: int = 1024) -> None:
+    def __init__(
+        self, credentials: Mapping[str, str], *, cache: VerifiedLogins | None = None
+    ) -> None:
         self._credentials = dict(credentials)
-        self._cache_key = secrets.token_bytes(32)
-        self._verified: OrderedDict[bytes, str] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self._verified = cache if cache is not None else VerifiedLogins()
         # Unknown users are checked against this too, so timing does not reveal who exists.
         self._decoy = hash_password(secrets.token_urlsafe(16))
 
     def cached(self, header: str) -> str | None:
-        """The user a previously verified ``header`` belongs to, without running scrypt."""
-        key = hmac.digest(self._cache_key, header.encode("latin-1", "replace"), "sha256")
-        with self._lock:
-            user = self._verified.get(key)
-            if user is not None:
-                self._verified.move_to_end(key)
-            return user
+        """The user a recently verified ``header`` belongs to, without running scrypt."""
+        login = presented_login(header)
+        if login is None or not self._verified.contains(*login):
+            return None
+        return login[0]
 
     def verify(self, header: str) -> str | None:
         """The authenticated user for ``header``, or None; slow (scrypt) on a cache miss."""
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "basic" or not token:
+        login = presented_login(header)
+        if login is None:
             return None
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-        except ValueError:  # not base64 (non-ASCII bytes included), or not UTF-8 inside
-            return None
-        user, sep, password = decoded.partition(":")
-        if not sep:
-            return None
+        user, password = login
         encoded = self._credentials.get(user)
         ok = verify_password(password, encoded or self._decoy) and encoded is not None
         if not ok:
             return None
-        key = hmac.digest(self._cache_key, header.encode("latin-1", "replace"), "sha256")
-        with self._lock:
-            self._verified[key] = user
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
+        self._verified.add(user, password)
         return user
 
 
@@ -223,22 +225,25 @@ class BasicAuthMiddleware:
                 header = value.decode("latin-1")
                 break
         client = (scope.get("client") or ("?",))[0]
-        user = self._auth.cached(header) if header else None
-        if user is None and header:
-            wait = self._throttle.retry_after(client)
+        login = presented_login(header) if header else None
+        user = self._auth.cached(header) if login is not None else None
+        if user is None and login is not None:
+            key = (client, login[0])
+            wait = self._throttle.retry_after(key)
             if wait > 0:
                 log.debug("registry login throttled", extra={"client": client})
                 await send_error(
                     send,
                     429,
                     429,
-                    f"Too many failed logins from {client}; retry in {math.ceil(wait)} s.",
+                    f"Too many failed logins for this user from {client}; retry in "
+                    f"{math.ceil(wait)} s.",
                     [(b"retry-after", str(math.ceil(wait)).encode("ascii"))],
                 )
                 return
             # Counted as a failure before scrypt runs, so concurrent guesses cannot all slip
             # past the throttle while the first ones are still being checked.
-            self._throttle.failed(client)
+            self._throttle.failed(key)
             try:
                 user = await self._pool.run(self._auth.verify, header)
             except PoolBusy as exc:
@@ -247,7 +252,7 @@ class BasicAuthMiddleware:
                 )
                 return
             if user is not None:
-                self._throttle.succeeded(client)
+                self._throttle.succeeded(key)
         if user is None:
             log.debug(
                 "registry request refused: missing or invalid credentials", extra={"client": client}

@@ -325,6 +325,16 @@ def test_a_schema_over_the_field_budget_gets_413_in_confluent_json(
         assert http.get(f"/subjects/{topic_prefix}-huge/versions").status_code == 404
 
 
+def test_the_field_budget_is_set_with_a_flag(registry_factory: RegistryFactory) -> None:
+    server = registry_factory(extra_args=("--max-schema-fields", "10"))
+    with http_client(server) as http:
+        too_wide = http.post("/subjects/w-value/versions", json={"schema": _wide(11)})
+        fits = http.post("/subjects/w-value/versions", json={"schema": _wide(10)})
+    assert too_wide.status_code == 413
+    assert "at most 10 in one request" in too_wide.json()["message"]
+    assert fits.status_code == 200
+
+
 def _read_response(sock: socket.socket) -> tuple[bytes, dict[str, object]]:
     """One response: its status line and its JSON body (read by Content-Length)."""
     raw = b""
