@@ -309,9 +309,9 @@ def _validated(name: str, data: str, catalog: MessageCatalog) -> Command:
 
 def _command(name: str, model: str, examples: str, *extra: Any) -> None:
     def run(timeout: float, client: ClientOptions, **fields: Any) -> None:
-        import clubhouse.contracts  # noqa: PLC0415 - pydantic, only once a command runs
+        import clubhouse.agents.messages  # noqa: PLC0415 - pydantic, only once a command runs
 
-        build: Callable[..., Command] = getattr(clubhouse.contracts, model)
+        build: Callable[..., Command] = getattr(clubhouse.agents.messages, model)
         # Each command field arrives as f_<name>; unset ones keep the model's default.
         values = {k[2:]: v for k, v in fields.items() if v is not None}
         request(client, build(**values), timeout)
