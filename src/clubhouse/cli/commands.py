@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "send": "clubhouse.cli.client_cmd:send",
     "events": "clubhouse.cli.client_cmd:events",
     "schemas": "clubhouse.cli.schemas_cmd:schemas",
+    "state": "clubhouse.cli.state_cmd:state",
     "validate": "clubhouse.cli.validate_cmd:validate",
     "docs": "clubhouse.cli.docs_cmd:docs",
     "registry": "clubhouse.cli.registry_cmd:registry",
