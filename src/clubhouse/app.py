@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ from clubhouse.runtime.committers import (
 from clubhouse.runtime.partitions import OwnedPartitions
 from clubhouse.runtime.restore import ChangelogRestorer, Restored
 from clubhouse.runtime.service_loop import ServiceLoop
+from clubhouse.runtime.state_endpoint import StateEndpoint
 from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.runtime.transactional_id import instance_id_for, transactional_id
 from clubhouse.services.kafka import (
@@ -241,7 +242,9 @@ class ClubhouseService:
             )
         self.instance_id = instance_id_for(cfg.state_dir, cfg.instance_id)
         self._state_lock.record({"instance_id": self.instance_id})
-        self._consumer = self._parts.consumer(cfg.kafka, cfg.consumer_group)
+        # The instance id in the group member's client id: who owns a partition can be told.
+        member = replace(cfg.kafka, client_id=f"{cfg.kafka.client_id}-{self.instance_id}")
+        self._consumer = self._parts.consumer(member, cfg.consumer_group)
         self._reader = self._parts.restore_reader(cfg.kafka)
         records = RecordBuilder(serde, cfg.topic_prefix)
         limits = SizeLimits(
@@ -261,13 +264,12 @@ class ClubhouseService:
         self._committer = self._make_committer(guard, changelog)
         self._committer.start(cfg.publish_timeout_s)
         self._partitions = self._owned_partitions(commands, changelog)
+        placer = KeyPartitioner(counts.get(commands) or cfg.partitions, cfg.kafka.partitioner)
         processor = CommandProcessor(
             serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
             fit=guard.fit, adopt=LateModels(registry, serde, cfg.topic_prefix).adopt,
-            partition_of=KeyPartitioner(
-                counts.get(commands) or cfg.partitions, cfg.kafka.partitioner
-            ).partition,
+            partition_of=placer.partition,
         )  # fmt: skip
         worker = BatchWorker(
             processor.process, processor.timed_out,
@@ -291,9 +293,17 @@ class ClubhouseService:
             worker=worker,
         )
         if cfg.metrics_port is not None:
+            prefix = f"{cfg.kafka.client_id}-"
+
+            def owners() -> dict[int, str]:
+                found = admin.partition_owners(cfg.consumer_group, commands)
+                return {p: c.removeprefix(prefix) for p, c in found.items()}
+
+            endpoint = StateEndpoint(self._partitions, placer.partition, self.instance_id, owners)
             self._http = ObservabilityServer(
-                self.metrics, self.health, cfg.metrics_host, cfg.metrics_port
-            )
+                self.metrics, self.health, cfg.metrics_host, cfg.metrics_port,
+                state_lookup=endpoint.lookup,
+            )  # fmt: skip
             self._http.start()
         self.health.detail.update({
             "topic_prefix": cfg.topic_prefix, "schemas": report.registered_count,

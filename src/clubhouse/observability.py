@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -191,11 +192,23 @@ class Health:
         return body
 
 
+# key -> (HTTP status, JSON body): the service's answer to GET /state/{key}
+StateLookup = Callable[[str], tuple[int, dict[str, Any]]]
+
+
 class ObservabilityServer:
     """``/metrics``, ``/healthz`` and ``/readyz`` on a background thread."""
 
-    def __init__(self, metrics: ServiceMetrics, health: Health, host: str, port: int) -> None:
-        handler = _handler(metrics, health)
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        health: Health,
+        host: str,
+        port: int,
+        *,
+        state_lookup: StateLookup | None = None,
+    ) -> None:
+        handler = _handler(metrics, health, state_lookup)
         self._server = ThreadingHTTPServer((host, port), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="observability", daemon=True
@@ -217,10 +230,16 @@ class ObservabilityServer:
         self._server.server_close()
 
 
-def _handler(metrics: ServiceMetrics, health: Health) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    metrics: ServiceMetrics, health: Health, state_lookup: StateLookup | None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/metrics":
+            if self.path.startswith("/state/") and state_lookup is not None:
+                key = unquote(self.path.removeprefix("/state/"))
+                status, body = state_lookup(key)
+                self._json(status, body)
+            elif self.path == "/metrics":
                 self._send(200, generate_latest(metrics.registry), CONTENT_TYPE_LATEST)
             elif self.path == "/healthz":
                 ok = health.alive()

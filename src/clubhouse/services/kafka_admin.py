@@ -70,6 +70,23 @@ class KafkaAdmin:
             if not name.startswith("__") and topic.error is None
         }
 
+    def partition_owners(self, group: str, topic: str, timeout: float = 5.0) -> dict[int, str]:
+        """Which member of ``group`` (by its client id) owns each partition of ``topic`` now;
+        {} when the broker cannot say (no such group, or no describe support)."""
+        try:
+            future = self._admin.describe_consumer_groups([group], request_timeout=timeout)[group]
+            description = future.result(timeout)
+        except (KafkaException, TimeoutError, ValueError) as exc:
+            log.debug("consumer group not described", extra={"group": group, "error": str(exc)})
+            return {}
+        owners: dict[int, str] = {}
+        for member in description.members:
+            assignment = getattr(member, "assignment", None)
+            for tp in getattr(assignment, "topic_partitions", None) or []:
+                if tp.topic == topic:
+                    owners[tp.partition] = str(member.client_id)
+        return owners
+
     def ensure_topics(
         self, topics: Iterable[TopicSpec | str], *, timeout: float = 30.0
     ) -> list[str]:
