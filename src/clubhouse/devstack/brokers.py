@@ -9,6 +9,7 @@ from clubhouse.devstack.broker import BrokerConfig, TansuBroker
 from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig
 from clubhouse.devstack.process import ManagedProcess
+from clubhouse.devstack.supervisor import Member
 
 BrokerKind = Literal["tansu", "kafka"]
 BROKER_KINDS: tuple[str, ...] = get_args(BrokerKind)
@@ -39,6 +40,10 @@ class Broker(Protocol):
 
     def processes(self) -> list[ManagedProcess]:
         """Every process the broker runs."""
+        ...
+
+    def members(self) -> list[Member]:
+        """The started processes as supervised members, each said restartable or not."""
         ...
 
     def start(self) -> None:

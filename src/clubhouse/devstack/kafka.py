@@ -28,6 +28,7 @@ from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
 from clubhouse.devstack.ports import accepts_connections, pick_free_port
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,15 @@ class KafkaCluster:
     def processes(self) -> list[ManagedProcess]:
         """The processes of the nodes that have one."""
         return [n.process for n in self._nodes if n.process is not None]
+
+    def members(self) -> list[Member]:
+        """The started nodes as supervised members.
+
+        In a cluster of several, a node that dies is restarted (same node id, ports and log
+        dir) while the others carry on, as a failover needs; a single node is essential.
+        """
+        several = len(self._nodes) > 1
+        return [n.member(restartable=several) for n in self._nodes if n.process is not None]
 
     def node(self, node_id: int) -> KafkaNode:
         """The node with id ``node_id``; an error if there is none."""

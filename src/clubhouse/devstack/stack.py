@@ -12,6 +12,7 @@ from clubhouse.devstack.brokers import Broker, create_broker
 from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.process import ManagedProcess
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,13 @@ class DevStack:
         if self.registry is not None:
             found.append(self.registry.process)
         return [p for p in found if p is not None]
+
+    def members(self) -> list[Member]:
+        """The started children as supervised members; the registry is essential."""
+        found = self.broker.members()
+        if self.registry is not None and self.registry.process is not None:
+            found.append(self.registry.member(restartable=False))
+        return found
 
     def child_pids(self) -> list[int]:
         """Process ids of the stack's processes still running."""
