@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_spe
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    EXIT_FAILED,
     collapse,
     fail,
     load_app_option,
@@ -33,6 +33,7 @@ from clubhouse.cli.serving import (
 from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
 from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
 from clubhouse.devstack.runner import describe, format_env, shutdown_signals
+from clubhouse.devstack.supervisor import Supervisor
 from clubhouse.services.schema_registry import RegistrySettings
 
 log = logging.getLogger(__name__)
@@ -82,26 +83,6 @@ dev_stack_options = option_group(
 )
 
 
-AliveCheck = Callable[[], None]  # raises DevStackError naming what died
-
-
-def watch_children(
-    checks: Sequence[AliveCheck], stop: threading.Event, interval_s: float = 0.5
-) -> None:
-    """Set ``stop`` when one of ``checks`` says its process died, logging which and why."""
-
-    def watch() -> None:
-        while not stop.wait(interval_s):
-            try:
-                for check in checks:
-                    check()
-            except DevStackError as exc:
-                log.error("a dev-stack process died; stopping", extra={"error": str(exc)})
-                stop.set()
-
-    threading.Thread(target=watch, name="devstack-watch", daemon=True).start()
-
-
 def print_running_env(data_dir: Path) -> None:
     """Print the export lines of the stack running on ``data_dir``, or exit 2 at once."""
     found = find_dev_stack(data_dir)
@@ -149,7 +130,7 @@ def run_dev(
         broker=stack_options.broker,
         kafka_brokers=stack_options.kafka_brokers,
     )
-    with lock, shutdown_signals() as stop:
+    with lock, shutdown_signals() as stop, Supervisor(stop) as supervisor:
         try:
             stack = DevStack(config).start()
         except DevStackError as exc:
@@ -157,43 +138,70 @@ def run_dev(
         try:
             lock.record(stack.env())
             write_dev_env(env_file, stack.env())
-            watch_children([stack.check_alive], stop)
+            supervisor.watch(stack.members())
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
                 stop.wait()
-                return
-            service = start_service(
-                service_config(
-                    service_options,
+            else:
+                serve_with_instances(
+                    stack,
+                    supervisor=supervisor,
+                    stop=stop,
+                    service_options=service_options,
                     model_modules=model_modules,
                     topic_prefix=topic_prefix,
-                    bootstrap_servers=stack.bootstrap_servers,
-                    registry=RegistrySettings(urls=[stack.schema_registry_url]),
-                    registry_wait_s=10.0,
-                    dev_tuning=True,
-                    default_state_dir=data_dir / "state" / "instance-1",
+                    instances=instances,
                 )
-            )
-            children = ChildInstances(
-                child_specs(fleet_template(service_options, service.config.topic_prefix,
-                                           stack, model_modules), instances)
-            )  # fmt: skip
-            try:
-                try:
-                    start_children(children, stop)
-                except BaseException:
-                    service.close()  # run() closes it otherwise, but run() is never reached
-                    raise
-                click.echo(describe(stack) + children.describe())
-                click.echo(
-                    TRY_IT if not service_options.app_ref else try_app(service_options.app_ref)
-                )
-                serve_until_stopped(service, stop)
-            finally:
-                children.stop()
         finally:
+            # Nothing is restarted once the stack is being stopped.
+            supervisor.halt()
             env_file.unlink(missing_ok=True)
             stack.stop()
+        if supervisor.failure is not None:
+            fail(supervisor.failure, EXIT_FAILED)
+
+
+def serve_with_instances(
+    stack: DevStack,
+    *,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    service_options: ServiceOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    instances: int,
+) -> None:
+    """Serve as instance 1 until ``stop``, with instances 2..N as supervised children."""
+    data_dir = stack.config.data_dir
+    service = start_service(
+        service_config(
+            service_options,
+            model_modules=model_modules,
+            topic_prefix=topic_prefix,
+            bootstrap_servers=stack.bootstrap_servers,
+            registry=RegistrySettings(urls=[stack.schema_registry_url]),
+            registry_wait_s=10.0,
+            dev_tuning=True,
+            default_state_dir=data_dir / "state" / "instance-1",
+        )
+    )
+    children = ChildInstances(
+        child_specs(fleet_template(service_options, service.config.topic_prefix,
+                                   stack, model_modules), instances)
+    )  # fmt: skip
+    try:
+        try:
+            start_children(children)
+        except BaseException:
+            service.close()  # run() closes it otherwise, but run() is never reached
+            raise
+        supervisor.watch(children.members())
+        click.echo(describe(stack) + children.describe())
+        click.echo(TRY_IT if not service_options.app_ref else try_app(service_options.app_ref))
+        serve_until_stopped(service, stop)
+    finally:
+        supervisor.halt()
+        children.stop()
 
 
 def fleet_template(
@@ -217,13 +225,12 @@ def fleet_template(
     )
 
 
-def start_children(children: ChildInstances, stop: threading.Event) -> None:
-    """Start instances 2..N once instance 1 has registered the schemas; watch them all."""
+def start_children(children: ChildInstances) -> None:
+    """Start instances 2..N once instance 1 has registered the schemas; exit 2 if one fails."""
     try:
         children.start()
     except DevStackError as exc:
         fail(str(exc), EXIT_CONFIG)
-    watch_children([children.check_alive], stop)
 
 
 TRY_IT = (
