@@ -4,6 +4,7 @@ non-zero only when a member keeps failing (0 on SIGTERM)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from clubhouse.cli.connection import read_dev_env
 from clubhouse.client import ClubhouseClient
 from clubhouse.contracts import AgentCreatedResponse, CreateAgentCommand
+from clubhouse.devstack.kafka_ready import broker_ids
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.partitioning import partition_for
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
@@ -178,3 +180,62 @@ def test_the_registry_is_essential_its_death_stops_dev_with_a_failure(tmp_path: 
     assert f"the schema registry (pid {registry[0].pid}) was killed by SIGKILL" in errors[0]
     assert "log: .clubhouse/logs/registry.log" in errors[0], errors
     assert_gone(kids)
+
+
+@pytest.mark.parametrize("broker_kind", ["kafka"], indirect=True)
+def test_a_killed_node_of_a_kafka_cluster_is_restarted_with_its_id_and_data(
+    broker_kind: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "dev.out"
+    proc = subprocess.Popen(
+        [*CLI, "dev", "--broker", broker_kind, "--kafka-brokers", "3", "--no-service"],
+        cwd=tmp_path, env=clean_env(), text=True, stdout=out.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while "Press Ctrl-C to stop." not in out.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, out.read_text()[-3000:]
+            time.sleep(0.5)
+        bootstrap = read_dev_env(tmp_path / ".clubhouse" / "dev.env")["KAFKA_BOOTSTRAP_SERVERS"]
+        victim = node(proc, 2)
+        assert victim is not None
+        argv = victim.cmdline()
+        victim.kill()
+        deadline = time.monotonic() + 300
+        while not ready_again(out, node(proc, 2), victim.pid):
+            assert proc.poll() is None, out.read_text()[-3000:]
+            assert time.monotonic() < deadline, out.read_text()[-3000:]
+            time.sleep(1)
+        restarted = node(proc, 2)
+        assert restarted is not None
+        assert restarted.cmdline() == argv  # the same node id, ports and data dir
+        while broker_ids(bootstrap) != {1, 2, 3}:
+            assert time.monotonic() < deadline, out.read_text()[-3000:]
+            time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(120)
+    printed = out.read_text()
+    assert code == 0, printed[-3000:]
+    died = [line for line in printed.splitlines() if f"pid={victim.pid}" in line and "died" in line]
+    assert len(died) == 1 and "node 2" in died[0] and "signal=SIGKILL" in died[0], printed[-3000:]
+    assert "log=.clubhouse/logs/kafka-2.log" in died[0], died
+
+
+def node(proc: subprocess.Popen[str], node_id: int) -> psutil.Process | None:
+    """The running Kafka JVM of node ``node_id`` among the children of ``dev``."""
+    for kid in psutil.Process(proc.pid).children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if kid.cmdline()[-1].endswith(f"node-{node_id}.properties"):
+                return kid
+    return None
+
+
+def ready_again(out: Path, restarted: psutil.Process | None, old_pid: int) -> bool:
+    """Whether ``dev`` logged the restarted process (not ``old_pid``) as ready again."""
+    if restarted is None or restarted.pid == old_pid:
+        return False
+    return any(
+        "ready again" in line and f"pid={restarted.pid}" in line
+        for line in out.read_text().splitlines()
+    )
