@@ -68,15 +68,19 @@ def create_broker(
     binary: Path | None = None,
     startup_timeout: float = 30.0,
     kafka_nodes: int = 1,
+    keep_data: bool = False,
 ) -> Broker:
     """A not-yet-started broker of ``kind``, its logs under ``data_dir/logs``.
 
-    ``port`` is the (first) broker port; ``binary`` is Tansu's; ``kafka_nodes`` is Kafka's.
+    ``port`` is the (first) broker port; ``binary`` is Tansu's; ``kafka_nodes`` and
+    ``keep_data`` (the data of the last start, instead of empty storage) are Kafka's.
     """
     logs = data_dir / "logs"
     if kind == "tansu":
         if kafka_nodes != 1:
             raise DevStackError("Tansu runs one broker; --kafka-brokers needs --broker kafka")
+        if keep_data:
+            raise DevStackError("Tansu keeps its data in memory only; there is none to keep")
         return TansuBroker(
             BrokerConfig(
                 log_path=logs / "broker.log",
@@ -96,6 +100,7 @@ def create_broker(
                 nodes=kafka_nodes,
                 host=host,
                 broker_ports=None if port is None else (port,),
+                keep_data=keep_data,
                 # The JVM's start-up alone is several seconds on a busy 2-core machine.
                 startup_timeout=max(startup_timeout, 90.0),
             )

@@ -26,7 +26,8 @@ class DevStackConfig:
 
     Layout under ``data_dir``: ``registry.db``, and ``logs/broker.log`` / ``logs/registry.log``
     with each child's output. Tansu keeps its data in memory only; Kafka (``broker="kafka"``,
-    ``kafka_brokers`` nodes) keeps it under ``kafka/``, wiped at each start of the stack.
+    ``kafka_brokers`` nodes) keeps it under ``kafka/``, wiped at each start of the stack
+    unless ``keep_data``.
     """
 
     data_dir: Path = Path(".clubhouse")
@@ -39,6 +40,7 @@ class DevStackConfig:
     startup_timeout: float = 30.0
     broker: str = "tansu"  # or "kafka"
     kafka_brokers: int = 1
+    keep_data: bool = False  # Kafka's topics from the last start; Tansu cannot keep any
 
     def create_broker(self) -> Broker:
         """A broker of the configured kind, not yet started."""
@@ -50,6 +52,7 @@ class DevStackConfig:
             binary=self.broker_binary,
             startup_timeout=self.startup_timeout,
             kafka_nodes=self.kafka_brokers,
+            keep_data=self.keep_data,
         )
 
     def broker_config(self) -> BrokerConfig:
