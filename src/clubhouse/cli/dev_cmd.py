@@ -12,6 +12,7 @@ import click
 from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
 from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_specs
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
+from clubhouse.cli.dev_state import KEEP_STATE_HELP, begin_run, check_keep_state
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -48,12 +49,13 @@ class DevStackOptions:
     registry_port: int | None = None
     broker: BrokerKind = "tansu"
     kafka_brokers: int = 1
+    keep_state: bool = False
 
 
 dev_stack_options = option_group(
     collapse(
         "stack",
-        ("data_dir", "broker_port", "registry_port", "broker", "kafka_brokers"),
+        ("data_dir", "broker_port", "registry_port", "broker", "kafka_brokers", "keep_state"),
         lambda _ctx, values: DevStackOptions(**values),
     ),
     click.option(
@@ -80,6 +82,7 @@ dev_stack_options = option_group(
         show_default=True,
         help="Kafka nodes (combined broker + controller); 3 or more replicate 3 times.",
     ),
+    click.option("--keep-state", is_flag=True, help=KEEP_STATE_HELP),
 )
 
 
@@ -113,6 +116,7 @@ def run_dev(
     if print_env:
         print_running_env(data_dir)
         return
+    check_keep_state(stack_options.keep_state, stack_options.broker)
     if not no_service:
         # A mistake in --app is the user's to fix first: before the data dir, the broker
         # and the registry. The import is cached, so service_config gets the same module.
@@ -123,12 +127,16 @@ def run_dev(
         lock.acquire()
     except DataDirBusyError as exc:
         fail(str(exc), EXIT_CONFIG)
+    begin_run(
+        data_dir, keep_state=stack_options.keep_state, own_state_dir=service_options.state_dir
+    )
     config = DevStackConfig(
         data_dir=data_dir,
         broker_port=stack_options.broker_port,
         registry_port=stack_options.registry_port,
         broker=stack_options.broker,
         kafka_brokers=stack_options.kafka_brokers,
+        keep_data=stack_options.keep_state,
     )
     with lock, shutdown_signals() as stop, Supervisor(stop) as supervisor:
         try:
