@@ -295,9 +295,13 @@ def dev(
     kafka, Apache Kafka in KRaft mode (jars resolved from Maven Central once, into
     ~/.cache/clubhouse; data under --data-dir, wiped at each start); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
-    registered first, then the service consumes commands. Ctrl-C stops everything; the child
-    processes also die with this one if it is killed. One stack per --data-dir: a second
-    one there exits 2 naming the first (pid, URLs).
+    registered first, then the service consumes commands. Each run begins empty, the
+    service's state included, unless --keep-state (Kafka only). Ctrl-C stops everything
+    (exit 0); the child processes also die with this one if it is killed. A service
+    instance, or a node of a Kafka cluster of several, that dies is restarted; the death of
+    the registry or a single broker, or an instance that keeps failing, stops the stack
+    with exit 1. One stack per --data-dir: a second one there exits 2 naming the first
+    (pid, URLs).
 
     \b
     Examples:
@@ -309,6 +313,7 @@ def dev(
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
       clubhouse dev --app orders_app:app     # your App, from this directory
       clubhouse dev --instances 3            # three service instances sharing the work
+      clubhouse dev --broker kafka --keep-state   # carry on from the last run
     """
     run_dev(
         stack,
