@@ -128,12 +128,6 @@ class ChildInstances:
             if process.started and args.metrics_port is not None
         ]
 
-    def check_alive(self) -> None:
-        """Raise ProcessExitedError (with its last output) if an instance has died."""
-        for process in self.processes:
-            if process.started:
-                process.check_alive()
-
     def describe(self) -> str:
         """One line per child instance: its id, pid, state directory and log."""
         return "".join(

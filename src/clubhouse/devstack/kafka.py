@@ -243,11 +243,6 @@ class KafkaCluster:
         self.stop()
         self.start()
 
-    def check_alive(self) -> None:
-        """Raise if any node's process has exited."""
-        for process in self.processes():
-            process.check_alive()
-
     def __enter__(self) -> KafkaCluster:
         self.start()
         return self

@@ -134,11 +134,6 @@ class DevStack:
         """Process ids of the stack's processes still running."""
         return [p.pid for p in self.processes() if p.is_running()]
 
-    def check_alive(self) -> None:
-        """Raise ProcessExitedError (with the child's last output) if a child has died."""
-        for process in self.processes():
-            process.check_alive()
-
     def start(self) -> DevStack:
         """Start the broker, then the registry; stop everything if either fails."""
         try:
