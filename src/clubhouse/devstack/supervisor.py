@@ -134,8 +134,14 @@ class Supervisor:
         # Until close(), not until halt(): the children spawned here die with this thread.
         while not self._released.wait(self._interval_s):
             with self._lock:
-                if not self._halted and not self._stop.is_set():
+                if self._halted or self._stop.is_set():
+                    continue
+                try:
                     self.tick()
+                except Exception as exc:  # an unwatched stack must not go on looking fine
+                    log.exception("the dev-stack supervisor failed; stopping the dev stack")
+                    self.failure = f"the dev-stack supervisor failed: {exc}"
+                    self._stop.set()
 
     def tick(self) -> None:
         """One look at every member (the thread calls it; tests may call it directly)."""

@@ -136,3 +136,22 @@ def test_once_the_stack_is_stopping_a_death_is_neither_restarted_nor_a_failure(
         supervisor.tick()
     assert not process.is_running()
     assert supervisor.failure is None
+
+
+def test_a_supervisor_that_breaks_stops_the_stack_rather_than_watch_no_more(
+    tmp_path: Path, stop: threading.Event
+) -> None:
+    def broken_probe() -> bool:
+        raise RuntimeError("probe bug")
+
+    process = child(tmp_path, "instance-2", SLEEPER)
+    fast = RestartPolicy(first_delay_s=0.0, settle_s=0.0)
+    with Supervisor(stop, fast, interval_s=0.01) as watching:
+        watching.watch([Member(process, restartable=True, ready=broken_probe)])
+        try:
+            os.kill(process.pid, signal.SIGKILL)  # restarted, then its readiness is asked
+            assert stop.wait(60)
+        finally:
+            watching.halt()
+            process.stop(grace=1)
+    assert watching.failure == "the dev-stack supervisor failed: probe bug"
