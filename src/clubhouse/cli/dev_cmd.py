@@ -32,7 +32,7 @@ from clubhouse.cli.serving import (
     start_service,
 )
 from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
-from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
+from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind, data_to_keep
 from clubhouse.devstack.runner import describe, format_env, shutdown_signals
 from clubhouse.devstack.supervisor import Supervisor
 from clubhouse.services.schema_registry import RegistrySettings
@@ -128,7 +128,12 @@ def run_dev(
     except DataDirBusyError as exc:
         fail(str(exc), EXIT_CONFIG)
     begin_run(
-        data_dir, keep_state=stack_options.keep_state, own_state_dir=service_options.state_dir
+        data_dir,
+        keep_state=stack_options.keep_state,
+        broker_data_kept=data_to_keep(
+            stack_options.broker, data_dir=data_dir, kafka_nodes=stack_options.kafka_brokers
+        ),
+        own_state_dir=service_options.state_dir,
     )
     config = DevStackConfig(
         data_dir=data_dir,

@@ -40,13 +40,21 @@ def check_keep_state(keep_state: bool, broker: str) -> None:
         )
 
 
-def begin_run(data_dir: Path, *, keep_state: bool, own_state_dir: Path | None = None) -> None:
+def begin_run(
+    data_dir: Path,
+    *,
+    keep_state: bool,
+    broker_data_kept: bool = False,
+    own_state_dir: Path | None = None,
+) -> None:
     """Clear the instances' state unless it is kept; call it with the data dir locked.
 
-    A ``--state-dir`` of the user's own (``own_state_dir``) is theirs: never deleted, but
+    State is kept only with the broker's data (``broker_data_kept``): when the broker
+    begins empty all the same (no data of a cluster this size), so does the state. A
+    ``--state-dir`` of the user's own (``own_state_dir``) is theirs: never deleted, but
     they are told that its state outlives the topics.
     """
-    if keep_state:
+    if keep_state and broker_data_kept:
         return
     root = state_root(data_dir)
     if root.exists():

@@ -7,7 +7,7 @@ from typing import Literal, Protocol, get_args
 
 from clubhouse.devstack.broker import BrokerConfig, TansuBroker
 from clubhouse.devstack.errors import DevStackError
-from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig
+from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig, formatted_storage
 from clubhouse.devstack.process import ManagedProcess
 from clubhouse.devstack.supervisor import Member
 
@@ -57,6 +57,11 @@ class Broker(Protocol):
     def restart(self) -> None:
         """Stop and start again on the same port(s), as clients see a broker restart."""
         ...
+
+
+def data_to_keep(kind: str, *, data_dir: Path, kafka_nodes: int = 1) -> bool:
+    """Whether a broker that ``create_broker`` makes would find data of a former run to keep."""
+    return kind == "kafka" and formatted_storage(data_dir / "kafka", kafka_nodes)
 
 
 def create_broker(
