@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +12,10 @@ import click
 from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
 from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_specs
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
+from clubhouse.cli.dev_state import KEEP_STATE_HELP, begin_run, check_keep_state
 from clubhouse.cli.options import (
     EXIT_CONFIG,
+    EXIT_FAILED,
     collapse,
     fail,
     load_app_option,
@@ -31,8 +32,9 @@ from clubhouse.cli.serving import (
     start_service,
 )
 from clubhouse.devstack import DevStack, DevStackConfig, DevStackError
-from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind
+from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind, data_to_keep
 from clubhouse.devstack.runner import describe, format_env, shutdown_signals
+from clubhouse.devstack.supervisor import Supervisor
 from clubhouse.services.registry_settings import RegistrySettings
 
 log = logging.getLogger(__name__)
@@ -47,12 +49,13 @@ class DevStackOptions:
     registry_port: int | None = None
     broker: BrokerKind = "tansu"
     kafka_brokers: int = 1
+    keep_state: bool = False
 
 
 dev_stack_options = option_group(
     collapse(
         "stack",
-        ("data_dir", "broker_port", "registry_port", "broker", "kafka_brokers"),
+        ("data_dir", "broker_port", "registry_port", "broker", "kafka_brokers", "keep_state"),
         lambda _ctx, values: DevStackOptions(**values),
     ),
     click.option(
@@ -79,27 +82,8 @@ dev_stack_options = option_group(
         show_default=True,
         help="Kafka nodes (combined broker + controller); 3 or more replicate 3 times.",
     ),
+    click.option("--keep-state", is_flag=True, help=KEEP_STATE_HELP),
 )
-
-
-AliveCheck = Callable[[], None]  # raises DevStackError naming what died
-
-
-def watch_children(
-    checks: Sequence[AliveCheck], stop: threading.Event, interval_s: float = 0.5
-) -> None:
-    """Set ``stop`` when one of ``checks`` says its process died, logging which and why."""
-
-    def watch() -> None:
-        while not stop.wait(interval_s):
-            try:
-                for check in checks:
-                    check()
-            except DevStackError as exc:
-                log.error("a dev-stack process died; stopping", extra={"error": str(exc)})
-                stop.set()
-
-    threading.Thread(target=watch, name="devstack-watch", daemon=True).start()
 
 
 def print_running_env(data_dir: Path) -> None:
@@ -132,6 +116,7 @@ def run_dev(
     if print_env:
         print_running_env(data_dir)
         return
+    check_keep_state(stack_options.keep_state, stack_options.broker)
     if not no_service:
         # A mistake in --app is the user's to fix first: before the data dir, the broker
         # and the registry. The import is cached, so service_config gets the same module.
@@ -142,14 +127,23 @@ def run_dev(
         lock.acquire()
     except DataDirBusyError as exc:
         fail(str(exc), EXIT_CONFIG)
+    begin_run(
+        data_dir,
+        keep_state=stack_options.keep_state,
+        broker_data_kept=data_to_keep(
+            stack_options.broker, data_dir=data_dir, kafka_nodes=stack_options.kafka_brokers
+        ),
+        own_state_dir=service_options.state_dir,
+    )
     config = DevStackConfig(
         data_dir=data_dir,
         broker_port=stack_options.broker_port,
         registry_port=stack_options.registry_port,
         broker=stack_options.broker,
         kafka_brokers=stack_options.kafka_brokers,
+        keep_data=stack_options.keep_state,
     )
-    with lock, shutdown_signals() as stop:
+    with lock, shutdown_signals() as stop, Supervisor(stop) as supervisor:
         try:
             stack = DevStack(config).start()
         except DevStackError as exc:
@@ -157,43 +151,70 @@ def run_dev(
         try:
             lock.record(stack.env())
             write_dev_env(env_file, stack.env())
-            watch_children([stack.check_alive], stop)
+            supervisor.watch(stack.members())
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
                 stop.wait()
-                return
-            service = start_service(
-                service_config(
-                    service_options,
+            else:
+                serve_with_instances(
+                    stack,
+                    supervisor=supervisor,
+                    stop=stop,
+                    service_options=service_options,
                     model_modules=model_modules,
                     topic_prefix=topic_prefix,
-                    bootstrap_servers=stack.bootstrap_servers,
-                    registry=RegistrySettings(urls=[stack.schema_registry_url]),
-                    registry_wait_s=10.0,
-                    dev_tuning=True,
-                    default_state_dir=data_dir / "state" / "instance-1",
+                    instances=instances,
                 )
-            )
-            children = ChildInstances(
-                child_specs(fleet_template(service_options, service.config.topic_prefix,
-                                           stack, model_modules), instances)
-            )  # fmt: skip
-            try:
-                try:
-                    start_children(children, stop)
-                except BaseException:
-                    service.close()  # run() closes it otherwise, but run() is never reached
-                    raise
-                click.echo(describe(stack) + children.describe())
-                click.echo(
-                    TRY_IT if not service_options.app_ref else try_app(service_options.app_ref)
-                )
-                serve_until_stopped(service, stop)
-            finally:
-                children.stop()
         finally:
+            # Nothing is restarted once the stack is being stopped.
+            supervisor.halt()
             env_file.unlink(missing_ok=True)
             stack.stop()
+        if supervisor.failure is not None:
+            fail(supervisor.failure, EXIT_FAILED)
+
+
+def serve_with_instances(
+    stack: DevStack,
+    *,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    service_options: ServiceOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    instances: int,
+) -> None:
+    """Serve as instance 1 until ``stop``, with instances 2..N as supervised children."""
+    data_dir = stack.config.data_dir
+    service = start_service(
+        service_config(
+            service_options,
+            model_modules=model_modules,
+            topic_prefix=topic_prefix,
+            bootstrap_servers=stack.bootstrap_servers,
+            registry=RegistrySettings(urls=[stack.schema_registry_url]),
+            registry_wait_s=10.0,
+            dev_tuning=True,
+            default_state_dir=data_dir / "state" / "instance-1",
+        )
+    )
+    children = ChildInstances(
+        child_specs(fleet_template(service_options, service.config.topic_prefix,
+                                   stack, model_modules), instances)
+    )  # fmt: skip
+    try:
+        try:
+            start_children(children)
+        except BaseException:
+            service.close()  # run() closes it otherwise, but run() is never reached
+            raise
+        supervisor.watch(children.members())
+        click.echo(describe(stack) + children.describe())
+        click.echo(TRY_IT if not service_options.app_ref else try_app(service_options.app_ref))
+        serve_until_stopped(service, stop)
+    finally:
+        supervisor.halt()
+        children.stop()
 
 
 def fleet_template(
@@ -217,13 +238,12 @@ def fleet_template(
     )
 
 
-def start_children(children: ChildInstances, stop: threading.Event) -> None:
-    """Start instances 2..N once instance 1 has registered the schemas; watch them all."""
+def start_children(children: ChildInstances) -> None:
+    """Start instances 2..N once instance 1 has registered the schemas; exit 2 if one fails."""
     try:
         children.start()
     except DevStackError as exc:
         fail(str(exc), EXIT_CONFIG)
-    watch_children([children.check_alive], stop)
 
 
 TRY_IT = (
@@ -280,9 +300,13 @@ def dev(
     kafka, Apache Kafka in KRaft mode (jars resolved from Maven Central once, into
     ~/.cache/clubhouse; data under --data-dir, wiped at each start); the registry is
     Clubhouse's own Confluent-compatible one, on a SQLite file under --data-dir. Schemas are
-    registered first, then the service consumes commands. Ctrl-C stops everything; the child
-    processes also die with this one if it is killed. One stack per --data-dir: a second
-    one there exits 2 naming the first (pid, URLs).
+    registered first, then the service consumes commands. Each run begins empty, the
+    service's state included, unless --keep-state (Kafka only). Ctrl-C stops everything
+    (exit 0); the child processes also die with this one if it is killed. A service
+    instance, or a node of a Kafka cluster of several, that dies is restarted; the death of
+    the registry or a single broker, or an instance that keeps failing, stops the stack
+    with exit 1. One stack per --data-dir: a second one there exits 2 naming the first
+    (pid, URLs).
 
     \b
     Examples:
@@ -294,6 +318,7 @@ def dev(
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
       clubhouse dev --app orders_app:app     # your App, from this directory
       clubhouse dev --instances 3            # three service instances sharing the work
+      clubhouse dev --broker kafka --keep-state   # carry on from the last run
     """
     run_dev(
         stack,

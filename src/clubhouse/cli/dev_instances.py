@@ -4,7 +4,8 @@ Instance 1 runs inside ``clubhouse dev``; instances 2..N are ``clubhouse run`` c
 processes in the same consumer group, each with its own state directory
 (``{data_dir}/state/instance-{i}``), instance id (``instance-{i}``), free metrics port (its
 ``/readyz`` is the readiness probe) and log (``{data_dir}/logs/instance-{i}.log``). They are
-started, watched and stopped like the broker and the registry.
+started and stopped like the broker and the registry; one that dies is restarted with the
+same command line (see ``clubhouse.devstack.supervisor``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from clubhouse.cli.run_args import InstanceArgs, run_argv
 from clubhouse.devstack.ports import pick_free_port
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +120,13 @@ class ChildInstances:
             self.stop()
             raise
 
-    def check_alive(self) -> None:
-        """Raise ProcessExitedError (with its last output) if an instance has died."""
-        for process in self.processes:
-            if process.started:
-                process.check_alive()
+    def members(self) -> list[Member]:
+        """The started instances as supervised members: each is restarted when it dies."""
+        return [
+            Member(process, restartable=True, ready=_ready_probe(args.metrics_port))
+            for args, process in self._children
+            if process.started and args.metrics_port is not None
+        ]
 
     def describe(self) -> str:
         """One line per child instance: its id, pid, state directory and log."""

@@ -4,7 +4,9 @@ child processes.
 The ``clubhouse dev`` command and the pytest fixtures both start processes through this
 package, so what the tests exercise is what developers run. Children live in their own
 process groups, are killed with the parent even on SIGKILL (Linux), and are waited on until
-ready; failures are ``DevStackError`` subclasses that say which child failed and why.
+ready; failures are ``DevStackError`` subclasses that say which child failed and why. Once
+up, ``supervisor`` watches them: it restarts the ones the stack can do without for a moment
+(service instances, a node of a cluster of several) and stops on the others.
 """
 
 from clubhouse.devstack.broker import BrokerConfig, TansuBroker

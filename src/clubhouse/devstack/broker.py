@@ -15,6 +15,7 @@ from clubhouse.devstack.errors import BrokerBinaryNotFoundError
 from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.ports import accepts_connections
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class TansuBroker(LoopbackServer[BrokerConfig]):
     def processes(self) -> list[ManagedProcess]:
         """The broker's process, once started."""
         return [self.process] if self.process is not None else []
+
+    def members(self) -> list[Member]:
+        """The broker as one essential member: without it there is no stack."""
+        return [self.member(restartable=False)] if self.process is not None else []
 
     def restart(self) -> None:
         """Stop and start again on the same port: a broker restart as clients see it."""

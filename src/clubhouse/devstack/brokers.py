@@ -7,8 +7,9 @@ from typing import Literal, Protocol, get_args
 
 from clubhouse.devstack.broker import BrokerConfig, TansuBroker
 from clubhouse.devstack.errors import DevStackError
-from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig
+from clubhouse.devstack.kafka import KafkaCluster, KafkaConfig, formatted_storage
 from clubhouse.devstack.process import ManagedProcess
+from clubhouse.devstack.supervisor import Member
 
 BrokerKind = Literal["tansu", "kafka"]
 BROKER_KINDS: tuple[str, ...] = get_args(BrokerKind)
@@ -41,6 +42,10 @@ class Broker(Protocol):
         """Every process the broker runs."""
         ...
 
+    def members(self) -> list[Member]:
+        """The started processes as supervised members, each said restartable or not."""
+        ...
+
     def start(self) -> None:
         """Start the broker and wait until it serves."""
         ...
@@ -54,6 +59,11 @@ class Broker(Protocol):
         ...
 
 
+def data_to_keep(kind: str, *, data_dir: Path, kafka_nodes: int = 1) -> bool:
+    """Whether a broker that ``create_broker`` makes would find data of a former run to keep."""
+    return kind == "kafka" and formatted_storage(data_dir / "kafka", kafka_nodes)
+
+
 def create_broker(
     kind: str,
     *,
@@ -63,15 +73,19 @@ def create_broker(
     binary: Path | None = None,
     startup_timeout: float = 30.0,
     kafka_nodes: int = 1,
+    keep_data: bool = False,
 ) -> Broker:
     """A not-yet-started broker of ``kind``, its logs under ``data_dir/logs``.
 
-    ``port`` is the (first) broker port; ``binary`` is Tansu's; ``kafka_nodes`` is Kafka's.
+    ``port`` is the (first) broker port; ``binary`` is Tansu's; ``kafka_nodes`` and
+    ``keep_data`` (the data of the last start, instead of empty storage) are Kafka's.
     """
     logs = data_dir / "logs"
     if kind == "tansu":
         if kafka_nodes != 1:
             raise DevStackError("Tansu runs one broker; --kafka-brokers needs --broker kafka")
+        if keep_data:
+            raise DevStackError("Tansu keeps its data in memory only; there is none to keep")
         return TansuBroker(
             BrokerConfig(
                 log_path=logs / "broker.log",
@@ -91,6 +105,7 @@ def create_broker(
                 nodes=kafka_nodes,
                 host=host,
                 broker_ports=None if port is None else (port,),
+                keep_data=keep_data,
                 # The JVM's start-up alone is several seconds on a busy 2-core machine.
                 startup_timeout=max(startup_timeout, 90.0),
             )

@@ -4,8 +4,8 @@ Each node is broker and controller at once, listens on two loopback ports and ke
 log under ``data_dir/node-<id>``. The jars are resolved once into the user's cache
 (``clubhouse.devstack.maven``); ``KAFKA_VERSION`` is the one place the version is pinned.
 A cluster object formats fresh storage at its first start, so every ``clubhouse dev`` run
-begins empty, as with Tansu; a later ``start`` after ``stop`` (a restart) keeps the data,
-as a real cluster does.
+begins empty, as with Tansu, unless ``keep_data`` reuses what a cluster of the same size left;
+a later ``start`` after ``stop`` (a restart) keeps the data, as a real cluster does.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from clubhouse.devstack.launch import LoopbackServer, Readiness
 from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
 from clubhouse.devstack.ports import accepts_connections, pick_free_port
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class KafkaConfig:
     startup_timeout: float = 90.0
     stop_timeout: float = 20.0  # controlled shutdown moves leadership away first
     overrides: dict[str, str] = field(default_factory=dict)  # extra server.properties
+    keep_data: bool = False  # reuse the storage a former cluster left in data_dir, if whole
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,15 @@ class KafkaCluster:
         """The processes of the nodes that have one."""
         return [n.process for n in self._nodes if n.process is not None]
 
+    def members(self) -> list[Member]:
+        """The started nodes as supervised members.
+
+        In a cluster of several, a node that dies is restarted (same node id, ports and log
+        dir) while the others carry on, as a failover needs; a single node is essential.
+        """
+        several = len(self._nodes) > 1
+        return [n.member(restartable=several) for n in self._nodes if n.process is not None]
+
     def node(self, node_id: int) -> KafkaNode:
         """The node with id ``node_id``; an error if there is none."""
         for candidate in self._nodes:
@@ -232,11 +243,6 @@ class KafkaCluster:
         self.stop()
         self.start()
 
-    def check_alive(self) -> None:
-        """Raise if any node's process has exited."""
-        for process in self.processes():
-            process.check_alive()
-
     def __enter__(self) -> KafkaCluster:
         self.start()
         return self
@@ -281,8 +287,15 @@ class KafkaCluster:
         cfg = self.config
         java = cfg.java or require_tool("java", f"running the {COMPONENT}")
         jars = self._resolver(f"kafka-{KAFKA_VERSION}", KAFKA_ARTIFACTS)
-        shutil.rmtree(cfg.data_dir, ignore_errors=True)
-        cfg.data_dir.mkdir(parents=True)
+        keep = cfg.keep_data and formatted_storage(cfg.data_dir, cfg.nodes)
+        if cfg.keep_data and not keep:
+            log.warning(
+                "no Kafka data of a cluster this size to keep; starting empty",
+                extra={"component": COMPONENT, "data_dir": str(cfg.data_dir), "nodes": cfg.nodes},
+            )
+        if not keep:
+            shutil.rmtree(cfg.data_dir, ignore_errors=True)
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
         cfg.log_dir.mkdir(parents=True, exist_ok=True)
         broker_ports, controller_ports = self._ports()
         voters = ",".join(
@@ -319,7 +332,11 @@ class KafkaCluster:
             )
             argv = [*java_argv, f"-Dlog4j2.configurationFile={log4j}", "kafka.Kafka"]
             nodes.append(KafkaNode(node_config, argv))
-        self._format([*java_argv, f"-Dlog4j2.configurationFile={quiet}"], nodes)
+        if keep:
+            # Node ids and log dirs are what the storage knows; the ports may be new.
+            log.info("Kafka data of the last run kept", extra={"data_dir": str(cfg.data_dir)})
+        else:
+            self._format([*java_argv, f"-Dlog4j2.configurationFile={quiet}"], nodes)
         return nodes
 
     def _ports(self) -> tuple[list[int], list[int]]:
@@ -375,6 +392,12 @@ class KafkaCluster:
             "Kafka storage formatted",
             extra={"component": COMPONENT, "cluster_id": cluster_id, "nodes": len(nodes)},
         )
+
+
+def formatted_storage(data_dir: Path, nodes: int) -> bool:
+    """Whether ``data_dir`` holds the formatted storage of exactly ``nodes`` nodes."""
+    formatted = {p.parent.name for p in data_dir.glob("node-*/meta.properties")}
+    return formatted == {f"node-{i}" for i in range(1, nodes + 1)}
 
 
 def kafka_available() -> str | None:

@@ -16,6 +16,7 @@ from typing import ClassVar, Generic, Protocol, Self, TypeVar
 from clubhouse.devstack.errors import PortInUseError, ProcessExitedError
 from clubhouse.devstack.ports import pick_free_port, port_is_free
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec, ReadinessProbe
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,12 @@ class LoopbackServer(Generic[C]):
     def process(self) -> ManagedProcess | None:
         """The server's process, or None before it is started."""
         return self._process
+
+    def member(self, *, restartable: bool) -> Member:
+        """The started server as a member of a supervised stack."""
+        if self._process is None:
+            raise RuntimeError(f"the {self.component} is not a member before it is started")
+        return Member(self._process, restartable, self._readiness(self.port).probe)
 
     def start(self) -> None:
         """Start the server; each subclass does it its own way."""

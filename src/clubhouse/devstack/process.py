@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from clubhouse.devstack import parent_death
 from clubhouse.devstack.errors import DevStackError, ProcessExitedError, ReadinessTimeoutError
@@ -64,15 +65,38 @@ class ManagedProcess:
 
     def start(self) -> None:
         """Spawn the child; returns at once (see ``wait_ready``)."""
-        if self._proc is not None and not self._has_exited():
-            raise DevStackError(f"the {self.component} is already running (pid {self._proc.pid})")
         if parent_death.supported() and threading.current_thread() is not threading.main_thread():
             log.warning(
                 "starting a child from a non-main thread: it will be killed when this thread ends",
                 extra={"component": self.component, "thread": threading.current_thread().name},
             )
+        self._spawn("wb")
+        log.info(
+            "started",
+            extra={"component": self.component, "pid": self.pid, "log": str(self.spec.log_path)},
+        )
+
+    def restart(self) -> None:
+        """Spawn the exited child again, same spec, its output appended to the same log.
+
+        The log keeps what the last run printed before it died. For a supervisor whose
+        thread outlives the child: the child dies with the thread that spawns it.
+        """
+        if self._proc is not None and not self._has_exited():
+            raise DevStackError(f"the {self.component} is still running (pid {self._proc.pid})")
+        if self._proc is not None:
+            self.reap()
+        self._spawn("ab")
+        log.info(
+            "restarted",
+            extra={"component": self.component, "pid": self.pid, "log": str(self.spec.log_path)},
+        )
+
+    def _spawn(self, log_mode: Literal["wb", "ab"]) -> None:
+        if self._proc is not None and not self._has_exited():
+            raise DevStackError(f"the {self.component} is already running (pid {self._proc.pid})")
         self.spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.spec.log_path.open("wb") as out:
+        with self.spec.log_path.open(log_mode) as out:
             self._proc = subprocess.Popen(
                 list(self.spec.argv),
                 stdin=subprocess.DEVNULL,
@@ -86,14 +110,6 @@ class ManagedProcess:
                 # Thread-safe by construction: see the parent_death module docstring.
                 preexec_fn=parent_death.kill_with_parent_preexec(os.getpid()),  # noqa: PLW1509
             )
-        log.info(
-            "started",
-            extra={
-                "component": self.component,
-                "pid": self._proc.pid,
-                "log": str(self.spec.log_path),
-            },
-        )
 
     def wait_ready(self, probe: ReadinessProbe, description: str, timeout: float) -> float:
         """Poll ``probe`` until it passes; returns the seconds it took.
@@ -140,6 +156,21 @@ class ManagedProcess:
             raise ProcessExitedError(
                 self.component, code, self.output_tail(), str(self.spec.log_path)
             )
+
+    def exit_status(self) -> int | None:
+        """The exit code once the child exited (negative: the signal that killed it), else
+        None; neither reaps nor signals anything, so a watcher thread may call it."""
+        return self._exit_status() if self._proc is not None else None
+
+    def reap(self) -> int:
+        """After the child exited: kill what is left of its group and collect its status."""
+        proc = self._popen()
+        with self._stop_lock:
+            if proc.returncode is None:
+                # Unreaped, the leader's pid (the group id) cannot have been reused.
+                self._signal_group(signal.SIGKILL)
+                proc.wait()
+        return proc.returncode
 
     def is_running(self) -> bool:
         """Whether the process was started and has not exited."""
@@ -226,7 +257,5 @@ class ManagedProcess:
             os.killpg(self._popen().pid, sig)
 
     def _exited_error(self) -> ProcessExitedError:
-        proc = self._popen()
-        self._signal_group(signal.SIGKILL)
-        code = proc.wait()
+        code = self.reap()
         return ProcessExitedError(self.component, code, self.output_tail(), str(self.spec.log_path))

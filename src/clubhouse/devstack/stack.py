@@ -12,6 +12,7 @@ from clubhouse.devstack.brokers import Broker, create_broker
 from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.process import ManagedProcess
 from clubhouse.devstack.registry import RegistryConfig, RegistryServer
+from clubhouse.devstack.supervisor import Member
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,8 @@ class DevStackConfig:
 
     Layout under ``data_dir``: ``registry.db``, and ``logs/broker.log`` / ``logs/registry.log``
     with each child's output. Tansu keeps its data in memory only; Kafka (``broker="kafka"``,
-    ``kafka_brokers`` nodes) keeps it under ``kafka/``, wiped at each start of the stack.
+    ``kafka_brokers`` nodes) keeps it under ``kafka/``, wiped at each start of the stack
+    unless ``keep_data``.
     """
 
     data_dir: Path = Path(".clubhouse")
@@ -38,6 +40,7 @@ class DevStackConfig:
     startup_timeout: float = 30.0
     broker: str = "tansu"  # or "kafka"
     kafka_brokers: int = 1
+    keep_data: bool = False  # Kafka's topics from the last start; Tansu cannot keep any
 
     def create_broker(self) -> Broker:
         """A broker of the configured kind, not yet started."""
@@ -49,6 +52,7 @@ class DevStackConfig:
             binary=self.broker_binary,
             startup_timeout=self.startup_timeout,
             kafka_nodes=self.kafka_brokers,
+            keep_data=self.keep_data,
         )
 
     def broker_config(self) -> BrokerConfig:
@@ -119,14 +123,16 @@ class DevStack:
             found.append(self.registry.process)
         return [p for p in found if p is not None]
 
+    def members(self) -> list[Member]:
+        """The started children as supervised members; the registry is essential."""
+        found = self.broker.members()
+        if self.registry is not None and self.registry.process is not None:
+            found.append(self.registry.member(restartable=False))
+        return found
+
     def child_pids(self) -> list[int]:
         """Process ids of the stack's processes still running."""
         return [p.pid for p in self.processes() if p.is_running()]
-
-    def check_alive(self) -> None:
-        """Raise ProcessExitedError (with the child's last output) if a child has died."""
-        for process in self.processes():
-            process.check_alive()
 
     def start(self) -> DevStack:
         """Start the broker, then the registry; stop everything if either fails."""

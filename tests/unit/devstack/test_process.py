@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from clubhouse.devstack.errors import ProcessExitedError, ReadinessTimeoutError
+from clubhouse.devstack.errors import DevStackError, ProcessExitedError, ReadinessTimeoutError
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
 
 
@@ -178,3 +178,32 @@ def test_a_child_killed_by_a_signal_reports_a_negative_code(tmp_path: Path) -> N
     with pytest.raises(ProcessExitedError, match="exited with code -9"):
         proc.check_alive()
     assert proc.stop() == -signal.SIGKILL
+
+
+def test_restart_runs_the_same_command_again_and_appends_to_the_log(tmp_path: Path) -> None:
+    code = "import os, time; print('run', os.getpid(), flush=True); time.sleep(60)"
+    proc = _child(tmp_path, code)
+    proc.start()
+    first = proc.pid
+    try:
+        proc.wait_ready(lambda: "run" in proc.spec.log_path.read_text(), "first line", 20)
+        os.kill(first, signal.SIGKILL)
+        while proc.exit_status() is None:  # not psutil's wait(), which would reap it
+            time.sleep(0.01)
+        assert proc.exit_status() == -signal.SIGKILL
+        proc.restart()
+        assert proc.pid != first
+        proc.wait_ready(lambda: f"run {proc.pid}" in proc.spec.log_path.read_text(), "line", 20)
+        assert f"run {first}" in proc.spec.log_path.read_text()  # what the dead one printed
+    finally:
+        proc.stop(grace=1)
+
+
+def test_restart_of_a_running_child_is_refused(tmp_path: Path) -> None:
+    proc = _child(tmp_path, "import time; time.sleep(60)")
+    proc.start()
+    try:
+        with pytest.raises(DevStackError, match="still running"):
+            proc.restart()
+    finally:
+        proc.stop(grace=1)
