@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -36,6 +40,10 @@ from clubhouse.devstack.brokers import BROKER_KINDS, BrokerKind, data_to_keep
 from clubhouse.devstack.runner import describe, format_env, shutdown_signals
 from clubhouse.devstack.supervisor import Supervisor
 from clubhouse.services.registry_settings import RegistrySettings
+
+if TYPE_CHECKING:
+    from clubhouse.application import App
+    from clubhouse.contracts import Command
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +218,8 @@ def serve_with_instances(
             raise
         supervisor.watch(children.members())
         click.echo(describe(stack) + children.describe())
-        click.echo(TRY_IT if not service_options.app_ref else try_app(service_options.app_ref))
+        click.echo(try_it(service_options.app_ref, service.app if service_options.app_ref
+                          else None))  # fmt: skip
         serve_until_stopped(service, stop)
     finally:
         supervisor.halt()
@@ -246,21 +255,50 @@ def start_children(children: ChildInstances) -> None:
         fail(str(exc), EXIT_CONFIG)
 
 
-TRY_IT = (
-    "Try it from another terminal in this directory:\n"
-    "  source .venv/bin/activate\n"
-    "  clubhouse send create-agent --agent-id a1\n"
-    '  clubhouse send process-message --agent-id a1 --content "hello"\n'
-)
+def try_it(app_ref: str | None, app: App | None) -> str:
+    """How to send commands to the service from another terminal in this directory: the
+    app's own commands, and ``clubhouse`` as it can be run from here."""
+    lines = ["Try it from another terminal in this directory:"]
+    exe = _clubhouse_here()
+    if exe == "clubhouse" and Path(".venv/bin/activate").exists():
+        lines.append("  source .venv/bin/activate")
+    if app is None or app_ref is None:
+        lines += [f"  {exe} send create-agent --agent-id a1",
+                  f'  {exe} send process-message --agent-id a1 --content "hello"']  # fmt: skip
+    else:
+        for handler in app.handlers[:3]:
+            data = json.dumps(_example(handler.command, handler.key_field))
+            lines.append(f"  {exe} send {handler.command.__name__} --app {app_ref} "
+                         f"--data '{data}'")  # fmt: skip
+        lines.append(f"  {exe} send MODEL --app {app_ref} --help   # a model's fields")
+    return "\n".join(lines) + "\n"
 
 
-def try_app(app_ref: str) -> str:
-    """Instructions for sending a command to the app ``app_ref`` from another terminal."""
-    return (
-        "Try it from another terminal in this directory:\n"
-        "  source .venv/bin/activate\n"
-        f"  clubhouse send <CommandModel> --app {app_ref} --data '{{...}}'\n"
-    )
+def _clubhouse_here() -> str:
+    """``clubhouse`` when that name runs this one from here, else its full path."""
+    running = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("clubhouse")
+    if running is not None and running.name == "clubhouse":
+        if found is not None and Path(found).resolve() == running:
+            return "clubhouse"
+        if Path(".venv/bin/clubhouse").resolve() == running:
+            return "clubhouse"  # after `source .venv/bin/activate`
+        return str(running)
+    return "clubhouse" if found else f"{sys.executable} -m clubhouse.cli.main"
+
+
+_EXAMPLES: dict[Any, Any] = {int: 1, float: 1.0, bool: True, str: "x"}
+
+
+def _example(model: type[Command], key_field: str) -> dict[str, Any]:
+    """Example --data for ``model``: its required fields, the key first."""
+    data: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name in ("message_id", "timestamp", "message_type") or not info.is_required():
+            continue
+        data[name] = f"{name.removesuffix('_id')}-1" if name == key_field else _EXAMPLES.get(
+            info.annotation, "...")  # fmt: skip
+    return data
 
 
 @click.command("dev")

@@ -130,7 +130,11 @@ def test_dev_serves_an_app_from_the_working_directory(tmp_path: Path) -> None:
     )
     proc, out = start([*CLI, "dev", "--app", "orders_app:app"], tmp_path)
     try:
-        assert "clubhouse send <CommandModel> --app orders_app:app" in out.read_text()
+        banner = out.read_text()
+        # The app's own commands, with example data, and no virtualenv that is not there.
+        assert ("send PlaceOrderCommand --app orders_app:app --data "
+                '\'{"order_id": "order-1", "item": "x"}\'') in banner  # fmt: skip
+        assert "source .venv/bin/activate" not in banner
         sent = subprocess.run(
             [*CLI, "send", "PlaceOrderCommand", "--app", "orders_app:app", "--json",
              "--data", '{"order_id": "d1", "item": "tea"}', "--timeout", "30"],
