@@ -27,7 +27,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -344,14 +344,6 @@ class KafkaConsumer:
         for tp in result or ():
             if tp.error is not None:
                 raise CommitError(tp.error.str(), tp.error.name(), topics=[tp.topic])
-
-    def commit_records(self, records: Iterable[ConsumedRecord]) -> None:
-        """Commit past every record given: per partition, the highest offset plus one."""
-        highest: dict[tuple[str, int], int] = {}
-        for r in records:
-            key = (r.topic, r.partition)
-            highest[key] = max(highest.get(key, -1), r.offset)
-        self.commit([TopicOffset(t, p, o + 1) for (t, p), o in sorted(highest.items())])
 
     def committed(self, partitions: Sequence[tuple[str, int]], timeout: float) -> list[TopicOffset]:
         """The group's committed offsets; a partition without one has a negative offset."""

@@ -355,10 +355,6 @@ class KafkaConsumerProtocol(Protocol):
         """Commit these offsets synchronously."""
         ...
 
-    def commit_records(self, records: Iterable[ConsumedRecord]) -> None:
-        """Commit past every record given: per partition, its highest offset plus one."""
-        ...
-
     def assignment(self) -> list[tuple[str, int]]:
         """The partitions this consumer reads now, as (topic, partition)."""
         ...

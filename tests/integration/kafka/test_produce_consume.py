@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
+from clubhouse.runtime.committers import next_offsets
 from clubhouse.services.kafka import (
     OFFSET_BEGINNING,
     OFFSET_STORED,
@@ -74,7 +75,7 @@ def test_group_consumer_reads_what_was_produced_and_commits_it(
         assert got[0].headers == (("message_type", b"command.a"),)
         assert got[0].source == f"{topic}/0/0"
         assert consumer.committed([(topic, 0)], 10)[0].offset < 0  # nothing committed yet
-        consumer.commit_records(got[:2])
+        consumer.commit(next_offsets(got[:2]))
         assert consumer.committed([(topic, 0)], 10) == [TopicOffset(topic, 0, 2)]
     finally:
         consumer.close()
@@ -170,7 +171,7 @@ def test_assign_from_stored_offsets_resumes_after_the_commit(
     group = f"{topic_prefix}-g"
     writer = KafkaConsumer(kafka_settings, group_id=group)
     writer.assign([TopicOffset(topic, 0, OFFSET_BEGINNING)])
-    writer.commit_records(_read(writer, 1))
+    writer.commit(next_offsets(_read(writer, 1)))
     writer.close()
     resumed = KafkaConsumer(kafka_settings, group_id=group)
     try:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, TopicPartition
 
+from clubhouse.runtime.committers import next_offsets
 from clubhouse.services.kafka import (
     CommitError,
     ConsumedRecord,
@@ -97,14 +98,14 @@ def test_poll_batch_waits_for_the_first_record_only() -> None:
     assert [num for num, _ in calls] == [1]
 
 
-def test_commit_records_commits_past_the_highest_offset_per_partition() -> None:
+def test_committing_past_records_commits_past_the_highest_offset_per_partition() -> None:
     consumer, fake = _consumer()
     records = [
         ConsumedRecord("a", 0, 5, None, None),
         ConsumedRecord("a", 0, 3, None, None),
         ConsumedRecord("a", 1, 9, None, None),
     ]
-    consumer.commit_records(records)
+    consumer.commit(next_offsets(records))
     assert [(tp.topic, tp.partition, tp.offset) for tp in fake.commits[0]] == [
         ("a", 0, 6),
         ("a", 1, 10),
