@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from clubhouse.agents.messages import agents_catalog
 from clubhouse.application import App
-from clubhouse.contracts import Command, Event, MessageCatalog, Response
+from clubhouse.contracts import BaseMessage, Command, Event, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.serde import MessageSerde, UndecodableMessageError
 from clubhouse.messaging.subjects import topic_for
@@ -40,6 +42,23 @@ def agent_key(command: Command) -> str | None:
     """The built-in commands' key: their ``agent_id``."""
     agent_id = getattr(command, "agent_id", None)
     return agent_id if isinstance(agent_id, str) else None
+
+
+TopicKind = Literal["events", "responses", "dead-letters"]
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """One record the service published: where, its message (None when its value could not
+    be decoded, with ``error`` saying why), and its headers (a dead letter's reasons)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    message: BaseMessage | None
+    headers: dict[str, str]
+    error: str | None = None
 
 
 class RequestTimeoutError(ClubhouseError):
@@ -168,20 +187,46 @@ class ClubhouseClient:
         self, *, from_beginning: bool = False, idle_timeout: float | None = None
     ) -> Iterator[Event]:
         """Events as they are published; stops after ``idle_timeout`` seconds without one."""
+        for published in self.follow("events", from_beginning=from_beginning,
+                                     idle_timeout=idle_timeout):  # fmt: skip
+            if isinstance(published.message, Event):
+                yield published.message
+
+    def follow(
+        self,
+        topic: TopicKind,
+        *,
+        from_beginning: bool = False,
+        idle_timeout: float | None = None,
+    ) -> Iterator[Published]:
+        """What the service publishes on one of its topics (``events``, ``responses`` or
+        ``dead-letters``), as it is published; stops after ``idle_timeout`` seconds without
+        a record. A dead letter comes with the headers saying why it was parked."""
         consumer = self._new_consumer()
         try:
-            topic = topic_for(self._prefix, Event)
+            name = f"{self._prefix}-{topic}"
             start = None if not from_beginning else OFFSET_BEGINNING
-            consumer.assign(_positions(consumer, topic, start))
+            consumer.assign(_positions(consumer, name, start))
             last = self._clock()
             while idle_timeout is None or self._clock() - last < idle_timeout:
                 for record in consumer.poll_batch(500, 0.5):
-                    message = self._decode(record)
-                    if isinstance(message, Event):
-                        last = self._clock()
-                        yield message
+                    last = self._clock()
+                    yield self._published(record)
         finally:
             consumer.close()
+
+    def _published(self, record: ConsumedRecord) -> Published:
+        message: BaseMessage | None = None
+        error: str | None = None
+        if record.value:
+            try:
+                message = self._serde.deserialize(record.value)
+            except UndecodableMessageError as exc:
+                error = str(exc)
+        headers = {k: v.decode(errors="replace") for k, v in record.headers if v is not None}
+        key = None if record.key is None else record.key.decode(errors="replace")
+        return Published(record.topic, record.partition, record.offset, key, message, headers,
+                         error)  # fmt: skip
 
     def close(self) -> None:
         """Close the response reader and flush the producer (10 s at most)."""

@@ -38,7 +38,7 @@ from clubhouse.cli.options import (
 
 if TYPE_CHECKING:
     from clubhouse.application import App
-    from clubhouse.client import ClubhouseClient
+    from clubhouse.client import ClubhouseClient, Published, TopicKind
     from clubhouse.contracts import BaseMessage, Command, MessageCatalog
 
 NO_CONNECTION = (
@@ -368,41 +368,82 @@ _command(
 
 
 @click.command("events")
-@click.option("--follow", "-f", is_flag=True, help="Keep printing new events until Ctrl-C.")
-@click.option("--from-beginning", is_flag=True, help="Start with the oldest retained event.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new records until Ctrl-C.")
+@click.option("--from-beginning", is_flag=True, help="Start with the oldest retained record.")
 @click.option(
     "--idle-timeout", type=float, default=2.0, show_default=True,
-    help="Without --follow: stop after this many seconds with no new event.",
+    help="Without --follow: stop after this many seconds with no new record.",
+)  # fmt: skip
+@click.option(
+    "--topic", type=click.Choice(["events", "responses", "dead-letters"]), default="events",
+    show_default=True,
+    help="Which of the app's topics to read; a dead letter is shown with why it was parked.",
 )  # fmt: skip
 @app_option
 @client_connection_options
 def events(
-    follow: bool, from_beginning: bool, idle_timeout: float, app_ref: str | None,
-    client: ClientOptions,
+    *, follow: bool, from_beginning: bool, idle_timeout: float, topic: str,
+    app_ref: str | None, client: ClientOptions,
 ) -> None:  # fmt: skip
-    """Print the service's events: your app's (--app), or the bundled agents app's.
+    """Print what the service publishes: your app's (--app), or the bundled agents app's.
 
-    Exit codes: 0 done (or Ctrl-C), 2 the broker, the registry or the events topic cannot
-    be reached.
+    Events by default; `--topic responses` or `--topic dead-letters` follow the others (a
+    dead letter's reason, error and source come from its headers).
+
+    Exit codes: 0 done (or Ctrl-C), 2 the broker, the registry or the topic cannot be
+    reached.
 
     \b
     Examples:
       clubhouse events --follow
       clubhouse events --app bank:app --from-beginning --json
+      clubhouse events --topic dead-letters --from-beginning
     """
     from clubhouse.errors import ClubhouseError  # noqa: PLC0415 - heavy imports
 
     app = load_app_option(app_ref)
+    kind: TopicKind = "responses" if topic == "responses" else (
+        "dead-letters" if topic == "dead-letters" else "events")  # fmt: skip
     with connect(client, app) as connected:
         try:
-            for event in connected.events(
-                from_beginning=from_beginning, idle_timeout=None if follow else idle_timeout
+            for published in connected.follow(
+                kind, from_beginning=from_beginning, idle_timeout=None if follow else idle_timeout
             ):
-                click.echo(render(event, client.as_json))
+                click.echo(render_published(published, client.as_json))
                 if not client.as_json:
                     click.echo("")
         except KeyboardInterrupt:
             return
         except ClubhouseError as exc:
             prefix = prefix_for(app, client.topic_prefix)
-            fail(f"cannot read {prefix}-events: {exc}{_topic_hint(exc, client)}")
+            fail(f"cannot read {prefix}-{topic}: {exc}{_topic_hint(exc, client)}")
+
+
+_DLQ = "clubhouse.dlq."
+
+
+def render_published(published: Published, as_json: bool) -> str:
+    """One published record: its message, and a dead letter's reasons from its headers."""
+    parked = {k.removeprefix(_DLQ): v for k, v in published.headers.items()
+              if k.startswith(_DLQ)}  # fmt: skip
+    if as_json:
+        data: dict[str, Any] = {
+            "topic": published.topic, "partition": published.partition,
+            "offset": published.offset, "key": published.key,
+            "message": None if published.message is None else {
+                "type": type(published.message).__name__,
+                **published.message.model_dump(mode="json")},
+        }  # fmt: skip
+        if parked:
+            data["dead_letter"] = parked
+        if published.error:
+            data["error"] = published.error
+        return json.dumps(data)
+    lines = []
+    if parked:
+        lines += [f"dead letter  {name}={value}" for name, value in parked.items()]
+    if published.message is not None:
+        lines.append(render(published.message, False))
+    elif published.error:
+        lines.append(f"(not decodable: {published.error})")
+    return "\n".join(lines)
