@@ -68,6 +68,7 @@ class StartupError(ClubhouseError):
 ProcessingGuarantee = Literal["exactly-once", "at-least-once"]
 PROCESSING_GUARANTEES: tuple[ProcessingGuarantee, ...] = ("exactly-once", "at-least-once")
 STATE_LOCK_FILE = "instance.lock"
+RESTORE_READERS = 4  # partitions of one assignment restored at once
 
 
 def _state_dir_busy(state_dir: Path, holder: Mapping[str, Any]) -> StartupError:
@@ -178,7 +179,7 @@ class ClubhouseService:
         self._loop: ServiceLoop | None = None
         self._committer: BatchCommitter | None = None
         self._consumer: KafkaConsumer | None = None
-        self._reader: KafkaConsumer | None = None
+        self._readers: list[KafkaConsumer] = []
         self._partitions: OwnedPartitions | None = None
         self._http: ObservabilityServer | None = None
         self.registration: RegistrationReport | None = None
@@ -245,7 +246,9 @@ class ClubhouseService:
         # The instance id in the group member's client id: who owns a partition can be told.
         member = replace(cfg.kafka, client_id=f"{cfg.kafka.client_id}-{self.instance_id}")
         self._consumer = self._parts.consumer(member, cfg.consumer_group)
-        self._reader = self._parts.restore_reader(cfg.kafka)
+        # A reader per partition restored at once, at most RESTORE_READERS.
+        readers = max(1, min(RESTORE_READERS, counts.get(commands) or cfg.partitions))
+        self._readers = [self._parts.restore_reader(cfg.kafka) for _ in range(readers)]
         records = RecordBuilder(serde, cfg.topic_prefix)
         limits = SizeLimits(
             int(cfg.kafka.producer_config(idempotence=True).get(
@@ -333,16 +336,8 @@ class ClubhouseService:
         )  # fmt: skip
 
     def _owned_partitions(self, commands: str, changelog: str) -> OwnedPartitions:
-        reader = self._reader
-        assert reader is not None
+        assert self._readers
         metrics = self.metrics
-
-        def estimate_end(partition: int) -> int | None:
-            try:
-                return next(o.offset for o in reader.end_offsets(changelog, 10.0)
-                            if o.partition == partition)  # fmt: skip
-            except (KafkaClientError, StopIteration):
-                return None
 
         def progress(partition: int, lag: int | None) -> None:
             self.health.restoring(True)  # also a heartbeat: a long restore is not a hang
@@ -354,16 +349,27 @@ class ClubhouseService:
             metrics.restore_seconds.observe(result.seconds)
             metrics.restore_lag.labels(str(result.partition)).set(0)
 
-        restorer = ChangelogRestorer(
-            reader.read_to_end, changelog, timeout_s=self.config.restore_timeout_s,
-            estimate_end=estimate_end, on_progress=progress,
-            on_skipped=lambda reason: metrics.changelog_skipped.labels(reason).inc(),
-        )  # fmt: skip
+        def restorer(reader: KafkaConsumer) -> ChangelogRestorer:
+            def estimate_end(partition: int) -> int | None:
+                try:
+                    return next(o.offset for o in reader.end_offsets(changelog, 10.0)
+                                if o.partition == partition)  # fmt: skip
+                except (KafkaClientError, StopIteration):
+                    return None
+
+            return ChangelogRestorer(
+                reader.read_to_end, changelog, timeout_s=self.config.restore_timeout_s,
+                estimate_end=estimate_end, on_progress=progress,
+                on_skipped=lambda reason: metrics.changelog_skipped.labels(reason).inc(),
+            )  # fmt: skip
+
+        first, *more = [restorer(r) for r in self._readers]
         return OwnedPartitions(
             state_dir=self.config.state_dir,
             commands_topic=commands,
             changelog_topic=changelog,
-            restorer=restorer,
+            restorer=first,
+            more_restorers=more,
             open_store=self._parts.store,
             on_restoring=self.health.restoring,
             on_restored=restored,
@@ -392,9 +398,9 @@ class ClubhouseService:
         if self._committer is not None:
             self._committer.close(self.config.shutdown_timeout_s)
             self._committer = None
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        for reader in self._readers:
+            reader.close()
+        self._readers = []
         if self._partitions is not None:
             self._partitions.close()
             self._partitions = None

@@ -10,7 +10,9 @@ closed once it is revoked or lost (its local file stays, as a cache for the next
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+import queue
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from clubhouse.messaging.entries import Entry, encode_entry
@@ -87,6 +89,7 @@ class OwnedPartitions:
         commands_topic: str,
         changelog_topic: str,
         restorer: ChangelogRestorer,
+        more_restorers: Sequence[ChangelogRestorer] = (),
         open_store: StoreOpener = PartitionStore,
         on_restoring: Callable[[bool], None] = lambda restoring: None,
         on_restored: Callable[[Restored], None] = lambda restored: None,
@@ -95,7 +98,9 @@ class OwnedPartitions:
         self._dir = state_dir
         self._commands = commands_topic
         self._changelog = changelog_topic
-        self._restorer = restorer
+        # One restore at a time per restorer (each reads with a consumer of its own): with
+        # several, the partitions of one assignment are restored side by side.
+        self._restorers = [restorer, *more_restorers]
         self._open = open_store
         self._on_restoring = on_restoring
         self._on_restored = on_restored
@@ -118,12 +123,27 @@ class OwnedPartitions:
         mine = [p for t, p in partitions if t == self._commands and p not in self._owned]
         self._on_restoring(True)
         failed: list[tuple[int, Exception]] = []
+        free: queue.SimpleQueue[ChangelogRestorer] = queue.SimpleQueue()
+        for restorer in self._restorers:
+            free.put(restorer)
+
+        def restore(partition: int) -> None:
+            restorer = free.get()
+            try:
+                self._open_and_restore(partition, restorer)
+            except Exception as exc:
+                failed.append((partition, exc))
+            finally:
+                free.put(restorer)
+
         try:
-            for partition in mine:
-                try:
-                    self._open_and_restore(partition)
-                except Exception as exc:
-                    failed.append((partition, exc))
+            if len(mine) > 1 and len(self._restorers) > 1:
+                workers = min(len(mine), len(self._restorers))
+                with ThreadPoolExecutor(workers, thread_name_prefix="restore") as pool:
+                    list(pool.map(restore, mine))
+            else:
+                for partition in mine:
+                    restore(partition)
         finally:
             self._on_restoring(False)
             self._on_owned(len(self._owned))
@@ -135,10 +155,10 @@ class OwnedPartitions:
             )
             raise first
 
-    def _open_and_restore(self, partition: int) -> None:
+    def _open_and_restore(self, partition: int, restorer: ChangelogRestorer) -> None:
         store = self._open(partition_store_path(self._dir, self._changelog, partition))
         try:
-            restored = self._restorer.restore(store, partition)
+            restored = restorer.restore(store, partition)
         except BaseException:
             store.close()
             raise

@@ -4,6 +4,7 @@ the epoch rule, and opening and closing stores as partitions come and go."""
 from __future__ import annotations
 
 from collections.abc import Callable
+import threading
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,28 @@ def test_an_empty_changelog_partition_is_not_read_at_all() -> None:
     store.write({}, checkpoint=5, epoch=1)
     restorer.restore(store, 0)
     assert log.reads == [0]
+
+
+class BlockingChangelog(FakeChangelog):
+    """A read that returns only once ``expected`` reads are in progress at the same time."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__([], end=1)
+        self.together = threading.Barrier(expected, timeout=10)
+
+    def read_to_end(
+        self, start: TopicOffset, timeout: float, on_record: Callable[[ConsumedRecord], None]
+    ) -> int:
+        self.together.wait()  # broken (an error) unless every restore reads at once
+        return super().read_to_end(start, timeout, on_record)
+
+
+def test_assigned_partitions_are_restored_in_parallel(tmp_path: Path) -> None:
+    log = BlockingChangelog(expected=3)
+    restorers = [ChangelogRestorer(log.read_to_end, "t-state-changelog") for _ in range(3)]
+    owned = OwnedPartitions(
+        state_dir=tmp_path, commands_topic="t-commands", changelog_topic="t-state-changelog",
+        restorer=restorers[0], more_restorers=restorers[1:],
+    )  # fmt: skip
+    owned.on_assigned([("t-commands", p) for p in range(3)])
+    assert owned.owned() == [0, 1, 2]
