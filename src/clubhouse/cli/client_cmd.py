@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from clubhouse.cli.connection import BrokerOptions, RegistryOptions
+from clubhouse.cli.connection import (
+    DEV_APP_ENV,
+    BrokerOptions,
+    RegistryOptions,
+    find_dev_stack,
+)
 from clubhouse.cli.options import (
     EXIT_CONFIG,
     EXIT_FAILED,
@@ -113,12 +118,23 @@ def connect(options: ClientOptions, app: App | None = None) -> Iterator[Clubhous
         )
     except ClubhouseError as exc:
         client_registry.close()
-        fail(str(exc), EXIT_CONFIG)
+        fail(f"{exc}{_served_app_hint(app)}", EXIT_CONFIG)
     try:
         yield client
     finally:
         client.close()
         client_registry.close()
+
+
+def _served_app_hint(app: App | None) -> str:
+    """When the dev stack here serves another app than the one asked for: which one."""
+    found = find_dev_stack()
+    served = found.env.get(DEV_APP_ENV) if found is not None and found.running else None
+    if not served or app is not None:
+        return ""
+    return (f". The dev stack running here serves --app {served}: send one of its commands "
+            f"with --app {served} (clubhouse send MODEL --app {served} --help lists a "
+            "model's fields)")  # fmt: skip
 
 
 def _topic_hint(exc: Exception, client: ClientOptions) -> str:

@@ -28,6 +28,9 @@ REGISTRY_ENV = "SCHEMA_REGISTRY_URL"
 DEFAULT_BOOTSTRAP = "localhost:9092"
 
 
+DEV_APP_ENV = "CLUBHOUSE_DEV_APP"  # in dev.env: the --app the dev stack serves, if any
+
+
 def write_dev_env(path: Path, env: Mapping[str, str]) -> None:
     """Record a running stack's variables as ``export`` lines a shell can ``source``."""
     from clubhouse.devstack.runner import format_env  # noqa: PLC0415 - keeps --help light

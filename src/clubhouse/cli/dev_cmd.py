@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from clubhouse.cli.connection import DEV_DIR, DEV_ENV_FILE, find_dev_stack, write_dev_env
+from clubhouse.cli.connection import (
+    DEV_APP_ENV,
+    DEV_DIR,
+    DEV_ENV_FILE,
+    find_dev_stack,
+    write_dev_env,
+)
 from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_specs
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
 from clubhouse.cli.dev_state import KEEP_STATE_HELP, begin_run, check_keep_state
@@ -157,8 +163,11 @@ def run_dev(
         except DevStackError as exc:
             fail(str(exc), EXIT_CONFIG)
         try:
-            lock.record(stack.env())
-            write_dev_env(env_file, stack.env())
+            # Which app the stack serves, so the tools run here can say so when asked for
+            # another app's models.
+            served = {DEV_APP_ENV: service_options.app_ref} if service_options.app_ref else {}
+            lock.record(stack.env() | served)
+            write_dev_env(env_file, stack.env() | served)
             supervisor.watch(stack.members())
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")

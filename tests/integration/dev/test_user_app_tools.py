@@ -105,6 +105,11 @@ def test_a_users_app_goes_through_every_tool_without_the_agents(tmp_path: Path) 
                      "--file", "deposit.json", "--json")
         assert valid.returncode == 0, valid.stdout + valid.stderr
         _no_agents(valid.stdout)
+
+        # The bundled app's shortcut against this stack says which app it serves instead.
+        stray = _run(tmp_path, "send", "create-agent", "--agent-id", "a1")
+        assert stray.returncode == 2
+        assert "serves --app bank:app" in stray.stderr, stray.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) == 0
