@@ -33,6 +33,7 @@ _EXPORTS = {
     "SchemaRegistrationError": "clubhouse.messaging.schema_registrator",
     "ConfluentSchemaRegistry": "clubhouse.services.schema_registry",
     "KafkaSettings": "clubhouse.services.kafka_settings",
+    "TestApp": "clubhouse.testing",
 }
 
 __all__ = [*_EXPORTS, "__version__"]  # noqa: PLE0604 - the mapping is the one list of names
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # for type checkers only; a unit test keeps it equal to _EXPO
     from clubhouse.services.schema_registry import (
         ConfluentSchemaRegistry as ConfluentSchemaRegistry,
     )
+    from clubhouse.testing import TestApp as TestApp
 
 
 def __getattr__(name: str) -> Any:
