@@ -3,8 +3,8 @@ the epoch rule, and opening and closing stores as partitions come and go."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
