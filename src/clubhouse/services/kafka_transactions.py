@@ -15,6 +15,10 @@ failure means:
   possibly lost: another member may own them now. A rebuild waits only briefly for the old
   client to close (its close() aborts first, and Tansu never answers an abort for an id it
   forgot); one that does not return is abandoned.
+
+Every client instance has its own error monitor: a late fatal error of a replaced (or
+abandoned) client never marks the one that took its place. Abandoned clients are bounded
+(``max_abandoned``; see ``kafka_abandoned`` for the policy).
 * Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
   until their timeout, then raised as TransactionTimeoutError.
 
@@ -45,6 +49,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
+from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
 from clubhouse.services.kafka_errors import (
     GROUP_FENCING_CODES,
     DeliveryError,
@@ -92,6 +97,7 @@ class TransactionalProducer:
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
         release_timeout: float = _WATCHDOG_GRACE_S,
+        max_abandoned: int = DEFAULT_LIMIT,
     ) -> None:
         self._settings = settings
         self._id = transactional_id
@@ -99,15 +105,21 @@ class TransactionalProducer:
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
         self._release_timeout = release_timeout
-        self._errors = ClientErrorMonitor(f"transactional producer {transactional_id!r}", log)
         self._lock = threading.Lock()
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
         # Set when a record of the open transaction failed or timed out: it must not commit.
         self._doomed: str | None = None
-        self._abandoned: list[Any] = []  # clients stuck inside librdkafka, never freed
+        self._abandoned = AbandonedClients(
+            f"transactional producer {transactional_id!r}", limit=max_abandoned
+        )
         self._init_timeout = DEFAULT_TIMEOUT
         self._closed = False
-        self._producer = self._create()
+        self._producer, self._errors = self._create()
+
+    @property
+    def abandoned(self) -> AbandonedClients:
+        """The clients left stuck inside librdkafka, bounded."""
+        return self._abandoned
 
     @property
     def transactional_id(self) -> str:
@@ -209,6 +221,7 @@ class TransactionalProducer:
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
         producer = self._producer
         failure: list[BaseException] = []
+        abandoned = threading.Event()
 
         def call() -> None:
             try:
@@ -219,6 +232,9 @@ class TransactionalProducer:
                 )
             except BaseException as exc:
                 failure.append(exc)
+            if abandoned.is_set():
+                # The call came back after all, too late: nobody else holds this client now.
+                _release(producer, self._id)
 
         # librdkafka can ignore this call's timeout and block for good when the group
         # coordinator it had cached went away (measured after a Kafka restart; see
@@ -228,7 +244,8 @@ class TransactionalProducer:
         worker.start()
         worker.join(timeout + _WATCHDOG_GRACE_S)
         if worker.is_alive():
-            self._abandon(producer)
+            abandoned.set()
+            self._abandon(producer, worker)
             raise TransactionFencedError(
                 self._id, "send_offsets_to_transaction",
                 f"no answer within {timeout + _WATCHDOG_GRACE_S:g} s (librdkafka ignored the "
@@ -265,8 +282,7 @@ class TransactionalProducer:
         with contextlib.suppress(KafkaException):
             old.purge(in_queue=True, in_flight=True, blocking=False)
         self._release_bounded(old)
-        self._producer = self._create()
-        self._errors.reset()
+        self._producer, self._errors = self._create()
         self._doomed = None
         log.warning(
             "transactional producer rebuilt",
@@ -281,30 +297,27 @@ class TransactionalProducer:
         never answers that abort (measured on Tansu after a restart: it drops the connection
         of a producer whose id it forgot). Such a client is abandoned; the new one does not
         need it gone to register the id."""
-        closer = threading.Thread(
-            target=_release, args=(old, self._id), name="release-producer", daemon=True
-        )
-        closer.start()
-        closer.join(self._release_timeout)
-        if closer.is_alive():
-            self._abandoned.append(old)
+        released = release_bounded(
+            old, lambda client: _release(client, self._id), timeout=self._release_timeout,
+            abandoned=self._abandoned, name="release-producer",
+        )  # fmt: skip
+        if not released:
             log.error(
                 "transactional producer abandoned: its close did not return",
                 extra={"transactional_id": self._id, "timeout_s": self._release_timeout,
-                       "abandoned": len(self._abandoned)},
+                       "abandoned": self._abandoned.tracked},
             )  # fmt: skip
 
-    def _abandon(self, stuck: Any) -> None:
-        """Put a fresh client in place of one blocked inside librdkafka, without closing
-        the stuck one (closing would block as well); it is kept, never freed."""
-        self._abandoned.append(stuck)
+    def _abandon(self, stuck: Any, holder: threading.Thread) -> None:
+        """Put a fresh client in place of one blocked inside librdkafka (in ``holder``),
+        without closing the stuck one (closing would block as well)."""
+        self._abandoned.add(stuck, holder)
         self._withdraw("the producer was replaced after a call that did not return")
-        self._producer = self._create()
-        self._errors.reset()
+        self._producer, self._errors = self._create()
         self._doomed = None
         log.error(
             "transactional producer replaced: a call into librdkafka did not return",
-            extra={"transactional_id": self._id, "abandoned": len(self._abandoned)},
+            extra={"transactional_id": self._id, "abandoned": self._abandoned.tracked},
         )
 
     def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -321,16 +334,18 @@ class TransactionalProducer:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _create(self) -> Any:
+    def _create(self) -> tuple[Any, ClientErrorMonitor]:
+        """A client and the error monitor bound to it alone."""
+        errors = ClientErrorMonitor(f"transactional producer {self._id!r}", log)
         conf: dict[str, Any] = {
             **self._settings.producer_config(idempotence=True),
             "transactional.id": self._id,
             "transaction.timeout.ms": self._timeout_ms,
-            "error_cb": self._errors,
+            "error_cb": errors,
             "logger": LibrdkafkaLog(),
         }
         try:
-            return self._factory(conf)
+            return self._factory(conf), errors
         except KafkaException as exc:
             raise KafkaConfigError(
                 f"invalid configuration of transactional producer {self._id!r}: {exc.args[0].str()}"
