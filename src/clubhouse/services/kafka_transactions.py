@@ -22,6 +22,10 @@ abandoned) client never marks the one that took its place. Abandoned clients are
 * Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
   until their timeout, then raised as TransactionTimeoutError.
 
+No call made for a transaction waits past the transaction's own timeout: ``send_offsets``
+and ``abort`` get at most one step of it, ``commit`` at most all of it, and a stuck
+``send_offsets`` is replaced one step past its timeout (``kafka_deadlines``).
+
 Measured with confluent-kafka 2.16 (tests/integration/kafka/test_transactions.py):
 
 * Apache Kafka 4.1 behaves as the protocol says: aborted records are hidden from
@@ -50,6 +54,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
+from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
     GROUP_FENCING_CODES,
     DeliveryError,
@@ -76,7 +81,6 @@ log = logging.getLogger(__name__)
 
 _WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
 _MAX_BACKOFF = 1.0
-_WATCHDOG_GRACE_S = 5.0  # past a call's own timeout, before its client counts as stuck
 # TRANSACTIONAL_ID_NOT_FOUND, which librdkafka 2.16 has no name for ("ERR_105?"): the broker
 # forgot the id (Tansu after a restart). No abort can succeed; only a new init can.
 _ID_FORGOTTEN_CODES = frozenset({105})
@@ -96,15 +100,23 @@ class TransactionalProducer:
         transaction_timeout_ms: int = 10000,
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
-        release_timeout: float = _WATCHDOG_GRACE_S,
+        release_timeout: float | None = None,
         max_abandoned: int = DEFAULT_LIMIT,
+        deadlines: TransactionDeadlines | None = None,
     ) -> None:
+        """``deadlines`` defaults to what ``transaction_timeout_ms`` and the settings'
+        request timeout imply; ``release_timeout`` (closing a replaced client) to its step."""
         self._settings = settings
         self._id = transactional_id
         self._timeout_ms = transaction_timeout_ms
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
-        self._release_timeout = release_timeout
+        self._deadlines = deadlines or TransactionDeadlines.derive(
+            settings, transaction_timeout_ms
+        )
+        self._release_timeout = (
+            self._deadlines.release_s if release_timeout is None else release_timeout
+        )
         self._lock = threading.Lock()
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
         # Set when a record of the open transaction failed or timed out: it must not commit.
@@ -215,9 +227,12 @@ class TransactionalProducer:
 
         ``group_metadata`` comes from the consumer's ``group_metadata()``: with it the broker
         refuses offsets of a member the group has moved on from (TransactionFencedError).
+        ``timeout`` is cut to one step of the transaction (see ``kafka_deadlines``).
         """
         if not offsets:
             return
+        timeout = self._deadlines.step(timeout)
+        watchdog = self._deadlines.watchdog_s(timeout)
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
         producer = self._producer
         failure: list[BaseException] = []
@@ -237,18 +252,18 @@ class TransactionalProducer:
                 _release(producer, self._id)
 
         # librdkafka can ignore this call's timeout and block for good when the group
-        # coordinator it had cached went away (measured after a Kafka restart; see
-        # confluentinc/librdkafka#5456 and #5511). A watchdog bounds the wait: a client stuck
-        # in it is abandoned, and a fresh one takes over the transactional id.
+        # coordinator it had cached went away (measured after a Kafka restart, and after a
+        # kill -9 of the coordinator's node). A watchdog bounds the wait: a client stuck in
+        # it is abandoned, and a fresh one takes over the transactional id.
         worker = threading.Thread(target=call, name="send-offsets", daemon=True)
         worker.start()
-        worker.join(timeout + _WATCHDOG_GRACE_S)
+        worker.join(watchdog)
         if worker.is_alive():
             abandoned.set()
             self._abandon(producer, worker)
             raise TransactionFencedError(
                 self._id, "send_offsets_to_transaction",
-                f"no answer within {timeout + _WATCHDOG_GRACE_S:g} s (librdkafka ignored the "
+                f"no answer within {watchdog:g} s (librdkafka ignored the "
                 "timeout); the client was replaced", "_STUCK",
             )  # fmt: skip
         if failure:
@@ -258,17 +273,25 @@ class TransactionalProducer:
         """Commit the transaction: its records and offsets become visible together.
 
         Flushes what is still queued first. TransactionTimeoutError leaves the outcome
-        unknown until ``commit`` (or ``abort``) is called again.
+        unknown until ``commit`` (or ``abort``) is called again. ``timeout`` is cut to the
+        transaction timeout: past it there is no open transaction left to wait for.
         """
         if self._doomed is not None:
             raise TransactionAbortableError(
                 self._id, "commit_transaction", self._doomed, "RECORD_FAILED"
             )
-        self._retrying("commit_transaction", timeout, self._producer.commit_transaction)
+        self._retrying(
+            "commit_transaction",
+            self._deadlines.within_transaction(timeout),
+            self._producer.commit_transaction,
+        )
 
     def abort(self, timeout: float) -> None:
-        """Abort the transaction; queued records are purged and their futures fail."""
-        self._retrying("abort_transaction", timeout, self._producer.abort_transaction)
+        """Abort the transaction; queued records are purged and their futures fail.
+        ``timeout`` is cut to one step: a rebuild settles an abort that cannot finish."""
+        self._retrying(
+            "abort_transaction", self._deadlines.step(timeout), self._producer.abort_transaction
+        )
         self._doomed = None
         self._withdraw("the transaction was aborted")
 
