@@ -6,12 +6,13 @@ waits longer than that waits for a transaction that is gone. Within it fit the w
 records' acknowledgements, the offsets, the commit, and room for a retry; so a coordinator
 step (``send_offsets``, ``abort``) gets a quarter of it, and never more than one request may
 take (``request.timeout.ms``). When librdkafka ignores a call's own timeout (it can block
-for good once the coordinator it had cached is gone), a watchdog gives the call one more
-step's time before its client counts as stuck and is replaced; closing a replaced client
-gets one step too.
+for good once the coordinator it had cached is gone), a watchdog gives the call half a step
+more (for a reply already on its way, and a loaded machine's scheduling) before its client
+counts as stuck and is replaced: every second the watchdog waits, a stuck instance answers
+nothing. Closing a replaced client gets one step.
 
 With the service's defaults (transaction timeout 10 s, request timeout 30 s) a step is
-2.5 s and a stuck ``send_offsets`` is replaced after 5 s, where a fixed 30 s call plus a
+2.5 s and a stuck ``send_offsets`` is replaced after 3.75 s, where a fixed 30 s call plus a
 5 s grace used to leave the instance answering nothing for 35 s after a broker died.
 """
 
@@ -62,7 +63,7 @@ class TransactionDeadlines:
 
     def watchdog_s(self, call_s: float) -> float:
         """How long a call given ``call_s`` may block before its client counts as stuck."""
-        return call_s + self.step_s
+        return call_s + self.step_s / 2
 
     @property
     def release_s(self) -> float:

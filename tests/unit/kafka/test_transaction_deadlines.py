@@ -65,7 +65,7 @@ def test_a_step_is_a_quarter_of_the_transaction_and_at_most_a_request() -> None:
     deadlines = TransactionDeadlines(transaction_s=10.0, request_s=30.0)
     assert deadlines.step(30.0) == 2.5
     assert deadlines.step(1.0) == 1.0
-    assert deadlines.watchdog_s(2.5) == 5.0
+    assert deadlines.watchdog_s(2.5) == 3.75
     assert deadlines.release_s == 2.5
     with pytest.raises(ValueError, match="positive"):
         TransactionDeadlines(transaction_s=0.0, request_s=30.0)
