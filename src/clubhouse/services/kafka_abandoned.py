@@ -1,5 +1,6 @@
 """``AbandonedClients``: librdkafka clients left behind inside a call that did not return,
-kept to a bound; and ``release_bounded``, which closes a client without waiting for ever.
+kept to a bound; ``Closing`` and ``release_bounded``, which close a client without waiting
+for ever.
 
 A call into librdkafka that never returns (``send_offsets_to_transaction`` after its group
 coordinator went away, ``close()`` aborting for a transactional id the broker forgot) holds
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -92,6 +94,26 @@ class AbandonedClients:
             self._stuck = deque(alive)
 
 
+class Closing:
+    """A client being closed in a thread of its own, so that its owner can go on meanwhile
+    (build and register the client that replaces it) and settle the close afterwards."""
+
+    def __init__(self, client: Any, close: Callable[[Any], None], *, name: str) -> None:
+        self._client = client
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=close, args=(client,), name=name, daemon=True)
+        self._thread.start()
+
+    def settle(self, timeout: float, abandoned: AbandonedClients) -> bool:
+        """Wait until ``timeout`` seconds after the close began; True once it returned,
+        False when it did not, and the client is now in ``abandoned``."""
+        self._thread.join(max(0.0, self._started + timeout - time.monotonic()))
+        if not self._thread.is_alive():
+            return True
+        abandoned.add(self._client, self._thread)
+        return False
+
+
 def release_bounded(
     client: Any,
     close: Callable[[Any], None],
@@ -104,10 +126,4 @@ def release_bounded(
 
     True once it returned; False when it did not, and the client is now in ``abandoned``.
     """
-    closer = threading.Thread(target=close, args=(client,), name=name, daemon=True)
-    closer.start()
-    closer.join(timeout)
-    if not closer.is_alive():
-        return True
-    abandoned.add(client, closer)
-    return False
+    return Closing(client, close, name=name).settle(timeout, abandoned)

@@ -12,9 +12,10 @@ failure means:
   broker forgot the id (``TRANSACTIONAL_ID_NOT_FOUND``, code 105), a fatal error struck, or
   at ``send_offsets`` the group has moved on to a newer generation (``ILLEGAL_GENERATION``,
   ``UNKNOWN_MEMBER_ID``, ``FENCED_INSTANCE_ID``). ``rebuild`` and treat the partitions as
-  possibly lost: another member may own them now. A rebuild waits only briefly for the old
-  client to close (its close() aborts first, and Tansu never answers an abort for an id it
-  forgot); one that does not return is abandoned.
+  possibly lost: another member may own them now. A rebuild closes the old client while
+  the new one registers the id (its close() aborts first, which the new registration does
+  anyway, and Tansu never answers an abort for an id it forgot); a close that has not
+  returned by then, and by ``release_timeout``, is abandoned.
 
 Every client instance has its own error monitor: a late fatal error of a replaced (or
 abandoned) client never marks the one that took its place. Abandoned clients are bounded
@@ -53,7 +54,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
-from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
+from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, Closing
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
     GROUP_FENCING_CODES,
@@ -304,27 +305,27 @@ class TransactionalProducer:
         self._withdraw(f"the producer was rebuilt ({reason})")
         with contextlib.suppress(KafkaException):
             old.purge(in_queue=True, in_flight=True, blocking=False)
-        self._release_bounded(old)
+        # The new client does not need the old one gone to register the id, and waiting for
+        # the close first would leave the instance answering nothing for that long.
+        closing = Closing(old, lambda client: _release(client, self._id), name="release-producer")
         self._producer, self._errors = self._create()
         self._doomed = None
         log.warning(
             "transactional producer rebuilt",
             extra={"transactional_id": self._id, "reason": reason},
         )
-        self.init(self._init_timeout if timeout is None else timeout)
+        try:
+            self.init(self._init_timeout if timeout is None else timeout)
+        finally:
+            self._settle(closing)
 
-    def _release_bounded(self, old: Any) -> None:
-        """Close a client being replaced, waiting at most ``release_timeout`` for it.
+    def _settle(self, closing: Closing) -> None:
+        """Wait for a replaced client's close until ``release_timeout`` after it began.
 
         close() aborts the open transaction first, and blocks for good when the broker
         never answers that abort (measured on Tansu after a restart: it drops the connection
-        of a producer whose id it forgot). Such a client is abandoned; the new one does not
-        need it gone to register the id."""
-        released = release_bounded(
-            old, lambda client: _release(client, self._id), timeout=self._release_timeout,
-            abandoned=self._abandoned, name="release-producer",
-        )  # fmt: skip
-        if not released:
+        of a producer whose id it forgot). Such a client is abandoned."""
+        if not closing.settle(self._release_timeout, self._abandoned):
             log.error(
                 "transactional producer abandoned: its close did not return",
                 extra={"transactional_id": self._id, "timeout_s": self._release_timeout,

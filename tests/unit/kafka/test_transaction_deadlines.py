@@ -106,3 +106,43 @@ def test_a_stuck_send_offsets_is_replaced_within_the_transaction_timeout() -> No
         threading.Event().wait(0.01)
     assert old.closed
     assert producer.abandoned.tracked == 0
+
+
+def test_a_rebuild_registers_the_new_client_while_the_old_one_closes() -> None:
+    order: list[str] = []
+    registered = threading.Event()
+
+    @dataclass
+    class SlowToClose(RecordingTxnProducer):
+        """Its close() (an abort first) answers only once the new client has registered."""
+
+        def close(self) -> bool:
+            order.append("close begins")
+            registered.wait()
+            order.append("close ends")
+            return super().close()
+
+        def init_transactions(self, timeout: float) -> None:
+            order.append("init")
+            registered.set()
+            super().init_transactions(timeout)
+
+    instances: list[SlowToClose] = []
+
+    def factory(conf: dict[str, Any]) -> SlowToClose:
+        instances.append(SlowToClose(conf))
+        return instances[-1]
+
+    producer = TransactionalProducer(
+        SETTINGS, transactional_id="tx-1", producer_factory=factory, release_timeout=30.0
+    )
+    producer.init(1.0)
+    order.clear()
+    registered.clear()
+    # Let the close go in the end even if the rebuild waited for it before registering (as
+    # it used to): the test then fails on the order it finds instead of hanging.
+    threading.Timer(3.0, registered.set).start()
+    producer.rebuild("fenced")
+    assert order == ["close begins", "init", "close ends"]
+    assert instances[0].closed
+    assert producer.abandoned.tracked == 0
