@@ -112,9 +112,7 @@ class TransactionalProducer:
         self._timeout_ms = transaction_timeout_ms
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
-        self._deadlines = deadlines or TransactionDeadlines.derive(
-            settings, transaction_timeout_ms
-        )
+        self._deadlines = deadlines or TransactionDeadlines.derive(settings, transaction_timeout_ms)
         self._release_timeout = (
             self._deadlines.release_s if release_timeout is None else release_timeout
         )
