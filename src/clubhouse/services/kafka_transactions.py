@@ -16,16 +16,16 @@ failure means:
   the new one registers the id (its close() aborts first, which the new registration does
   anyway, and Tansu never answers an abort for an id it forgot); a close that has not
   returned by then, and by ``release_timeout``, is abandoned.
-
-Every client instance has its own error monitor: a late fatal error of a replaced (or
-abandoned) client never marks the one that took its place. Abandoned clients are bounded
-(``max_abandoned``; see ``kafka_abandoned`` for the policy).
 * Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
   until their timeout, then raised as TransactionTimeoutError.
 
 No call made for a transaction waits past the transaction's own timeout: ``send_offsets``
 and ``abort`` get at most one step of it, ``commit`` at most all of it, and a stuck
-``send_offsets`` is replaced one step past its timeout (``kafka_deadlines``).
+``send_offsets`` is replaced half a step past its timeout (``kafka_deadlines``).
+
+Every client instance has its own error monitor: a late fatal error of a replaced (or
+abandoned) client never marks the one that took its place. Abandoned clients are bounded
+(``max_abandoned``; see ``kafka_abandoned`` for the policy).
 
 Measured with confluent-kafka 2.16 (tests/integration/kafka/test_transactions.py):
 
@@ -235,6 +235,8 @@ class TransactionalProducer:
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
         producer = self._producer
         failure: list[BaseException] = []
+        handover = threading.Lock()  # the call's end and the watchdog's verdict, one at a time
+        returned = threading.Event()
         abandoned = threading.Event()
 
         def call() -> None:
@@ -246,7 +248,10 @@ class TransactionalProducer:
                 )
             except BaseException as exc:
                 failure.append(exc)
-            if abandoned.is_set():
+            with handover:
+                returned.set()
+                late = abandoned.is_set()
+            if late:
                 # The call came back after all, too late: nobody else holds this client now.
                 _release(producer, self._id)
 
@@ -257,8 +262,11 @@ class TransactionalProducer:
         worker = threading.Thread(target=call, name="send-offsets", daemon=True)
         worker.start()
         worker.join(watchdog)
-        if worker.is_alive():
-            abandoned.set()
+        with handover:
+            stuck = not returned.is_set()
+            if stuck:
+                abandoned.set()
+        if stuck:
             self._abandon(producer, worker)
             raise TransactionFencedError(
                 self._id, "send_offsets_to_transaction",
