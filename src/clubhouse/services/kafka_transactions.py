@@ -20,8 +20,9 @@ failure means:
   until their timeout, then raised as TransactionTimeoutError.
 
 No call made for a transaction waits past the transaction's own timeout: ``send_offsets``
-and ``abort`` get at most one step of it, ``commit`` at most all of it, and a stuck
-``send_offsets`` is replaced half a step past its timeout (``kafka_deadlines``).
+and ``commit`` get at most all of it, each attempt of ``send_offsets`` and all of ``abort``
+one step of it, and a ``send_offsets`` attempt stuck past its own timeout is replaced half
+a step later (``kafka_deadlines``).
 
 Every client instance has its own error monitor: a late fatal error of a replaced (or
 abandoned) client never marks the one that took its place. Abandoned clients are bounded
@@ -226,26 +227,35 @@ class TransactionalProducer:
 
         ``group_metadata`` comes from the consumer's ``group_metadata()``: with it the broker
         refuses offsets of a member the group has moved on from (TransactionFencedError).
-        ``timeout`` is cut to one step of the transaction (see ``kafka_deadlines``).
+        ``timeout`` is cut to the transaction timeout, each attempt to one step of it (see
+        ``kafka_deadlines``): a coordinator that moves is waited for, a stuck call is not.
         """
         if not offsets:
             return
-        timeout = self._deadlines.step(timeout)
-        watchdog = self._deadlines.watchdog_s(timeout)
+        budget = self._deadlines.within_transaction(timeout)
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
         producer = self._producer
         failure: list[BaseException] = []
         handover = threading.Lock()  # the call's end and the watchdog's verdict, one at a time
         returned = threading.Event()
         abandoned = threading.Event()
+        # When the attempt in progress counts as stuck; none while the worker backs off.
+        watched = self._deadlines.watchdog_s(self._deadlines.step_s)
+        watch = {"until": time.monotonic() + watched}
+
+        def attempt(remaining: float) -> None:
+            limit = self._deadlines.step(remaining)
+            with handover:
+                watch["until"] = time.monotonic() + self._deadlines.watchdog_s(limit)
+            try:
+                producer.send_offsets_to_transaction(partitions, group_metadata, limit)
+            finally:
+                with handover:
+                    watch["until"] = float("inf")
 
         def call() -> None:
             try:
-                self._retrying(
-                    "send_offsets_to_transaction",
-                    timeout,
-                    lambda t: producer.send_offsets_to_transaction(partitions, group_metadata, t),
-                )
+                self._retrying("send_offsets_to_transaction", budget, attempt)
             except BaseException as exc:
                 failure.append(exc)
             with handover:
@@ -257,21 +267,24 @@ class TransactionalProducer:
 
         # librdkafka can ignore this call's timeout and block for good when the group
         # coordinator it had cached went away (measured after a Kafka restart, and after a
-        # kill -9 of the coordinator's node). A watchdog bounds the wait: a client stuck in
-        # it is abandoned, and a fresh one takes over the transactional id.
+        # kill -9 of the coordinator's node). A watchdog bounds each attempt: a client stuck
+        # in one is abandoned, and a fresh one takes over the transactional id.
         worker = threading.Thread(target=call, name="send-offsets", daemon=True)
         worker.start()
-        worker.join(watchdog)
-        with handover:
-            stuck = not returned.is_set()
-            if stuck:
-                abandoned.set()
-        if stuck:
+        while True:
+            worker.join(_WAIT_SLICE)
+            with handover:
+                if returned.is_set():
+                    break
+                if time.monotonic() > watch["until"]:
+                    abandoned.set()
+                    break
+        if abandoned.is_set():
             self._abandon(producer, worker)
             raise TransactionFencedError(
                 self._id, "send_offsets_to_transaction",
-                f"no answer within {watchdog:g} s (librdkafka ignored the "
-                "timeout); the client was replaced", "_STUCK",
+                f"an attempt got no answer within {watched:g} s "
+                "(librdkafka ignored its timeout); the client was replaced", "_STUCK",
             )  # fmt: skip
         if failure:
             raise failure[0]

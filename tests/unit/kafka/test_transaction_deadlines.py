@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from confluent_kafka import KafkaError, KafkaException
 
 from clubhouse.services.kafka import KafkaSettings, TopicOffset, TransactionalProducer
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
@@ -146,3 +147,36 @@ def test_a_rebuild_registers_the_new_client_while_the_old_one_closes() -> None:
     assert order == ["close begins", "init", "close ends"]
     assert instances[0].closed
     assert producer.abandoned.tracked == 0
+
+
+def test_send_offsets_waits_out_a_moving_coordinator_one_step_at_a_time() -> None:
+    """Each attempt that librdkafka times out (the coordinator is moving) is followed by
+    another, until the transaction timeout: a call that answers is never taken for stuck."""
+    timed_out = KafkaError(KafkaError._TIMED_OUT, "coordinator moving", retriable=True)
+
+    @dataclass
+    class Moving(RecordingTxnProducer):
+        def send_offsets_to_transaction(self, offsets: Any, metadata: Any, timeout: float) -> None:
+            self.timeouts.setdefault("send_offsets", []).append(timeout)
+            if len(self.timeouts["send_offsets"]) <= 2:
+                threading.Event().wait(timeout)  # librdkafka keeps to its timeout here
+                raise KafkaException(timed_out)
+            self.sent_offsets.append((offsets, metadata))
+
+    instances: list[Moving] = []
+
+    def factory(conf: dict[str, Any]) -> Moving:
+        instances.append(Moving(conf))
+        return instances[-1]
+
+    producer = TransactionalProducer(
+        SETTINGS, transactional_id="tx-1", producer_factory=factory, transaction_timeout_ms=2000
+    )
+    producer.init(1.0)
+    producer.begin()
+    producer.send_offsets(OFFSETS, "group-metadata", 30.0)
+    step = TransactionDeadlines.derive(SETTINGS, 2000).step_s
+    assert len(instances) == 1  # never replaced
+    assert len(instances[0].timeouts["send_offsets"]) == 3
+    assert max(instances[0].timeouts["send_offsets"]) <= step
+    assert len(instances[0].sent_offsets) == 1
