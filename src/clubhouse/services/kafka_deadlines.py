@@ -1,19 +1,21 @@
 """``TransactionDeadlines``: how long each step of a Kafka transaction may take, derived from
 the transaction timeout and the client's request timeout rather than fixed.
 
-The broker aborts a transaction left open past ``transaction.timeout.ms``: a step that
-waits longer than that waits for a transaction that is gone. Within it fit the wait for the
-records' acknowledgements, the offsets, the commit, and room for a retry; so a coordinator
-step (``send_offsets``, ``abort``) gets a quarter of it, and never more than one request may
-take (``request.timeout.ms``). When librdkafka ignores a call's own timeout (it can block
-for good once the coordinator it had cached is gone), a watchdog gives the call half a step
-more (for a reply already on its way, and a loaded machine's scheduling) before its client
-counts as stuck and is replaced: every second the watchdog waits, a stuck instance answers
-nothing. Closing a replaced client gets one step.
+The broker aborts a transaction left open past ``transaction.timeout.ms``: a call that
+waits longer than that waits for a transaction that is gone, so no call of a transaction
+gets more. Within it fit the wait for the records' acknowledgements, the offsets, the
+commit, and room for a retry; so one attempt at a coordinator step (a ``send_offsets``
+attempt, an ``abort``) gets a quarter of it, and never more than one request may take
+(``request.timeout.ms``). When librdkafka ignores an attempt's own timeout (it can block
+for good once the coordinator it had cached is gone), a watchdog gives the attempt half a
+step more (for a reply already on its way, and a loaded machine's scheduling) before its
+client counts as stuck and is replaced: every second the watchdog waits, a stuck instance
+answers nothing. Closing a replaced client gets one step.
 
 With the service's defaults (transaction timeout 10 s, request timeout 30 s) a step is
-2.5 s and a stuck ``send_offsets`` is replaced after 3.75 s, where a fixed 30 s call plus a
-5 s grace used to leave the instance answering nothing for 35 s after a broker died.
+2.5 s and a stuck ``send_offsets`` attempt is replaced after 3.75 s, where a fixed 30 s
+call plus a 5 s grace used to leave the instance answering nothing for 35 s after a broker
+died.
 """
 
 from __future__ import annotations
