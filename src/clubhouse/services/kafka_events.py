@@ -44,9 +44,6 @@ class _Throttle:
         self._seen[key] = _Seen(last_logged=now)
         return seen.suppressed if seen is not None else 0
 
-    def clear(self) -> None:
-        self._seen.clear()
-
 
 class LibrdkafkaLog:
     """Pass an instance as confluent-kafka's ``logger``: librdkafka's own log lines go to
@@ -71,7 +68,8 @@ class LibrdkafkaLog:
 
 
 class ClientErrorMonitor:
-    """Pass an instance as librdkafka's ``error_cb``; one per client instance."""
+    """Pass an instance as librdkafka's ``error_cb``; one per client instance, never shared
+    or reused: a replaced client keeps calling its own, and its fatal error stays its own."""
 
     def __init__(
         self,
@@ -122,8 +120,3 @@ class ClientErrorMonitor:
         """Raise the fatal error, if librdkafka reported one."""
         if self._fatal is not None:
             raise self._fatal
-
-    def reset(self) -> None:
-        """Forget a fatal error once the client instance that had it has been replaced."""
-        self._fatal = None
-        self._throttle.clear()

@@ -11,6 +11,11 @@ producer is then rebuilt, because of what was measured on Tansu: after a broker 
 the broker no longer knows the producer id, and librdkafka answers UNKNOWN_PRODUCER_ID by
 bumping the epoch of that same id forever, never delivering again. A fresh instance asks
 for a new id and works at once. On real Kafka the rebuild only costs a new producer id.
+
+The client being replaced is closed in a thread of its own, waited for at most
+``release_timeout``: one whose close does not return is abandoned, within a bound
+(``max_abandoned``; see ``kafka_abandoned``). Every client instance has its own error
+monitor, so a late fatal error of a replaced client never marks the one in its place.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
+from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
     DeliveryError,
@@ -44,6 +50,7 @@ ProducerFactory = Callable[[dict[str, Any]], Any]  # confluent_kafka.Producer or
 
 DEFAULT_TIMEOUT = 30.0
 _WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
+_RELEASE_TIMEOUT = 5.0  # a replaced client's close; its queue was purged, so it is quick
 
 
 class KafkaProducer:
@@ -62,17 +69,20 @@ class KafkaProducer:
         rebuild_after_timeout: bool = True,
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
+        release_timeout: float = _RELEASE_TIMEOUT,
+        max_abandoned: int = DEFAULT_LIMIT,
     ) -> None:
         self._settings = settings
         self._idempotent = idempotence
         self._rebuild_after_timeout = rebuild_after_timeout
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
-        self._errors = ClientErrorMonitor(f"producer {settings.client_id!r}", log)
+        self._release_timeout = release_timeout
+        self._abandoned = AbandonedClients(f"producer {settings.client_id!r}", limit=max_abandoned)
         self._lock = threading.Lock()
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
         self._closed = False
-        self._producer = self._create()
+        self._producer, self._errors = self._create()
         where = {"client_id": settings.client_id, "bootstrap": settings.bootstrap_servers}
         if idempotence:
             log.info("Kafka producer ready, idempotence on", extra=where)
@@ -86,6 +96,11 @@ class KafkaProducer:
                 "record twice or out of order",
                 extra=where,
             )
+
+    @property
+    def abandoned(self) -> AbandonedClients:
+        """Replaced clients whose close did not return, bounded."""
+        return self._abandoned
 
     def produce(
         self,
@@ -209,15 +224,17 @@ class KafkaProducer:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _create(self) -> Any:
+    def _create(self) -> tuple[Any, ClientErrorMonitor]:
+        """A client and the error monitor bound to it alone."""
+        errors = ClientErrorMonitor(f"producer {self._settings.client_id!r}", log)
         conf: dict[str, Any] = {
             **self._settings.producer_config(idempotence=self._idempotent),
-            "error_cb": self._errors,
+            "error_cb": errors,
             # librdkafka's own log lines go through logging instead of straight to stderr.
             "logger": LibrdkafkaLog(),
         }
         try:
-            return self._factory(conf)
+            return self._factory(conf), errors
         except KafkaException as exc:
             raise KafkaConfigError(f"invalid producer configuration: {exc.args[0].str()}") from exc
 
@@ -308,9 +325,19 @@ class KafkaProducer:
     def _replace_client(self, error: Callable[[str], DeliveryError]) -> None:
         old = self._producer
         self._withdraw(old, error)
-        self._producer = self._create()
-        self._errors.reset()
-        old.close()  # its queue is purged: nothing is left to flush
+        self._producer, self._errors = self._create()
+        # Its queue is purged, so close has nothing to flush; yet it can still block.
+        released = release_bounded(
+            old, _close, timeout=self._release_timeout, abandoned=self._abandoned,
+            name="release-producer",
+        )  # fmt: skip
+        if not released:
+            log.error(
+                "Kafka producer abandoned: its close did not return",
+                extra={"client_id": self._settings.client_id,
+                       "timeout_s": self._release_timeout,
+                       "abandoned": self._abandoned.tracked},
+            )  # fmt: skip
 
     def _withdraw(self, producer: Any, error: Callable[[str], DeliveryError]) -> None:
         with self._lock:
@@ -321,6 +348,15 @@ class KafkaProducer:
                 future.set_exception(error(topic))
         producer.purge(in_queue=True, in_flight=True, blocking=False)
         producer.poll(0)  # the purged records' callbacks find their futures already failed
+
+
+def _close(client: Any) -> None:
+    """Close a replaced client; an error it raises on the way out changes nothing."""
+    try:
+        client.close()
+    except KafkaException as exc:
+        log.info("replaced Kafka producer closed with an error",
+                 extra={"code": exc.args[0].name()})  # fmt: skip
 
 
 def enqueue(

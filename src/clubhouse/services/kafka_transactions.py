@@ -12,11 +12,21 @@ failure means:
   broker forgot the id (``TRANSACTIONAL_ID_NOT_FOUND``, code 105), a fatal error struck, or
   at ``send_offsets`` the group has moved on to a newer generation (``ILLEGAL_GENERATION``,
   ``UNKNOWN_MEMBER_ID``, ``FENCED_INSTANCE_ID``). ``rebuild`` and treat the partitions as
-  possibly lost: another member may own them now. A rebuild waits only briefly for the old
-  client to close (its close() aborts first, and Tansu never answers an abort for an id it
-  forgot); one that does not return is abandoned.
+  possibly lost: another member may own them now. A rebuild closes the old client while
+  the new one registers the id (its close() aborts first, which the new registration does
+  anyway, and Tansu never answers an abort for an id it forgot); a close that has not
+  returned by then, and by ``release_timeout``, is abandoned.
 * Retriable errors are retried inside ``init``, ``send_offsets``, ``commit`` and ``abort``
   until their timeout, then raised as TransactionTimeoutError.
+
+No call made for a transaction waits past the transaction's own timeout: ``send_offsets``
+and ``commit`` get at most all of it, each attempt of ``send_offsets`` and all of ``abort``
+one step of it, and a ``send_offsets`` attempt stuck past its own timeout is replaced half
+a step later (``kafka_deadlines``).
+
+Every client instance has its own error monitor: a late fatal error of a replaced (or
+abandoned) client never marks the one that took its place. Abandoned clients are bounded
+(``max_abandoned``; see ``kafka_abandoned`` for the policy).
 
 Measured with confluent-kafka 2.16 (tests/integration/kafka/test_transactions.py):
 
@@ -45,6 +55,8 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
+from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, Closing
+from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
     GROUP_FENCING_CODES,
     DeliveryError,
@@ -71,7 +83,6 @@ log = logging.getLogger(__name__)
 
 _WAIT_SLICE = 0.1  # flush in slices so that our own futures are checked between them
 _MAX_BACKOFF = 1.0
-_WATCHDOG_GRACE_S = 5.0  # past a call's own timeout, before its client counts as stuck
 # TRANSACTIONAL_ID_NOT_FOUND, which librdkafka 2.16 has no name for ("ERR_105?"): the broker
 # forgot the id (Tansu after a restart). No abort can succeed; only a new init can.
 _ID_FORGOTTEN_CODES = frozenset({105})
@@ -91,23 +102,36 @@ class TransactionalProducer:
         transaction_timeout_ms: int = 10000,
         enqueue_timeout: float = 5.0,
         producer_factory: ProducerFactory = Producer,
-        release_timeout: float = _WATCHDOG_GRACE_S,
+        release_timeout: float | None = None,
+        max_abandoned: int = DEFAULT_LIMIT,
+        deadlines: TransactionDeadlines | None = None,
     ) -> None:
+        """``deadlines`` defaults to what ``transaction_timeout_ms`` and the settings'
+        request timeout imply; ``release_timeout`` (closing a replaced client) to its step."""
         self._settings = settings
         self._id = transactional_id
         self._timeout_ms = transaction_timeout_ms
         self._enqueue_timeout = enqueue_timeout
         self._factory = producer_factory
-        self._release_timeout = release_timeout
-        self._errors = ClientErrorMonitor(f"transactional producer {transactional_id!r}", log)
+        self._deadlines = deadlines or TransactionDeadlines.derive(settings, transaction_timeout_ms)
+        self._release_timeout = (
+            self._deadlines.release_s if release_timeout is None else release_timeout
+        )
         self._lock = threading.Lock()
         self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
         # Set when a record of the open transaction failed or timed out: it must not commit.
         self._doomed: str | None = None
-        self._abandoned: list[Any] = []  # clients stuck inside librdkafka, never freed
+        self._abandoned = AbandonedClients(
+            f"transactional producer {transactional_id!r}", limit=max_abandoned
+        )
         self._init_timeout = DEFAULT_TIMEOUT
         self._closed = False
-        self._producer = self._create()
+        self._producer, self._errors = self._create()
+
+    @property
+    def abandoned(self) -> AbandonedClients:
+        """The clients left stuck inside librdkafka, bounded."""
+        return self._abandoned
 
     @property
     def transactional_id(self) -> str:
@@ -203,36 +227,64 @@ class TransactionalProducer:
 
         ``group_metadata`` comes from the consumer's ``group_metadata()``: with it the broker
         refuses offsets of a member the group has moved on from (TransactionFencedError).
+        ``timeout`` is cut to the transaction timeout, each attempt to one step of it (see
+        ``kafka_deadlines``): a coordinator that moves is waited for, a stuck call is not.
         """
         if not offsets:
             return
+        budget = self._deadlines.within_transaction(timeout)
         partitions = [TopicPartition(o.topic, o.partition, o.offset) for o in offsets]
         producer = self._producer
         failure: list[BaseException] = []
+        handover = threading.Lock()  # the call's end and the watchdog's verdict, one at a time
+        returned = threading.Event()
+        abandoned = threading.Event()
+        # When the attempt in progress counts as stuck; none while the worker backs off.
+        watched = self._deadlines.watchdog_s(self._deadlines.step_s)
+        watch = {"until": time.monotonic() + watched}
+
+        def attempt(remaining: float) -> None:
+            limit = self._deadlines.step(remaining)
+            with handover:
+                watch["until"] = time.monotonic() + self._deadlines.watchdog_s(limit)
+            try:
+                producer.send_offsets_to_transaction(partitions, group_metadata, limit)
+            finally:
+                with handover:
+                    watch["until"] = float("inf")
 
         def call() -> None:
             try:
-                self._retrying(
-                    "send_offsets_to_transaction",
-                    timeout,
-                    lambda t: producer.send_offsets_to_transaction(partitions, group_metadata, t),
-                )
+                self._retrying("send_offsets_to_transaction", budget, attempt)
             except BaseException as exc:
                 failure.append(exc)
+            with handover:
+                returned.set()
+                late = abandoned.is_set()
+            if late:
+                # The call came back after all, too late: nobody else holds this client now.
+                _release(producer, self._id)
 
         # librdkafka can ignore this call's timeout and block for good when the group
-        # coordinator it had cached went away (measured after a Kafka restart; see
-        # confluentinc/librdkafka#5456 and #5511). A watchdog bounds the wait: a client stuck
-        # in it is abandoned, and a fresh one takes over the transactional id.
+        # coordinator it had cached went away (measured after a Kafka restart, and after a
+        # kill -9 of the coordinator's node). A watchdog bounds each attempt: a client stuck
+        # in one is abandoned, and a fresh one takes over the transactional id.
         worker = threading.Thread(target=call, name="send-offsets", daemon=True)
         worker.start()
-        worker.join(timeout + _WATCHDOG_GRACE_S)
-        if worker.is_alive():
-            self._abandon(producer)
+        while True:
+            worker.join(_WAIT_SLICE)
+            with handover:
+                if returned.is_set():
+                    break
+                if time.monotonic() > watch["until"]:
+                    abandoned.set()
+                    break
+        if abandoned.is_set():
+            self._abandon(producer, worker)
             raise TransactionFencedError(
                 self._id, "send_offsets_to_transaction",
-                f"no answer within {timeout + _WATCHDOG_GRACE_S:g} s (librdkafka ignored the "
-                "timeout); the client was replaced", "_STUCK",
+                f"an attempt got no answer within {watched:g} s "
+                "(librdkafka ignored its timeout); the client was replaced", "_STUCK",
             )  # fmt: skip
         if failure:
             raise failure[0]
@@ -241,17 +293,25 @@ class TransactionalProducer:
         """Commit the transaction: its records and offsets become visible together.
 
         Flushes what is still queued first. TransactionTimeoutError leaves the outcome
-        unknown until ``commit`` (or ``abort``) is called again.
+        unknown until ``commit`` (or ``abort``) is called again. ``timeout`` is cut to the
+        transaction timeout: past it there is no open transaction left to wait for.
         """
         if self._doomed is not None:
             raise TransactionAbortableError(
                 self._id, "commit_transaction", self._doomed, "RECORD_FAILED"
             )
-        self._retrying("commit_transaction", timeout, self._producer.commit_transaction)
+        self._retrying(
+            "commit_transaction",
+            self._deadlines.within_transaction(timeout),
+            self._producer.commit_transaction,
+        )
 
     def abort(self, timeout: float) -> None:
-        """Abort the transaction; queued records are purged and their futures fail."""
-        self._retrying("abort_transaction", timeout, self._producer.abort_transaction)
+        """Abort the transaction; queued records are purged and their futures fail.
+        ``timeout`` is cut to one step: a rebuild settles an abort that cannot finish."""
+        self._retrying(
+            "abort_transaction", self._deadlines.step(timeout), self._producer.abort_transaction
+        )
         self._doomed = None
         self._withdraw("the transaction was aborted")
 
@@ -264,47 +324,43 @@ class TransactionalProducer:
         self._withdraw(f"the producer was rebuilt ({reason})")
         with contextlib.suppress(KafkaException):
             old.purge(in_queue=True, in_flight=True, blocking=False)
-        self._release_bounded(old)
-        self._producer = self._create()
-        self._errors.reset()
+        # The new client does not need the old one gone to register the id, and waiting for
+        # the close first would leave the instance answering nothing for that long.
+        closing = Closing(old, lambda client: _release(client, self._id), name="release-producer")
+        self._producer, self._errors = self._create()
         self._doomed = None
         log.warning(
             "transactional producer rebuilt",
             extra={"transactional_id": self._id, "reason": reason},
         )
-        self.init(self._init_timeout if timeout is None else timeout)
+        try:
+            self.init(self._init_timeout if timeout is None else timeout)
+        finally:
+            self._settle(closing)
 
-    def _release_bounded(self, old: Any) -> None:
-        """Close a client being replaced, waiting at most ``release_timeout`` for it.
+    def _settle(self, closing: Closing) -> None:
+        """Wait for a replaced client's close until ``release_timeout`` after it began.
 
         close() aborts the open transaction first, and blocks for good when the broker
         never answers that abort (measured on Tansu after a restart: it drops the connection
-        of a producer whose id it forgot). Such a client is abandoned; the new one does not
-        need it gone to register the id."""
-        closer = threading.Thread(
-            target=_release, args=(old, self._id), name="release-producer", daemon=True
-        )
-        closer.start()
-        closer.join(self._release_timeout)
-        if closer.is_alive():
-            self._abandoned.append(old)
+        of a producer whose id it forgot). Such a client is abandoned."""
+        if not closing.settle(self._release_timeout, self._abandoned):
             log.error(
                 "transactional producer abandoned: its close did not return",
                 extra={"transactional_id": self._id, "timeout_s": self._release_timeout,
-                       "abandoned": len(self._abandoned)},
+                       "abandoned": self._abandoned.tracked},
             )  # fmt: skip
 
-    def _abandon(self, stuck: Any) -> None:
-        """Put a fresh client in place of one blocked inside librdkafka, without closing
-        the stuck one (closing would block as well); it is kept, never freed."""
-        self._abandoned.append(stuck)
+    def _abandon(self, stuck: Any, holder: threading.Thread) -> None:
+        """Put a fresh client in place of one blocked inside librdkafka (in ``holder``),
+        without closing the stuck one (closing would block as well)."""
+        self._abandoned.add(stuck, holder)
         self._withdraw("the producer was replaced after a call that did not return")
-        self._producer = self._create()
-        self._errors.reset()
+        self._producer, self._errors = self._create()
         self._doomed = None
         log.error(
             "transactional producer replaced: a call into librdkafka did not return",
-            extra={"transactional_id": self._id, "abandoned": len(self._abandoned)},
+            extra={"transactional_id": self._id, "abandoned": self._abandoned.tracked},
         )
 
     def close(self, timeout: float = DEFAULT_TIMEOUT) -> None:
@@ -321,16 +377,18 @@ class TransactionalProducer:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _create(self) -> Any:
+    def _create(self) -> tuple[Any, ClientErrorMonitor]:
+        """A client and the error monitor bound to it alone."""
+        errors = ClientErrorMonitor(f"transactional producer {self._id!r}", log)
         conf: dict[str, Any] = {
             **self._settings.producer_config(idempotence=True),
             "transactional.id": self._id,
             "transaction.timeout.ms": self._timeout_ms,
-            "error_cb": self._errors,
+            "error_cb": errors,
             "logger": LibrdkafkaLog(),
         }
         try:
-            return self._factory(conf)
+            return self._factory(conf), errors
         except KafkaException as exc:
             raise KafkaConfigError(
                 f"invalid configuration of transactional producer {self._id!r}: {exc.args[0].str()}"

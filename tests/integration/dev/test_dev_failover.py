@@ -15,9 +15,9 @@ import httpx
 import psutil
 import pytest
 
+from clubhouse.agents.messages import AgentCreatedResponse, CreateAgentCommand
 from clubhouse.cli.connection import read_dev_env
 from clubhouse.client import ClubhouseClient
-from clubhouse.contracts import AgentCreatedResponse, CreateAgentCommand
 from clubhouse.devstack.kafka_ready import broker_ids
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.partitioning import partition_for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -63,6 +64,7 @@ class FakeProducer:
     offsets: dict[str, int] = field(default_factory=dict)
     # Decides whether produce() itself refuses a record, as librdkafka does for one too large.
     refuse: Callable[[str, bytes | None], KafkaError | None] = lambda topic, value: None
+    close_blocks: threading.Event | None = None  # close() waits for it, as a stuck one does
 
     def produce(self, topic: str, **kw: Any) -> None:
         refused = self.refuse(topic, kw["value"])
@@ -104,6 +106,8 @@ class FakeProducer:
         self.queued = []
 
     def close(self) -> bool:
+        if self.close_blocks is not None:
+            self.close_blocks.wait()
         self.closed = True
         return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,3 +207,36 @@ def test_a_record_with_a_partition_goes_to_it_and_one_without_to_the_partitioner
     first, second = factory.instances[0].produced
     assert first["partition"] == 3
     assert "partition" not in second
+
+
+def test_a_late_fatal_error_of_a_replaced_client_does_not_fail_its_successor() -> None:
+    factory = Factory()
+    producer = KafkaProducer(SETTINGS, producer_factory=factory)
+    producer.rebuild("fenced")
+    old, new = factory.instances
+    old.conf["error_cb"](KafkaError(KafkaError.INVALID_PRODUCER_EPOCH, "late", fatal=True))
+    assert producer.send("t", None, b"x").offset == 0
+    new.conf["error_cb"](KafkaError(KafkaError.INVALID_PRODUCER_EPOCH, "now", fatal=True))
+    with pytest.raises(FatalKafkaError, match="now"):
+        producer.produce("t", None, b"x")
+
+
+def test_a_replaced_client_whose_close_does_not_return_is_abandoned_within_a_bound() -> None:
+    release = threading.Event()
+    factory = Factory(close_blocks=release)
+    producer = KafkaProducer(
+        SETTINGS, producer_factory=factory, release_timeout=0.01, max_abandoned=1
+    )
+    # Let go in the end even if the producer waited for close (as it used to): the test
+    # then fails on what it finds instead of hanging.
+    threading.Timer(5.0, release.set).start()
+    try:
+        producer.rebuild("fenced")
+        producer.rebuild("fenced again")
+        assert not factory.instances[0].closed  # still inside close(): left behind
+        assert producer.abandoned.tracked == 1
+        assert producer.abandoned.dropped == 1
+        factory.instances[2].close_blocks = None
+        assert producer.send("t", None, b"x").offset == 0
+    finally:
+        release.set()

@@ -35,11 +35,8 @@ class FakeTxnProducer(FakeProducer):
     calls: list[str] = field(default_factory=list)
     sent_offsets: list[Any] = field(default_factory=list)
     close_raises: KafkaError | None = None
-    close_blocks: threading.Event | None = None  # close() waits for it, as a stuck one does
 
     def close(self) -> bool:
-        if self.close_blocks is not None:
-            self.close_blocks.wait()
         super().close()
         if self.close_raises is not None:
             raise KafkaException(self.close_raises)  # as a fenced client does
@@ -295,3 +292,33 @@ def test_close_refuses_later_calls() -> None:
     assert factory.instances[0].closed
     with pytest.raises(TransactionError, match="closed"):
         producer.begin()
+
+
+def test_a_late_fatal_error_of_a_replaced_client_does_not_fence_its_successor() -> None:
+    producer, factory = _producer()
+    producer.rebuild("fenced")
+    old, new = factory.instances
+    old.conf["error_cb"](_err(KafkaError._FENCED, fatal=True))  # the old client, late
+    producer.begin()
+    assert new.calls == ["init_transactions", "begin_transaction"]
+    new.conf["error_cb"](_err(KafkaError._FENCED, fatal=True))
+    with pytest.raises(TransactionFencedError):
+        producer.begin()
+
+
+def test_clients_whose_close_does_not_return_are_bounded_and_counted() -> None:
+    release = threading.Event()
+    factory = Factory(close_blocks=release)
+    producer = TransactionalProducer(
+        SETTINGS, transactional_id="tx-1", producer_factory=factory, release_timeout=0.01,
+        max_abandoned=2,
+    )  # fmt: skip
+    producer.init(1.0)
+    try:
+        for n in range(3):
+            producer.rebuild(f"abort failed {n}")
+        assert producer.abandoned.tracked == 2
+        assert producer.abandoned.dropped == 1
+        assert factory.instances[3].calls == ["init_transactions"]
+    finally:
+        release.set()
