@@ -44,6 +44,7 @@ from clubhouse.runtime.service_loop import ServiceLoop
 from clubhouse.runtime.state_endpoint import StateEndpoint
 from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.runtime.transactional_id import instance_id_for, transactional_id
+from clubhouse.runtime.transactional_producer import TransactionalProducer
 from clubhouse.services.kafka import (
     KafkaAdmin,
     KafkaConsumer,
@@ -53,7 +54,6 @@ from clubhouse.services.kafka import (
 from clubhouse.services.kafka_admin import TopicSpec
 from clubhouse.services.kafka_errors import KafkaClientError
 from clubhouse.services.kafka_protocol import SchemaRegistryProtocol
-from clubhouse.services.kafka_transactions import TransactionalProducer
 from clubhouse.services.partitioning import KeyPartitioner
 from clubhouse.services.registry_settings import RegistrySettings
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, wait_for_registry

@@ -1,8 +1,9 @@
 """The Kafka layer on confluent-kafka: settings, producer, consumer and admin wrappers.
 
 Import from here; each piece lives in its own module (``kafka_settings``, ``kafka_producer``,
-``kafka_transactions``, ``kafka_consumer``, ``kafka_admin``, ``kafka_errors``), and the
-interfaces the rest of Clubhouse depends on are in ``kafka_protocol``.
+``kafka_consumer``, ``kafka_admin``, ``kafka_errors``), and the interfaces the rest of
+Clubhouse depends on are in ``kafka_protocol``. The transactional producer lives with the
+exactly-once runtime (``clubhouse.runtime.transactional_producer``).
 """
 
 from clubhouse.services.kafka_admin import BROKER_DEFAULT, KafkaAdmin, TopicSpec
@@ -42,7 +43,6 @@ from clubhouse.services.kafka_settings import (
     KafkaSettings,
     SecurityProtocol,
 )
-from clubhouse.services.kafka_transactions import TransactionalProducer
 
 __all__ = [
     "BROKER_DEFAULT",
@@ -78,5 +78,4 @@ __all__ = [
     "TransactionError",
     "TransactionFencedError",
     "TransactionTimeoutError",
-    "TransactionalProducer",
 ]

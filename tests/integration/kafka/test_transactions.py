@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pytest
 
+from clubhouse.runtime.transactional_producer import TransactionalProducer
 from clubhouse.services.kafka import (
     CommitError,
     ConsumedRecord,
@@ -21,7 +22,6 @@ from clubhouse.services.kafka import (
     ProducerRecord,
     TopicOffset,
     TopicSpec,
-    TransactionalProducer,
     TransactionFencedError,
     TransactionTimeoutError,
 )

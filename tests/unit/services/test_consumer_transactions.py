@@ -20,7 +20,7 @@ from clubhouse.services.kafka import (
     RebalanceListenerError,
     TopicOffset,
 )
-from tests.unit.kafka.fakes import FakeConsumer, FakeMessage
+from tests.fakes.kafka import FakeConsumer, FakeMessage
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from clubhouse.runtime.transactional_producer import TransactionalProducer
 from clubhouse.services.kafka import (
     BatchDeliveryError,
     DeliveryTimeoutError,
     KafkaSettings,
     TopicOffset,
     TransactionAbortableError,
-    TransactionalProducer,
     TransactionError,
     TransactionFencedError,
     TransactionTimeoutError,
 )
-from tests.unit.kafka.fakes import FakeProducer
+from tests.fakes.kafka import FakeProducer
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 

@@ -20,7 +20,7 @@ from clubhouse.services.kafka import (
     ProduceError,
     ProducerRecord,
 )
-from tests.unit.kafka.fakes import FakeProducer
+from tests.fakes.kafka import FakeProducer
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 

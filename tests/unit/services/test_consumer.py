@@ -19,7 +19,7 @@ from clubhouse.services.kafka import (
     KafkaSettings,
     TopicOffset,
 )
-from tests.unit.kafka.fakes import FakeConsumer, FakeMessage
+from tests.fakes.kafka import FakeConsumer, FakeMessage
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 

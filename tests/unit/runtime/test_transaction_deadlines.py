@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from clubhouse.services.kafka import KafkaSettings, TopicOffset, TransactionalProducer
+from clubhouse.runtime.transactional_producer import TransactionalProducer
+from clubhouse.services.kafka import KafkaSettings, TopicOffset
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import TransactionFencedError
-from tests.unit.kafka.test_transactions import FakeTxnProducer
+from tests.unit.runtime.test_transactions import FakeTxnProducer
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 OFFSETS = [TopicOffset("in", 0, 5)]

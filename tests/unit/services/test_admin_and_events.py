@@ -10,7 +10,7 @@ from confluent_kafka import KafkaError
 
 from clubhouse.services.kafka import KafkaAdmin, KafkaSettings, TopicAdminError, TopicSpec
 from clubhouse.services.kafka_events import ClientErrorMonitor
-from tests.unit.kafka.fakes import FakeAdmin
+from tests.fakes.kafka import FakeAdmin
 
 SETTINGS = KafkaSettings("k:9092", client_id="unit")
 
