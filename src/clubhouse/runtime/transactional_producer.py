@@ -55,6 +55,7 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
+from clubhouse.retry import RetryPolicy
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, Closing
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
@@ -412,10 +413,8 @@ class TransactionalProducer:
         ``timeout``; every other error is classified and raised at once."""
         self._check_usable(operation)
         deadline = time.monotonic() + timeout
-        backoff = 0.05
-        attempts = 0
+        backoff = RetryPolicy(first_s=0.05, max_s=_MAX_BACKOFF, deadline_s=timeout).backoff()
         while True:
-            attempts += 1
             try:
                 call(max(deadline - time.monotonic(), 0.001))
                 return
@@ -423,25 +422,19 @@ class TransactionalProducer:
                 err = exc.args[0]
                 if not self._retriable(err):
                     raise self._classify(operation, err) from exc
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                log.info(
+                    "transactional operation failed, retrying",
+                    extra={"transactional_id": self._id, "operation": operation,
+                           "code": err.name(), "attempt": backoff.attempts + 1},
+                )  # fmt: skip
+                if not backoff.wait():
                     raise TransactionTimeoutError(
                         self._id,
                         operation,
-                        f"still failing after {attempts} attempts in {timeout:g} s: {err.str()}",
+                        f"still failing after {backoff.attempts + 1} attempts in {timeout:g} s: "
+                        f"{err.str()}",
                         err.name(),
                     ) from exc
-                log.info(
-                    "transactional operation failed, retrying",
-                    extra={
-                        "transactional_id": self._id,
-                        "operation": operation,
-                        "code": err.name(),
-                        "attempt": attempts,
-                    },
-                )
-                time.sleep(min(backoff, remaining))
-                backoff = min(backoff * 2, _MAX_BACKOFF)
 
     @staticmethod
     def _retriable(err: Any) -> bool:
