@@ -50,12 +50,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from clubhouse.retry import RetryPolicy
+from clubhouse.services.deliveries import Deliveries
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, Closing
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
@@ -118,8 +119,7 @@ class TransactionalProducer:
         self._release_timeout = (
             self._deadlines.release_s if release_timeout is None else release_timeout
         )
-        self._lock = threading.Lock()
-        self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
+        self._deliveries = Deliveries(delivery_outcome)
         # Set when a record of the open transaction failed or timed out: it must not commit.
         self._doomed: str | None = None
         self._abandoned = AbandonedClients(
@@ -170,13 +170,7 @@ class TransactionalProducer:
         be aborted), a TransactionError when librdkafka refuses it for the transaction's sake.
         """
         self._check_usable("produce")
-        future: Future[DeliveredRecord] = Future()
-
-        def on_delivery(err: Any, msg: Any) -> None:
-            self._resolve(future, topic, err, msg)
-
-        with self._lock:
-            self._pending[future] = topic
+        future, on_delivery = self._deliveries.track(topic, self._doom)
         try:
             enqueue(
                 self._producer,
@@ -190,12 +184,10 @@ class TransactionalProducer:
             )
         except ProduceError as exc:
             self._doomed = str(exc)
-            with self._lock:
-                self._pending.pop(future, None)
+            self._deliveries.forget(future)
             raise
         except KafkaException as exc:
-            with self._lock:
-                self._pending.pop(future, None)
+            self._deliveries.forget(future)
             raise self._classify("produce", exc.args[0]) from exc
         # No poll per record: ``wait`` serves the acknowledgements of the whole batch, and a
         # full local queue is served by ``enqueue`` itself. Polling each time cost more CPU
@@ -450,19 +442,6 @@ class TransactionalProducer:
             return TransactionAbortableError(self._id, operation, reason, name)
         return TransactionError(self._id, operation, reason, name)
 
-    def _resolve(self, future: Future[DeliveredRecord], topic: str, err: Any, msg: Any) -> None:
-        with self._lock:
-            self._pending.pop(future, None)
-        if future.done():
-            return  # withdrawn after a timeout, an abort or a rebuild: that outcome stands
-        outcome = delivery_outcome(topic, err, msg)
-        with contextlib.suppress(InvalidStateError):
-            if isinstance(outcome, DeliveryError):
-                self._doomed = str(outcome)
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
     def _serve(self, operation: str, timeout: float, *, flush: bool = False) -> None:
         try:
             if flush:
@@ -475,11 +454,7 @@ class TransactionalProducer:
 
     def _time_out(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
         """Fail the futures still open; their records stay queued until the abort purges them."""
-        with self._lock:
-            topics = {f: self._pending.pop(f, None) for f in futures if not f.done()}
-        for future, topic in topics.items():
-            with contextlib.suppress(InvalidStateError):
-                future.set_exception(DeliveryTimeoutError(topic or "?", timeout))
+        topics = self._deliveries.fail(lambda topic: DeliveryTimeoutError(topic, timeout), futures)
         if topics:
             self._doomed = f"{len(topics)} records not acknowledged within {timeout:g} s"
             log.warning(
@@ -489,14 +464,12 @@ class TransactionalProducer:
             )  # fmt: skip
 
     def _withdraw(self, reason: str) -> None:
-        with self._lock:
-            pending = list(self._pending.items())
-            self._pending.clear()
-        for future, topic in pending:
-            with contextlib.suppress(InvalidStateError):
-                future.set_exception(
-                    DeliveryError(topic, f"withdrawn: {reason}", code="WITHDRAWN", retriable=True)
-                )
+        self._deliveries.fail(lambda topic: DeliveryError(
+            topic, f"withdrawn: {reason}", code="WITHDRAWN", retriable=True))  # fmt: skip
+
+    def _doom(self, failure: DeliveryError) -> None:
+        """A record of the open transaction failed: only an abort can follow."""
+        self._doomed = str(failure)
 
 
 def _release(client: Any, transactional_id: str) -> None:

@@ -20,16 +20,15 @@ monitor, so a late fatal error of a replaced client never marks the one in its p
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, InvalidStateError
+from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
+from clubhouse.services.deliveries import Deliveries
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
@@ -79,8 +78,7 @@ class KafkaProducer:
         self._factory = producer_factory
         self._release_timeout = release_timeout
         self._abandoned = AbandonedClients(f"producer {settings.client_id!r}", limit=max_abandoned)
-        self._lock = threading.Lock()
-        self._pending: dict[Future[DeliveredRecord], str] = {}  # future -> topic
+        self._deliveries = Deliveries(delivery_outcome)
         self._closed = False
         self._producer, self._errors = self._create()
         where = {"client_id": settings.client_id, "bootstrap": settings.bootstrap_servers}
@@ -119,18 +117,11 @@ class KafkaProducer:
         client is beyond use (see ``rebuild``).
         """
         self._check_usable(topic)
-        future: Future[DeliveredRecord] = Future()
-
-        def on_delivery(err: Any, msg: Any) -> None:
-            self._resolve(future, topic, err, msg)
-
-        with self._lock:
-            self._pending[future] = topic
+        future, on_delivery = self._deliveries.track(topic)
         try:
             self._enqueue(topic, key, value, headers, on_delivery=on_delivery, partition=partition)
         except BaseException:
-            with self._lock:
-                self._pending.pop(future, None)
+            self._deliveries.forget(future)
             raise
         self._serve(0)  # acknowledgements of earlier records
         return future
@@ -188,8 +179,7 @@ class KafkaProducer:
 
     def flush(self, timeout: float = DEFAULT_TIMEOUT) -> None:
         """Wait until every queued record is acknowledged; failures raise BatchDeliveryError."""
-        with self._lock:
-            futures = list(self._pending)
+        futures = self._deliveries.futures()
         self._wait(futures, timeout)
         raise_failures(futures)
 
@@ -270,18 +260,6 @@ class KafkaProducer:
                 raise FatalKafkaError("producer", err.str(), err.name()) from exc
             raise ProduceError(topic, err.str(), err.name()) from exc
 
-    def _resolve(self, future: Future[DeliveredRecord], topic: str, err: Any, msg: Any) -> None:
-        with self._lock:
-            self._pending.pop(future, None)
-        if future.done():
-            return  # withdrawn after a timeout or a rebuild: that outcome stands
-        with contextlib.suppress(InvalidStateError):  # withdrawn by another thread meanwhile
-            outcome = delivery_outcome(topic, err, msg)
-            if isinstance(outcome, DeliveryError):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-
     def _wait(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not all(f.done() for f in futures):
@@ -310,8 +288,7 @@ class KafkaProducer:
         return int(served)
 
     def _on_timeout(self, timeout: float) -> None:
-        with self._lock:
-            topics = sorted(set(self._pending.values()))
+        topics = self._deliveries.topics()
         log.warning(
             "no acknowledgement in time; withdrawing queued records",
             extra={"timeout_s": timeout, "topics": topics, "idempotent": self._idempotent},
@@ -340,12 +317,7 @@ class KafkaProducer:
             )  # fmt: skip
 
     def _withdraw(self, producer: Any, error: Callable[[str], DeliveryError]) -> None:
-        with self._lock:
-            pending = list(self._pending.items())
-            self._pending.clear()
-        for future, topic in pending:
-            with contextlib.suppress(InvalidStateError):  # resolved in the meantime
-                future.set_exception(error(topic))
+        self._deliveries.fail(error)
         producer.purge(in_queue=True, in_flight=True, blocking=False)
         producer.poll(0)  # the purged records' callbacks find their futures already failed
 
