@@ -32,6 +32,7 @@ from clubhouse.services.kafka_protocol import (
     KafkaConsumerProtocol,
     TopicOffset,
 )
+from clubhouse.services.registry_errors import RegistryUnreachableError
 
 log = logging.getLogger(__name__)
 
@@ -125,10 +126,18 @@ class ServiceLoop:
             state = self._partitions.get(record.partition)
             assert state is not None  # filtered above
             items.append((record, state))
-        if self._worker is None:
-            results: list[Processed] | None = [self._processor.process(r, s) for r, s in items]
-        else:
-            results = self._worker.run(items, stop)
+        try:
+            if self._worker is None:
+                results: list[Processed] | None = [self._processor.process(r, s)
+                                                   for r, s in items]  # fmt: skip
+            else:
+                results = self._worker.run(items, stop)
+        except RegistryUnreachableError as exc:
+            # A writer schema to look up, and no registry: the batch waits for it, whole.
+            self._redo(owned)
+            self._retry.backoff(stop).wait("schema registry unreachable; the batch waits",
+                                           exc, log=log)  # fmt: skip
+            return
         if results is None:  # stopping in the middle of the batch: none of it is kept
             self._partitions.discard_pending()
             return

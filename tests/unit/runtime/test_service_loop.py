@@ -33,6 +33,7 @@ from clubhouse.services.kafka_protocol import (
     ConsumedRecord,
     TopicOffset,
 )
+from clubhouse.services.registry_errors import RegistryUnreachableError
 from tests.apps.harness import Harness
 from tests.fakes.kafka_loop import Consumer, Producer, Refuse, TxnProducer
 
@@ -288,3 +289,31 @@ def test_a_fatal_client_error_ends_the_loop_after_liveness_turns_red(
     assert [r.getMessage() for r in caplog.records if r.levelname == "CRITICAL"] == [
         "fatal Kafka error; this instance stops so that its supervisor can restart it"
     ]
+
+
+class FlakyRegistryProcessor:
+    """The real processor, but its first record finds the schema registry unreachable."""
+
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
+        self.failures = 1
+
+    def process(self, record: ConsumedRecord, state: Any) -> Any:
+        if self.failures:
+            self.failures -= 1
+            raise RegistryUnreachableError("cannot reach the schema registry at http://r:1")
+        return self.processor.process(record, state)
+
+
+def test_an_unreachable_registry_makes_the_batch_wait_not_the_service_stop(
+    tmp_path: Path,
+) -> None:
+    create = CreateAgentCommand(agent_id="agent")
+    loop = Loop(tmp_path, [create, ProcessMessageCommand(agent_id="agent", content="x")],
+                lambda r: None)  # fmt: skip
+    flaky = FlakyRegistryProcessor(loop.h.processor)
+    loop.loop._processor = flaky  # type: ignore[assignment]
+    loop.run()
+    assert flaky.failures == 0
+    entry = loop.stored("agent")
+    assert entry is not None and len(entry.recent) == 2  # both handled once, after the wait
