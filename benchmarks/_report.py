@@ -8,6 +8,16 @@ from collections.abc import Callable, Sequence
 from clubhouse.cli.tables import table_lines
 
 
+def best_seconds(run: Callable[[], object], repeats: int) -> float:
+    """The fastest of ``repeats`` runs of ``run``, in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def best_rate(run: Callable[[], int], *, repeats: int = 3) -> float:
     """Operations per second of the fastest of ``repeats`` runs; ``run`` returns its op count."""
     best = 0.0

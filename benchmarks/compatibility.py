@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import avro.compatibility
 import avro.schema
 
-from benchmarks._report import table
+from benchmarks._report import best_seconds, table
 from clubhouse.avro.compatibility import check_pair
 
 
 def wide(prefix: str, width: int) -> str:
     fields = [{"name": f"{prefix}{i}", "type": "long"} for i in range(width)]
     return json.dumps({"type": "record", "name": "Wide", "fields": fields})
-
-
-def seconds(run: Callable[[], object], repeats: int) -> float:
-    """The fastest of ``repeats`` runs, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def stock_check(reader: avro.schema.Schema, writer: avro.schema.Schema) -> bool:
@@ -54,15 +42,15 @@ def stock_check(reader: avro.schema.Schema, writer: avro.schema.Schema) -> bool:
 def measure(width: int, case: str) -> dict[str, Any]:
     writer_text = wide("f", width)
     reader_text = writer_text if case == "compatible" else wide("g", width)
-    parse_s = seconds(lambda: avro.schema.parse(writer_text), 1)
+    parse_s = best_seconds(lambda: avro.schema.parse(writer_text), 1)
     reader, writer = avro.schema.parse(reader_text), avro.schema.parse(writer_text)
     ours_ok = not check_pair(reader, writer)
     stock_ok = stock_check(reader, writer)
     if ours_ok is not stock_ok or ours_ok is not (case == "compatible"):
         raise SystemExit(f"verdicts differ at {width} fields ({case}): {ours_ok} {stock_ok}")
-    ours_s = seconds(lambda: check_pair(reader, writer), 3)
+    ours_s = best_seconds(lambda: check_pair(reader, writer), 3)
     # The stock checker is quadratic: one timed run is all a wide record can afford.
-    stock_s = seconds(lambda: stock_check(reader, writer), 3 if width <= 2000 else 1)
+    stock_s = best_seconds(lambda: stock_check(reader, writer), 3 if width <= 2000 else 1)
     return {"fields": width, "case": case, "parse_s": parse_s, "ours_s": ours_s,
             "stock_s": stock_s, "ratio": stock_s / ours_s}  # fmt: skip
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import percentile, table
+from benchmarks._report import best_seconds, percentile, table
 from clubhouse.devstack import RegistryConfig, RegistryServer
 from clubhouse.devstack.launch import Readiness, start_on_port
 from clubhouse.devstack.process import ManagedProcess, ProcessSpec
@@ -201,15 +201,6 @@ def wide(fields: int, name: str = "Wide", extra: int = 0) -> str:
     return json.dumps({"type": "record", "name": name, "fields": declared})
 
 
-def _best_seconds(run: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def parse_rows(fields: int, repeats: int) -> list[list[str]]:
     """In-process parse of a ``fields``-wide record: the avro package's parser vs ours."""
     import avro.name
@@ -219,7 +210,7 @@ def parse_rows(fields: int, repeats: int) -> list[list[str]]:
 
     text = wide(fields)
     data = json.loads(text)
-    stock = _best_seconds(
+    stock = best_seconds(
         lambda: avro.schema.make_avsc_object(data, avro.name.Names(validate_names=True)),
         repeats,
     )
@@ -228,8 +219,8 @@ def parse_rows(fields: int, repeats: int) -> list[list[str]]:
         from clubhouse.avro.schema_builder import build_schema
     except ImportError:  # a tree from before the linear builder: the baseline is all there is
         return rows
-    ours = _best_seconds(lambda: build_schema(data, avro.name.Names(validate_names=True)), repeats)
-    whole = _best_seconds(lambda: canonical.parse(text), repeats)
+    ours = best_seconds(lambda: build_schema(data, avro.name.Names(validate_names=True)), repeats)
+    whole = best_seconds(lambda: canonical.parse(text), repeats)
     rows.append(
         [f"clubhouse build_schema, {fields:,} fields", f"{ours:.3f}", f"{stock / ours:.1f}x faster"]
     )
