@@ -443,17 +443,18 @@ def render_published(published: Published, as_json: bool) -> str:
     parked = {k.removeprefix(_DLQ): v for k, v in published.headers.items()
               if k.startswith(_DLQ)}  # fmt: skip
     if as_json:
-        data: dict[str, Any] = {
-            "topic": published.topic, "partition": published.partition,
-            "offset": published.offset, "key": published.key,
-            "message": None if published.message is None else {
-                "type": type(published.message).__name__,
-                **published.message.model_dump(mode="json")},
-        }  # fmt: skip
+        # A message is the same JSON object it always was (its type and fields); where the
+        # record came from is added only when there is no message to show.
+        data: dict[str, Any]
+        if published.message is not None:
+            data = {"type": type(published.message).__name__,
+                    **published.message.model_dump(mode="json")}  # fmt: skip
+        else:
+            data = {"topic": published.topic, "partition": published.partition,
+                    "offset": published.offset, "key": published.key,
+                    "error": published.error}  # fmt: skip
         if parked:
             data["dead_letter"] = parked
-        if published.error:
-            data["error"] = published.error
         return json.dumps(data)
     lines = []
     if parked:
