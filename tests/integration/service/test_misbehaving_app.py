@@ -17,14 +17,13 @@ from confluent_kafka import Producer
 from clubhouse.client import ClubhouseClient
 from clubhouse.contracts import ErrorResponse, Response
 from clubhouse.messaging.entries import Entry, encode_entry
-from clubhouse.messaging.serde import SchemaNotRegisteredError
 from clubhouse.runtime.changelog import EPOCH_HEADER, changelog_topic
 from clubhouse.services.kafka import KafkaSettings
 from clubhouse.services.partitioning import partition_for
 from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 from tests.apps import misbehaving
 from tests.apps.misbehaving import Count, Counted, Misbehave, NeverDeclaredReply, Stall
-from tests.integration.service.conftest import Env, stop_process
+from tests.integration.service.conftest import Env, stop_process, wait_for_schemas
 
 pytestmark = pytest.mark.integration
 
@@ -154,15 +153,8 @@ def test_stray_changelog_records_are_skipped_and_counted(env: Env, tmp_path: obj
 def test_sigterm_stops_the_service_while_a_handler_hangs(env: Env) -> None:
     proc = env.service_process("--app", "tests.apps.misbehaving:app", "--handler-timeout", "600")
     try:
-        deadline = time.monotonic() + 90
-        while True:  # until the service has registered the app's schemas
-            assert proc.poll() is None, (env.state_dir.parent / "service.log").read_text()[-3000:]
-            try:
-                client = _client(env)
-                break
-            except SchemaNotRegisteredError:
-                assert time.monotonic() < deadline, "the service never registered its schemas"
-                time.sleep(0.2)
+        wait_for_schemas(env, proc)
+        client = _client(env)
         with client:
             assert _count(client, "t") == 1
             client.send(Misbehave(key="t", how="sleep", text="600"))
