@@ -18,11 +18,12 @@ from typing import Any, Literal
 
 from clubhouse.agents import AgentFactory, builtin_agent_factory
 from clubhouse.agents.app import builtin_app
-from clubhouse.application import App, Dispatcher
+from clubhouse.application import App, Dispatcher, Prefixes
 from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.dir_lock import DirLock
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.entries import DedupeWindow
+from clubhouse.messaging.feed_router import FeedRouter
 from clubhouse.messaging.late_models import LateModels
 from clubhouse.messaging.outbound import RecordBuilder
 from clubhouse.messaging.processor import CommandProcessor
@@ -38,6 +39,7 @@ from clubhouse.runtime.committers import (
     BatchCommitter,
     TransactionalCommitter,
 )
+from clubhouse.runtime.feed_loop import FeedLoop
 from clubhouse.runtime.partitions import OwnedPartitions
 from clubhouse.runtime.restore import ChangelogRestorer, Restored
 from clubhouse.runtime.service_loop import ServiceLoop
@@ -89,6 +91,8 @@ class ServiceConfig:
     app: App | None = None  # None: the built-in agent platform, with ``agent_factory``
     catalog: MessageCatalog = field(default_factory=MessageCatalog)  # models beyond the app's
     topic_prefix: str = "clubhouse"
+    # Other apps' served topic prefixes, by the prefix the code names them with.
+    peers: Mapping[str, str] = field(default_factory=dict)
     state_dir: Path = Path(".clubhouse/state")  # local copies of owned partitions' state
     processing_guarantee: ProcessingGuarantee = "exactly-once"
     instance_id: str | None = None  # default: the one kept in state_dir (see instance_id_for)
@@ -178,6 +182,9 @@ class ClubhouseService:
         self.health = Health(stall_after_s=config.stall_after_s)
         self._loop: ServiceLoop | None = None
         self._committer: BatchCommitter | None = None
+        self._feed: FeedLoop | None = None
+        self._feed_consumer: KafkaConsumer | None = None
+        self._feed_committer: BatchCommitter | None = None
         self._consumer: KafkaConsumer | None = None
         self._readers: list[KafkaConsumer] = []
         self._partitions: OwnedPartitions | None = None
@@ -220,9 +227,13 @@ class ClubhouseService:
         admin = self._parts.admin(cfg.kafka)
         commands = topic_for(cfg.topic_prefix, Command)
         changelog = changelog_topic(cfg.topic_prefix)
+        prefixes = self.app.prefixes(cfg.topic_prefix, cfg.peers)
+        feeds = self.app.feed_topics(prefixes)
+        # The topics followed from other apps too: a service started before the app it
+        # follows still subscribes to something, and that app finds its topic made.
         topics = [
             TopicSpec(t, partitions=cfg.partitions, replication_factor=cfg.replication_factor)
-            for t in all_topics(cfg.topic_prefix)
+            for t in dict.fromkeys([*all_topics(cfg.topic_prefix), *feeds])
         ]
         # State is partitioned like the commands: partition p of the changelog holds the
         # keys of partition p of the commands topic.
@@ -272,7 +283,7 @@ class ClubhouseService:
             serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
             fit=guard.fit, adopt=LateModels(registry, serde, cfg.topic_prefix).adopt,
-            partition_of=placer.partition,
+            partition_of=placer.partition, served_prefix=prefixes.of,
         )  # fmt: skip
         worker = BatchWorker(
             processor.process, processor.timed_out,
@@ -295,6 +306,9 @@ class ClubhouseService:
             batch_size=cfg.batch_size,
             worker=worker,
         )
+        if feeds:
+            self._feed = self._make_feed(feeds, guard, changelog=changelog, member=member,
+                                         serde=serde, prefixes=prefixes)  # fmt: skip
         if cfg.metrics_port is not None:
             prefix = f"{cfg.kafka.client_id}-"
 
@@ -334,6 +348,37 @@ class ClubhouseService:
             producer, self._consumer, guard, changelog_topic=changelog,
             metrics=self.metrics, timeout_s=cfg.publish_timeout_s,
         )  # fmt: skip
+
+    def _make_feed(
+        self, topics: list[str], guard: PublishGuard, *, changelog: str,
+        member: KafkaSettings, serde: MessageSerde, prefixes: Prefixes,
+    ) -> FeedLoop:  # fmt: skip
+        """The loop that forwards what event and response handlers follow, exactly once: in
+        a group of its own, with a transactional id of its own, beside the service loop."""
+        cfg = self.config
+        group = f"{cfg.consumer_group}-feeds"
+        self._feed_consumer = consumer = self._parts.consumer(member, group)
+        if cfg.processing_guarantee == "at-least-once":
+            committer: BatchCommitter = AtLeastOnceCommitter(
+                self._parts.producer(cfg.kafka), consumer, guard,
+                changelog_topic=changelog, timeout_s=cfg.publish_timeout_s,
+            )  # fmt: skip
+        else:
+            producer = self._parts.transactional(
+                cfg.kafka, transactional_id(group, self.instance_id), cfg.transaction_timeout_ms
+            )
+            committer = TransactionalCommitter(
+                producer, consumer, guard, changelog_topic=changelog,
+                metrics=self.metrics, timeout_s=cfg.publish_timeout_s,
+            )  # fmt: skip
+        self._feed_committer = committer
+        committer.start(cfg.publish_timeout_s)
+        router = FeedRouter(
+            serde, self.app, prefixes,
+            count=lambda topic, outcome: self.metrics.feed_records.labels(topic, outcome).inc(),
+        )  # fmt: skip
+        return FeedLoop(consumer=consumer, router=router, committer=committer, topics=topics,
+                        batch_size=cfg.batch_size)  # fmt: skip
 
     def _owned_partitions(self, commands: str, changelog: str) -> OwnedPartitions:
         assert self._readers
@@ -380,10 +425,25 @@ class ClubhouseService:
         """Serve until ``stop`` is set, then shut down cleanly."""
         if self._loop is None:
             raise StartupError("start() must succeed before run()")
+        feed = self._start_feed(stop)
         try:
             self._loop.run(stop)
+            if feed is not None:
+                feed.join()
+                if feed.error is not None:
+                    raise feed.error
         finally:
+            if feed is not None:
+                stop.set()
+                feed.join()
             self.close()
+
+    def _start_feed(self, stop: threading.Event) -> _FeedThread | None:
+        if self._feed is None:
+            return None
+        thread = _FeedThread(self._feed, stop, self.health)
+        thread.start()
+        return thread
 
     @property
     def metrics_port(self) -> int | None:
@@ -398,6 +458,12 @@ class ClubhouseService:
         if self._committer is not None:
             self._committer.close(self.config.shutdown_timeout_s)
             self._committer = None
+        if self._feed_consumer is not None:
+            self._feed_consumer.close()
+            self._feed_consumer = None
+        if self._feed_committer is not None:
+            self._feed_committer.close(self.config.shutdown_timeout_s)
+            self._feed_committer = None
         for reader in self._readers:
             reader.close()
         self._readers = []
@@ -414,3 +480,25 @@ class ClubhouseService:
             self._state_lock.release()
             self._state_lock = None
         log.info("service stopped")
+
+
+class _FeedThread(threading.Thread):
+    """Runs the feed loop beside the service loop. If it fails, liveness turns red and the
+    whole instance stops, so that its supervisor restarts it, followed topics and all."""
+
+    def __init__(self, feed: FeedLoop, stop: threading.Event, health: Health) -> None:
+        super().__init__(name="clubhouse-feeds", daemon=True)
+        self._feed = feed
+        self._stop = stop
+        self._health = health
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._feed.run(self._stop)
+        except BaseException as exc:
+            self.error = exc
+            self._health.fail(f"following topics failed: {exc}")
+            log.critical("the loop following topics for event and response handlers failed; "
+                         "this instance stops", extra={"error": str(exc)})  # fmt: skip
+            self._stop.set()

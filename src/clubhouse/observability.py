@@ -89,6 +89,13 @@ class ServiceMetrics:
             "Handler threads given up at the time limit that never returned.",
             registry=self.registry,
         )
+        self.feed_records = Counter(
+            "clubhouse_feed_records_total",
+            "Records read from the topics event and response handlers follow, by topic and "
+            "outcome (routed, or why skipped).",
+            ["topic", "outcome"],
+            registry=self.registry,
+        )
         self.changelog_skipped = Counter(
             "clubhouse_changelog_records_skipped_total",
             "Malformed changelog records a restore skipped, by reason.",

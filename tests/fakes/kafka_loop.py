@@ -148,3 +148,63 @@ class TxnProducer:
 
     def close(self, timeout: float) -> None:
         pass
+
+
+class FollowingConsumer:
+    """A consumer of several topics with no rebalance listener, as the feed loop uses one:
+    hands out the queued records in batches of ``batch``; seek() puts them back."""
+
+    def __init__(self, records: list[ConsumedRecord], stop: threading.Event, batch: int) -> None:
+        self.all = records
+        self.position = 0
+        self.batch = batch
+        self.topics: list[str] = []
+        self.seeks: list[TopicOffset] = []
+        self.stop = stop
+
+    def subscribe(self, topics: Sequence[str], listener: RebalanceListener | None = None) -> None:
+        self.topics = list(topics)
+
+    def assignment(self) -> list[tuple[str, int]]:
+        return sorted({(r.topic, r.partition) for r in self.all})
+
+    def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
+        if self.position >= len(self.all):
+            self.stop.set()
+            return []
+        batch = self.all[self.position : self.position + min(max_records, self.batch)]
+        self.position += len(batch)
+        return batch
+
+    def seek(self, offsets: Sequence[TopicOffset]) -> None:
+        self.seeks.extend(offsets)
+        wanted = {(o.topic, o.partition): o.offset for o in offsets}
+        self.position = min(
+            i for i, r in enumerate(self.all) if wanted.get((r.topic, r.partition)) == r.offset
+        )
+
+
+class Committer:
+    """A ``BatchCommitter`` that says "do it again" for the batches numbered in ``redo``
+    (from 0), and keeps what the others published."""
+
+    def __init__(self, redo: Iterable[int] = ()) -> None:
+        self.redo = set(redo)
+        self.calls = 0
+        self.published: list[Outbound] = []
+        self.committed: list[ConsumedRecord] = []
+
+    def start(self, timeout: float) -> None:
+        pass
+
+    def commit(self, records: Sequence[ConsumedRecord], outbound: list[Outbound],
+               stop: threading.Event) -> dict[int, int] | None:  # fmt: skip
+        call, self.calls = self.calls, self.calls + 1
+        if call in self.redo:
+            return None
+        self.published.extend(outbound)
+        self.committed.extend(records)
+        return {}
+
+    def close(self, timeout: float) -> None:
+        pass

@@ -1,5 +1,6 @@
-"""``App``: the typed command handlers of one service, the keys their state lives under, and
-the models they use, which the service registers on start."""
+"""``App``: the typed handlers of one service (of its commands, and of the events and responses
+it reacts to), the keys their state lives under, and the models they use, which the service
+registers on start."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import inspect
 import sys
 import types
 import typing
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
 
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Event, MessageCatalog, Response
 from clubhouse.contracts.catalog import CatalogError, messages_defined_in
 
 C = TypeVar("C", bound=Command)
-HandlerFunc = Callable[..., Any]  # (command, Context) -> Response | None, or a coroutine
+E = TypeVar("E", bound=Event)
+R = TypeVar("R", bound=Response)
+HandlerFunc = Callable[..., Any]  # (message, Context) -> Response | None, or a coroutine
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,47 @@ class CommandHandler:
     func: HandlerFunc
     is_async: bool
     models: tuple[type[BaseMessage], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prefixes:
+    """The topic prefixes apps are served under, for the prefixes their code names.
+
+    Code names apps by the prefix each ``App`` was made with (``source="inventory"``,
+    ``ctx.send(..., to=inventory.app)``); a deployment may serve them under others
+    (``staging-inventory``): ``--topic-prefix`` renames this app, ``--peer`` the others.
+    """
+
+    written: str  # this app's own prefix, as its code names it
+    own: str  # the prefix this app is served under
+    peers: Mapping[str, str] = field(default_factory=dict)  # written -> served, other apps
+
+    def of(self, prefix: str | None) -> str:
+        """The served prefix of the app the code names ``prefix`` (None: this app)."""
+        if prefix is None or prefix == self.written:
+            return self.own
+        return self.peers.get(prefix, prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionHandler:
+    """A handler of an event or response read from an app's topic (its own, or another's).
+
+    Its state is keyed like a command's; what it produces is events and commands, never a
+    response: nobody waits for an answer to an event.
+    """
+
+    message: type[BaseMessage]
+    kind: Literal["event", "response"]
+    source: str | None  # the topic prefix of the app that publishes it; None: this app
+    key_field: str
+    func: HandlerFunc
+    is_async: bool
+    models: tuple[type[BaseMessage], ...]
+
+    def topic(self, prefixes: Prefixes) -> str:
+        """The topic the message is read from, with apps served under ``prefixes``."""
+        return f"{prefixes.of(self.source)}-{'events' if self.kind == 'event' else 'responses'}"
 
 
 class App:
@@ -48,6 +92,7 @@ class App:
         caller = caller.f_back if caller is not None else None
         self._module: str | None = caller.f_globals.get("__name__") if caller else None
         self._handlers: dict[type[Command], CommandHandler] = {}
+        self._reactions: dict[type[BaseMessage], ReactionHandler] = {}
         self._extra: list[type[BaseMessage]] = []
 
     def command(
@@ -63,13 +108,7 @@ class App:
         key: every command with the same value sees the same ``ctx.state``, in order.
         ``emits`` lists the models the handler may ``ctx.emit``, so they are registered.
         """
-        if not (inspect.isclass(model) and issubclass(model, Command)):
-            raise CatalogError(f"{model!r} is not a subclass of clubhouse Command")
-        if key not in model.model_fields:
-            raise CatalogError(
-                f"{model.__name__} has no field {key!r} to key its state by; "
-                f"its fields are {', '.join(model.model_fields)}"
-            )
+        _check_handled(model, Command, key)
         if model in self._handlers:
             raise CatalogError(f"{model.__name__} already has a handler in this app")
         declared = tuple(emits)
@@ -86,6 +125,72 @@ class App:
 
         return register
 
+    def event(
+        self,
+        model: type[E],
+        *,
+        key: str,
+        source: str | None = None,
+        emits: Iterable[type[BaseMessage]] = (),
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Register the decorated function as the handler of ``model`` events.
+
+        The events are read from the events topic of the app whose topic prefix is
+        ``source`` (this app's own by default). ``key`` names the event's field whose value
+        is the state key, as for commands: an event about order ``o1`` sees the state that
+        the commands about ``o1`` see. The handler may ``ctx.emit`` events and ``ctx.send``
+        commands; it returns nothing. Events of other types on that topic are skipped.
+        """
+        return self._reaction(model, Event, "event", key=key, source=source, emits=emits)
+
+    def response(
+        self,
+        model: type[R],
+        *,
+        key: str,
+        source: str | None = None,
+        emits: Iterable[type[BaseMessage]] = (),
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
+        """Register the decorated function as the handler of ``model`` responses, read from
+        the responses topic of the app whose prefix is ``source`` (the app commands were
+        ``ctx.send`` to): how a process manager (a saga) hears back. Keyed and run like an
+        event handler; every ``model`` response on that topic is handled, whoever asked.
+        """
+        return self._reaction(
+            model, Response, "response", key=key, source=source, emits=emits
+        )
+
+    def _reaction(
+        self,
+        model: type[BaseMessage],
+        base: type[BaseMessage],
+        kind: Literal["event", "response"],
+        *,
+        key: str,
+        source: str | None,
+        emits: Iterable[type[BaseMessage]],
+    ) -> Callable[[HandlerFunc], HandlerFunc]:
+        _check_handled(model, base, key)
+        if model in self._reactions:
+            raise CatalogError(f"{model.__name__} already has a handler in this app")
+        if source is not None and not source.strip():
+            raise CatalogError(f"the source of {model.__name__} must name an app's topic prefix")
+        declared = tuple(emits)
+
+        def register(func: HandlerFunc) -> HandlerFunc:
+            self._reactions[model] = ReactionHandler(
+                message=model,
+                kind=kind,
+                source=source,
+                key_field=key,
+                func=func,
+                is_async=inspect.iscoroutinefunction(func),
+                models=(model, *declared),
+            )
+            return func
+
+        return register
+
     def models(self, *models: type[BaseMessage]) -> None:
         """Register ``models`` too, beyond those the handlers name."""
         for model in models:
@@ -95,8 +200,28 @@ class App:
 
     @property
     def handlers(self) -> list[CommandHandler]:
-        """Every registered handler, in registration order."""
+        """Every registered command handler, in registration order."""
         return list(self._handlers.values())
+
+    @property
+    def reactions(self) -> list[ReactionHandler]:
+        """Every registered event and response handler, in registration order."""
+        return list(self._reactions.values())
+
+    def reaction_for(self, message_type: type[BaseMessage]) -> ReactionHandler | None:
+        """The event or response handler of exactly ``message_type``, or None."""
+        return self._reactions.get(message_type)
+
+    def prefixes(self, own: str | None = None, peers: Mapping[str, str] | None = None) -> Prefixes:
+        """The prefixes apps are served under: this one under ``own`` (default: its own
+        ``prefix``), the others as ``peers`` maps them (default: as written)."""
+        return Prefixes(self.prefix, own or self.prefix, dict(peers or {}))
+
+    def feed_topics(self, prefixes: Prefixes | None = None) -> list[str]:
+        """The topics the app's event and response handlers read, sorted, with apps served
+        under ``prefixes`` (default: as written)."""
+        served = prefixes or self.prefixes()
+        return sorted({r.topic(served) for r in self._reactions.values()})
 
     def handler_for(self, command_type: type[Command]) -> CommandHandler | None:
         """The handler of ``command_type``, or of its nearest registered ancestor."""
@@ -106,12 +231,16 @@ class App:
                 return handler
         return None
 
-    def key_for(self, command: Command) -> str | None:
-        """The state (and Kafka message) key of ``command``; None when no handler takes it."""
-        handler = self.handler_for(type(command))
-        if handler is None:
+    def key_for(self, message: BaseMessage) -> str | None:
+        """The state (and Kafka message) key of ``message``; None when no handler takes it."""
+        found: CommandHandler | ReactionHandler | None
+        if isinstance(message, Command):
+            found = self.handler_for(type(message))
+        else:
+            found = self._reactions.get(type(message))
+        if found is None:
             return None
-        value = getattr(command, handler.key_field)
+        value = getattr(message, found.key_field)
         return None if value is None else str(value)
 
     def catalog(self) -> MessageCatalog:
@@ -124,6 +253,8 @@ class App:
         catalog = MessageCatalog([BaseMessage, Command, Response, Event, ErrorResponse])
         for handler in self._handlers.values():
             catalog.add_models(handler.models)
+        for reaction in self._reactions.values():
+            catalog.add_models(reaction.models)
         catalog.add_models(self._extra)
         for module in self._modules():
             catalog.add_models(messages_defined_in(module, (Command, Response, Event)))
@@ -131,8 +262,21 @@ class App:
 
     def _modules(self) -> list[str]:
         names = [self._module] if self._module else []
-        names += [getattr(h.func, "__module__", None) or "" for h in self._handlers.values()]
+        funcs = [h.func for h in self._handlers.values()]
+        funcs += [r.func for r in self._reactions.values()]
+        names += [getattr(f, "__module__", None) or "" for f in funcs]
         return [n for n in dict.fromkeys(names) if n and n in sys.modules]
+
+
+def _check_handled(model: object, base: type[BaseMessage], key: str) -> None:
+    """``model`` is a ``base`` with a field ``key``, or a CatalogError says what is wrong."""
+    if not (inspect.isclass(model) and issubclass(model, base)):
+        raise CatalogError(f"{model!r} is not a subclass of clubhouse {base.__name__}")
+    if key not in model.model_fields:
+        raise CatalogError(
+            f"{model.__name__} has no field {key!r} to key its state by; "
+            f"its fields are {', '.join(model.model_fields)}"
+        )
 
 
 def _returned_models(func: HandlerFunc) -> list[type[BaseMessage]]:

@@ -1,9 +1,11 @@
-"""Runs one command through its App handler: state in, outputs and the new state out.
+"""Runs one message through its App handler: state in, outputs and the new state out.
 
-A handler is user code, so whatever it does wrong answers its command and leaves the
-service serving everyone else: an exception becomes an ErrorResponse ``handler_error``,
-``CommandRejected`` an ErrorResponse of its own type, and in both cases nothing the handler
-changed or emitted is kept. Async handlers run on one event loop owned by the dispatcher.
+A handler is user code, so whatever it does wrong belongs to its message and leaves the
+service serving everyone else: for a command, an exception becomes an ErrorResponse
+``handler_error``, ``CommandRejected`` an ErrorResponse of its own type; for an event or a
+response, the failure is reported to the caller, which dead-letters the message. Either
+way nothing the handler changed, emitted or sent is kept. Async handlers run on an event
+loop owned by the dispatcher (one per thread that runs handlers).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from clubhouse.application.app import App, CommandHandler
-from clubhouse.application.context import CommandRejected, Context, State
+from clubhouse.application.app import App, CommandHandler, ReactionHandler
+from clubhouse.application.context import CommandRejected, Context, Sent, State
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
 
 log = logging.getLogger(__name__)
@@ -29,10 +31,22 @@ StateReader = Callable[[str], State | None]
 
 @dataclass
 class Dispatched:
-    """What one command did: the new state per key (None: deleted), and what to publish."""
+    """What one message did: the new state per key (None: deleted), what to publish, what
+    to send to other apps, and, when its handler failed, why (then nothing else is kept)."""
 
     changes: dict[str, State | None] = field(default_factory=dict)
     outputs: list[BaseMessage] = field(default_factory=list)
+    sent: list[Sent] = field(default_factory=list)
+    failure: Failure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why a handler's work cannot be kept: an error type, a message, and details."""
+
+    error_type: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 def error_reply(command: Command, error_type: str, message: str, **details: Any) -> ErrorResponse:
@@ -46,7 +60,7 @@ def error_reply(command: Command, error_type: str, message: str, **details: Any)
 
 
 class Dispatcher:
-    """Looks up each command's handler, runs it with its key's state, collects the result."""
+    """Looks up each message's handler, runs it with its key's state, collects the result."""
 
     def __init__(
         self,
@@ -63,37 +77,69 @@ class Dispatcher:
         self._runners: dict[int, asyncio.Runner] = {}
 
     def dispatch(self, command: Command, read_state: StateReader) -> Dispatched:
-        """Handle ``command``; ``read_state`` gives a key's current state."""
+        """Handle ``command``; ``read_state`` gives a key's current state.
+
+        A failure is answered: the result's only output is the ErrorResponse saying why.
+        """
         handler = self.app.handler_for(type(command))
         if handler is None:
-            return Dispatched(outputs=[error_reply(
-                command, "unsupported_command",
+            result = Dispatched(failure=Failure(
+                "unsupported_command",
                 f"no handler for {type(command).__name__} ({command.message_type}); "
                 "register one with @app.command",
-            )])  # fmt: skip
-        key = getattr(command, handler.key_field)
+            ))  # fmt: skip
+        else:
+            result = self._run(handler, command, read_state)
+        failed = result.failure
+        if failed is None:
+            return result
+        return Dispatched(
+            outputs=[error_reply(command, failed.error_type, failed.message, **failed.details)],
+            failure=failed,
+        )
+
+    def react(self, message: BaseMessage, read_state: StateReader) -> Dispatched:
+        """Handle an event or response with its handler; nothing answers it.
+
+        A failure is in the result's ``failure``, with no outputs and no changes.
+        """
+        handler = self.app.reaction_for(type(message))
+        if handler is None:
+            return Dispatched(failure=Failure(
+                "unsupported_message",
+                f"no handler for {type(message).__name__} ({message.message_type}); "
+                "register one with @app.event or @app.response",
+            ))  # fmt: skip
+        return self._run(handler, message, read_state)
+
+    def _run(
+        self,
+        handler: CommandHandler | ReactionHandler,
+        message: BaseMessage,
+        read_state: StateReader,
+    ) -> Dispatched:
+        key = getattr(message, handler.key_field)
         if key is None or key == "":
-            return Dispatched(outputs=[error_reply(
-                command, "invalid_command",
-                f"{type(command).__name__}.{handler.key_field} is the key and must be set",
-            )])  # fmt: skip
+            return Dispatched(failure=Failure(
+                "invalid_command" if isinstance(message, Command) else "invalid_message",
+                f"{type(message).__name__}.{handler.key_field} is the key and must be set",
+            ))  # fmt: skip
         key = str(key)
         before = read_state(key) or {}
-        ctx = Context(key, command.message_id, _copy_state(before), self._log)
+        ctx = Context(key, message.message_id, _copy_state(before), self._log)
         try:
-            result = self._call(handler, command, ctx)
+            result = self._call(handler, message, ctx)
         except CommandRejected as exc:
-            return Dispatched(outputs=[error_reply(command, exc.error_type, exc.message,
-                                                   **exc.details)])  # fmt: skip
+            return Dispatched(failure=Failure(exc.error_type, exc.message, exc.details))
         except HandlerTimeout as exc:
             self._log.error("handler cancelled at its time limit", extra={
-                "message_id": str(command.message_id), "key": key, "limit_s": exc.limit_s,
+                "message_id": str(message.message_id), "key": key, "limit_s": exc.limit_s,
             })  # fmt: skip
-            return Dispatched(outputs=[error_reply(
-                command, "handler_timeout",
+            return Dispatched(failure=Failure(
+                "handler_timeout",
                 f"{exc} (--handler-timeout) and was cancelled; nothing it changed or emitted "
-                "is kept", limit_s=exc.limit_s,
-            )])  # fmt: skip
+                "is kept", {"limit_s": exc.limit_s},
+            ))  # fmt: skip
         # Application code: a bug in one handler answers its command and nothing else, even
         # sys.exit() or a KeyboardInterrupt it raises itself (the service stops on signals
         # through its stop event, never through an exception in the handler's frame).
@@ -102,14 +148,14 @@ class Dispatcher:
                 raise
             self._log.exception(
                 "handler failed",
-                extra={"message_id": str(command.message_id), "key": key,
-                       "message_type": command.message_type},
+                extra={"message_id": str(message.message_id), "key": key,
+                       "message_type": message.message_type},
             )  # fmt: skip
-            return Dispatched(outputs=[error_reply(
-                command, "handler_error", f"{type(exc).__name__}: {exc}",
-                handler=getattr(handler.func, "__qualname__", repr(handler.func)),
-            )])  # fmt: skip
-        problem = _check_result(result)
+            return Dispatched(failure=Failure(
+                "handler_error", f"{type(exc).__name__}: {exc}",
+                {"handler": getattr(handler.func, "__qualname__", repr(handler.func))},
+            ))  # fmt: skip
+        problem = _check_result(result, answers=isinstance(handler, CommandHandler))
         changed = False
         if problem is None:
             try:
@@ -118,15 +164,15 @@ class Dispatcher:
             except RecursionError:
                 problem = "ctx.state is nested too deep to compare with the stored state"
         if problem is not None:
-            return Dispatched(outputs=[error_reply(command, "handler_error", problem)])
+            return Dispatched(failure=Failure("handler_error", problem))
         outputs: list[BaseMessage] = []
         if result is not None:
-            outputs.append(_answering(result, command.message_id))
+            outputs.append(_answering(result, message.message_id))
         outputs.extend(ctx.emitted)
         changes: dict[str, State | None] = {}
         if changed:
             changes[key] = dict(ctx.state) if ctx.state else None
-        return Dispatched(changes, outputs)
+        return Dispatched(changes, outputs, ctx.sent)
 
     def close(self) -> None:
         """Close the event loops of async handlers that are not running any more."""
@@ -137,16 +183,18 @@ class Dispatcher:
                 continue  # still running, in a thread given up on; it goes with the process
             del self._runners[ident]
 
-    def _call(self, handler: CommandHandler, command: Command, ctx: Context) -> Any:
+    def _call(
+        self, handler: CommandHandler | ReactionHandler, message: BaseMessage, ctx: Context
+    ) -> Any:
         if not handler.is_async:
-            return handler.func(command, ctx)
+            return handler.func(message, ctx)
         ident = threading.get_ident()
         runner = self._runners.get(ident)
         if runner is None:
             runner = self._runners[ident] = asyncio.Runner()
         if self._timeout is None:
-            return runner.run(handler.func(command, ctx))
-        return runner.run(_bounded(handler.func(command, ctx), self._timeout))
+            return runner.run(handler.func(message, ctx))
+        return runner.run(_bounded(handler.func(message, ctx), self._timeout))
 
 
 class HandlerTimeout(BaseException):
@@ -203,8 +251,13 @@ def _copy_state(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
-def _check_result(result: object) -> str | None:
+def _check_result(result: object, *, answers: bool) -> str | None:
     """Why a handler's result cannot be used, or None."""
+    if result is not None and not answers:
+        return (
+            f"the handler returned {type(result).__name__}; an event or response handler "
+            "returns nothing (emit events with ctx.emit, send commands with ctx.send)"
+        )
     if result is not None and not isinstance(result, Response):
         return f"the handler returned {type(result).__name__}; a handler returns a Response or None"
     return None

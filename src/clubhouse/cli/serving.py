@@ -48,13 +48,14 @@ class ServiceOptions:
     dedupe_window_seconds: float = 86400.0
     partitioner: str = "murmur2"
     handler_timeout: float = 30.0
+    peer: tuple[str, ...] = ()
 
 
 _SERVICE_PARAMS = (
     "app_ref", "agent_factory", "state_dir", "processing_guarantee", "instance_id",
     "metrics_port", "partitions", "replication_factor", "kafka_dev_tuning", "batch_size",
     "group_id", "dedupe_window_ids", "dedupe_window_seconds", "partitioner",
-    "handler_timeout",
+    "handler_timeout", "peer",
 )  # fmt: skip
 
 service_options = option_group(
@@ -171,7 +172,29 @@ service_options = option_group(
         "handler_timeout and nothing it did is kept. After 4 abandoned threads the instance "
         "exits 1 for its supervisor to restart it.",
     ),
+    click.option(
+        "--peer",
+        multiple=True,
+        metavar="NAME=PREFIX",
+        envvar="CLUBHOUSE_PEERS",
+        help="Another app, named in your code by the prefix NAME (source=NAME, "
+        "ctx.send(..., to=NAME)), is served under the topic prefix PREFIX; repeat for each. "
+        "Default: as written. Example: --peer inventory=staging-inventory "
+        "(CLUBHOUSE_PEERS: space-separated).",
+    ),
 )
+
+
+def parse_peers(values: tuple[str, ...]) -> dict[str, str]:
+    """``NAME=PREFIX`` values as a mapping; a malformed one is a usage error (exit 2)."""
+    peers: dict[str, str] = {}
+    for value in values:
+        name, sep, prefix = value.partition("=")
+        if not sep or not name.strip() or not prefix.strip():
+            raise click.UsageError(f"--peer {value!r}: expected NAME=PREFIX, as in "
+                                   "--peer inventory=staging-inventory")  # fmt: skip
+        peers[name.strip()] = prefix.strip()
+    return peers
 
 
 def service_config(
@@ -218,6 +241,7 @@ def service_config(
         app=app,
         catalog=build_catalog(model_modules, app=app),
         topic_prefix=prefix_for(app, topic_prefix),
+        peers=parse_peers(service.peer),
         state_dir=service.state_dir or default_state_dir,
         processing_guarantee="at-least-once"
         if service.processing_guarantee == "at-least-once"

@@ -22,11 +22,11 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from clubhouse.application.context import State
-from clubhouse.application.dispatch import Dispatcher, error_reply
+from clubhouse.application.context import Sent, State
+from clubhouse.application.dispatch import Dispatcher, Failure, error_reply
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
 from clubhouse.contracts.base import uuid5_of
 from clubhouse.messaging.entries import (
@@ -72,7 +72,8 @@ class Processed:
     """What one input record led to: records to publish, and how it was classified."""
 
     records: list[Outbound]
-    kind: str  # "command", "duplicate", "invalid", "dead_letter", "forwarded", "timeout"
+    # "command", "reaction", "duplicate", "invalid", "dead_letter", "forwarded", "timeout"
+    kind: str
     message_type: str = "unknown"
 
 
@@ -119,9 +120,9 @@ def output_id(command_id: uuid.UUID, index: int, source: str) -> uuid.UUID:
     return uuid5_of(command_id, f"{index}@{source}")  # uuid.uuid5's value, built faster
 
 
-def _number(command: Command, messages: list[BaseMessage], source: str) -> None:
+def _number(cause: BaseMessage, messages: list[BaseMessage], source: str) -> None:
     for index, message in enumerate(messages):
-        message.message_id = output_id(command.message_id, index, source)
+        message.message_id = output_id(cause.message_id, index, source)
 
 
 class CommandProcessor:
@@ -139,6 +140,7 @@ class CommandProcessor:
         fit: Callable[[Outbound], Outbound | None] = lambda record: record,
         adopt: Callable[[type[BaseMessage]], object] | None = None,
         partition_of: Callable[[bytes], int] | None = None,
+        served_prefix: Callable[[str], str] = lambda prefix: prefix,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
@@ -153,6 +155,7 @@ class CommandProcessor:
         self._adopt = adopt  # registers a model first seen at run time (LateModels.adopt)
         self._partition_of = partition_of  # the commands partition owning a key; None: any
         self._responses_topic = topic_for(topic_prefix, Response)
+        self._served_prefix = served_prefix  # Prefixes.of: where a ctx.send goes
 
     def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
         """Handle one record of the commands topic, with the state of its partition."""
@@ -172,17 +175,23 @@ class CommandProcessor:
             return Processed(self._fit_all([reply]), "invalid", exc.model.__name__)
         except UndecodableMessageError as exc:
             return self._dead_letter(value, key, source, exc.reason, str(exc))
-        if not isinstance(message, Command):
+        reacts = not isinstance(message, Command)
+        if reacts and self._dispatcher.app.reaction_for(type(message)) is None:
             return self._dead_letter(
                 value, key, source, "not_a_command",
-                f"{type(message).__name__} is not a command; only commands belong on this topic",
+                f"{type(message).__name__} is not a command, nor an event or response this "
+                "app handles; only those belong on this topic",
             )  # fmt: skip
         state_key = self._dispatcher.app.key_for(message)
         if state_key:
             wanted = state_key.encode()
             if key != wanted or not self._owns(record, wanted):
                 return self._forward(record, wanted, message)
-        return self._command(message, Origin(message.message_id, key, source), state_key, state)
+        origin = Origin(message.message_id, key, source)
+        if reacts:
+            return self._reaction(value, message, origin, state_key, state)
+        assert isinstance(message, Command)  # for the type checker: reacts is False
+        return self._command(message, origin, state_key, state)
 
     def timed_out(self, record: ConsumedRecord, state: KeyedState, limit_s: float) -> Processed:
         """The answer to a record whose handling ran past its time limit and was given up.
@@ -228,9 +237,10 @@ class CommandProcessor:
             return Processed(records, "duplicate", command.message_type)
         result = self._dispatcher.dispatch(command, lambda k: entry.state if k == key else None)
         messages: list[BaseMessage] = result.outputs
-        _number(command, messages, origin.source)
+        _number(command, [*messages, *(s.command for s in result.sent)], origin.source)
         try:
             published = [self._publishable(m, origin) for m in messages]
+            published += [self._publishable_sent(s, origin) for s in result.sent]
             if key:
                 new_state = result.changes.get(key, entry.state)
                 change = (key, entry, new_state)
@@ -245,6 +255,83 @@ class CommandProcessor:
             published = self._refuse(command, origin, key, entry, refusal, state=state)
         records = [r for r, _ in published if r is not None]
         return Processed(records, "command", command.message_type)
+
+    def _reaction(
+        self, value: bytes, message: BaseMessage, origin: Origin, key: str | None,
+        state: KeyedState,
+    ) -> Processed:  # fmt: skip
+        """An event or response for one of the app's handlers: deduped and keyed like a
+        command; its outputs are events and commands, and a failure dead-letters it."""
+        entry = (state.get(key) or EMPTY) if key else EMPTY
+        message_id = str(message.message_id)
+        stored = entry.outcome(message_id, self._window.oldest(self._now_ms()))
+        if stored is not None:
+            log.info("duplicate message; re-publishing its stored outcome", extra={
+                "message_id": message_id, "message_type": message.message_type,
+            })  # fmt: skip
+            outputs = [self._serde.deserialize(o.payload) for o in stored]
+            records = self._fit_all([self._records.record(m, origin) for m in outputs])
+            return Processed(records, "duplicate", message.message_type)
+        result = self._dispatcher.react(message, lambda k: entry.state if k == key else None)
+        failure = result.failure
+        published: list[tuple[Outbound | None, StoredOutput | None]] = []
+        if failure is None:
+            _number(message, [*result.outputs, *(s.command for s in result.sent)], origin.source)
+            try:
+                published = [self._publishable(m, origin) for m in result.outputs]
+                published += [self._publishable_sent(s, origin) for s in result.sent]
+            except OutputError as exc:
+                failure = Failure(exc.error_type, exc.message, exc.details)
+        if failure is not None:
+            log.warning("a handler failed on an event or response; dead-lettering it", extra={
+                "message_id": message_id, "key": key, "error_type": failure.error_type,
+                "error": failure.message,
+            })  # fmt: skip
+            dead = self._dead_letter_record(
+                value, origin.key, origin.source, failure.error_type, failure.message
+            )
+            if key:  # remembered, so the same message is not handled again
+                self._keep(state, key, entry, entry.state, message_id=message_id, kept=())
+            return Processed(self._fit_all([dead]), "dead_letter", message.message_type)
+        if key:
+            new_state = result.changes.get(key, entry.state)
+            kept = tuple(o for _, o in published if o is not None)
+            if not self._keep(state, key, entry, new_state, message_id=message_id, kept=kept):
+                dead = self._dead_letter_record(
+                    value, origin.key, origin.source, "state_too_large",
+                    f"the state of key {key!r} would be over the limit of {self._max_entry} "
+                    "bytes for one changelog record; nothing was changed",
+                )  # fmt: skip
+                self._keep(state, key, entry, entry.state, message_id=message_id, kept=())
+                return Processed(self._fit_all([dead]), "dead_letter", message.message_type)
+        records = [r for r, _ in published if r is not None]
+        return Processed(records, "reaction", message.message_type)
+
+    def _keep(
+        self, state: KeyedState, key: str, entry: Entry, new_state: State | None, *,
+        message_id: str, kept: tuple[StoredOutput, ...],
+    ) -> bool:  # fmt: skip
+        """Put ``key``'s new state, and ``message_id``'s outcome, into the batch; False (and
+        nothing put) when the state is too large for one changelog record."""
+        now = self._now_ms()
+        same = entry.encoded_state if new_state is entry.state else ""
+        recent = self._window.remember(entry.recent, message_id, kept, now)
+        updated = Entry(new_state, recent, encoded_state=same)
+        value = encode_entry(updated)
+        if value is not None and len(value) > self._max_entry:
+            updated = Entry(new_state, (Recent(message_id, now, kept),), encoded_state=same)
+            value = encode_entry(updated)
+        if value is not None and len(value) > self._max_entry:
+            return False
+        state.put(key, updated, value)
+        return True
+
+    def _publishable_sent(
+        self, sent: Sent, origin: Origin
+    ) -> tuple[Outbound | None, StoredOutput | None]:
+        """The record of a command sent to another app. It is not remembered as part of the
+        outcome: a duplicate is answered again, but sends nothing again."""
+        return self._fit(self._record(sent.command, origin, sent)), None
 
     def _publishable(
         self, message: BaseMessage, origin: Origin
@@ -274,32 +361,21 @@ class CommandProcessor:
         changes nothing, since a record the broker refuses would block the partition.
         """
         key, entry, new_state = change
-        now = self._now_ms()
         message_id = str(command.message_id)
         kept = tuple(o for _, o in published if o is not None)
-        # The state's JSON is made again only when the handler changed the state.
-        same = entry.encoded_state if new_state is entry.state else ""
-        recent = self._window.remember(entry.recent, message_id, kept, now)
-        updated = Entry(new_state, recent, encoded_state=same)
-        value = encode_entry(updated)
-        if value is not None and len(value) > self._max_entry:
-            updated = Entry(new_state, (Recent(message_id, now, kept),), encoded_state=same)
-            value = encode_entry(updated)
-        if value is not None and len(value) > self._max_entry:
-            log.warning(
-                "a key's state is too large for its changelog record; command refused",
-                extra={"key": key, "message_id": message_id, "size": len(value),
-                       "limit": self._max_entry},
-            )  # fmt: skip
-            refusal = error_reply(
-                command, "state_too_large",
-                f"the state of key {key!r} would take {len(value)} bytes, over the limit of "
-                f"{self._max_entry} bytes for one changelog record; nothing was changed",
-                size_bytes=len(value), limit_bytes=self._max_entry,
-            )  # fmt: skip
-            return self._refuse(command, origin, key, entry, refusal, state=state)
-        state.put(key, updated, value)
-        return published
+        if self._keep(state, key, entry, new_state, message_id=message_id, kept=kept):
+            return published
+        log.warning(
+            "a key's state is too large for its changelog record; command refused",
+            extra={"key": key, "message_id": message_id, "limit": self._max_entry},
+        )
+        refusal = error_reply(
+            command, "state_too_large",
+            f"the state of key {key!r} would be over the limit of {self._max_entry} bytes for "
+            "one changelog record; nothing was changed",
+            limit_bytes=self._max_entry,
+        )  # fmt: skip
+        return self._refuse(command, origin, key, entry, refusal, state=state)
 
     def _refuse(
         self, command: Command, origin: Origin, key: str | None, entry: Entry,
@@ -322,10 +398,10 @@ class CommandProcessor:
             state.put(key, updated, value)
         return published
 
-    def _record(self, message: BaseMessage, origin: Origin) -> Outbound:
+    def _record(self, message: BaseMessage, origin: Origin, sent: Sent | None = None) -> Outbound:
         """The record of one handler output; ``OutputError`` says why it cannot be made."""
         try:
-            return self._records.record(message, origin)
+            return self._build(message, origin, sent)
         except SchemaNotRegisteredError:
             pass
         except Exception as exc:  # the message's values, not the service: its command's error
@@ -340,9 +416,16 @@ class CommandProcessor:
         except Exception as exc:  # whatever refused it, the refusal answers this command
             raise OutputError.undeclared(model, str(exc)) from exc
         try:
-            return self._records.record(message, origin)
+            return self._build(message, origin, sent)
         except Exception as exc:
             raise OutputError.invalid(message, exc) from exc
+
+    def _build(self, message: BaseMessage, origin: Origin, sent: Sent | None) -> Outbound:
+        record = self._records.record(message, origin)
+        if sent is None:
+            return record
+        key = None if sent.key is None else sent.key.encode()
+        return replace(record, topic=f"{self._served_prefix(sent.prefix)}-commands", key=key)
 
     def _owns(self, record: ConsumedRecord, key: bytes) -> bool:
         """Whether ``record``'s partition is the one that owns ``key`` (and its state).
@@ -366,7 +449,7 @@ class CommandProcessor:
             return True
         return False
 
-    def _forward(self, record: ConsumedRecord, key: bytes, command: Command) -> Processed:
+    def _forward(self, record: ConsumedRecord, key: bytes, command: BaseMessage) -> Processed:
         log.info(
             "command not keyed by its key, or in a partition that does not own it; "
             "forwarding it to the partition that owns the key",
@@ -384,13 +467,18 @@ class CommandProcessor:
         log.warning(
             "dead-lettering a record", extra={"source": source, "reason": reason, "error": error}
         )
+        dead = self._dead_letter_record(value, key, source, reason, error)
+        return Processed(self._fit_all([dead]), "dead_letter")
+
+    def _dead_letter_record(
+        self, value: bytes, key: bytes | None, source: str, reason: str, error: str
+    ) -> Outbound:
         headers: Headers = [
             (DLQ_REASON, reason.encode()),
             (DLQ_ERROR, error.encode()[:4096]),
             (DLQ_SOURCE, source.encode()),
         ]
-        dead = Outbound(dead_letter_topic(self._prefix), key, value, headers)
-        return Processed(self._fit_all([dead]), "dead_letter")
+        return Outbound(dead_letter_topic(self._prefix), key, value, headers)
 
     def _fit_all(self, records: list[Outbound]) -> list[Outbound]:
         return [r for r in map(self._fit, records) if r is not None]

@@ -1,0 +1,1 @@
+"""A shop of two apps that talk: ``orders`` and ``inventory``."""
