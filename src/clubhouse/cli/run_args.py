@@ -7,7 +7,7 @@ the scale-out tests) builds their argv here, so the flags of ``run`` are spelled
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,7 @@ class InstanceArgs:
     model_modules: Sequence[str] = field(default_factory=tuple)
     group_id: str | None = None
     processing_guarantee: str = "exactly-once"
+    peers: Mapping[str, str] = field(default_factory=dict)  # --peer NAME=PREFIX
 
 
 def run_flags(args: InstanceArgs) -> list[str]:
@@ -61,6 +62,8 @@ def run_flags(args: InstanceArgs) -> list[str]:
             flags += [flag, value]
     for module in args.model_modules:
         flags += ["--models", module]
+    for name, prefix in args.peers.items():
+        flags += ["--peer", f"{name}={prefix}"]
     return flags
 
 

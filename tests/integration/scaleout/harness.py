@@ -61,6 +61,9 @@ class Fleet:
     root: Path
     partitions: int = 3
     batch_size: int | None = None
+    app_ref: str | None = None  # None: the bundled agents
+    peers: dict[str, str] = field(default_factory=dict)
+    python_path: list[str] = field(default_factory=list)  # where the app's module is
     instances: dict[int, Instance] = field(default_factory=dict)
 
     def instance(self, i: int) -> Instance:
@@ -76,6 +79,8 @@ class Fleet:
                 # Fixed for the instance's life, so a restart keeps its address.
                 metrics_port=pick_free_port(),
                 batch_size=self.batch_size,
+                app_ref=self.app_ref,
+                peers=self.peers,
             )
             log_path = self.root / f"instance-{i}" / "service.log"
             self.instances[i] = Instance(i, args, log_path)
@@ -98,11 +103,16 @@ class Fleet:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=self._env(),
                 # Its own session: a Ctrl-C on the test run reaches pytest, which stops us.
                 start_new_session=True,
             )
         return inst
+
+    def _env(self) -> dict[str, str]:
+        paths = [*self.python_path, os.environ.get("PYTHONPATH", "")]
+        return {**os.environ, "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(p for p in paths if p)}  # fmt: skip
 
     def wait_ready(self, i: int, timeout: float = READY_TIMEOUT_S) -> None:
         """Until instance ``i`` answers 200 on ``/readyz``; fails if it exits first."""
