@@ -229,12 +229,14 @@ class RegistryApi:
     async def register(self, request: Request) -> Response:
         """``POST /subjects/{subject}/versions``: the id and version, registering when new.
 
-        Without a ``schema`` the subject's latest version is registered again, as Confluent
-        does (a subject without versions gets 42201, the schema is missing).
+        Without a ``schema``, or with a blank one, the subject's latest version is
+        registered again, as Confluent does (a subject without versions gets 42201, the
+        schema is missing).
         """
         subject = path_param(request, "subject")
         body = await self._body(request)
-        if body.get("schema") is None:
+        schema = body.get("schema")
+        if schema is None or (isinstance(schema, str) and not schema.strip()):
             body = self._with_latest_schema(subject, body)
         schema_request = params.schema_request(body)
         normalize = self._normalize(request, subject)

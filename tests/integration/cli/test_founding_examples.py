@@ -19,7 +19,8 @@ import pytest
 from clubhouse.devstack import BrokerConfig, RegistryConfig, RegistryServer, TansuBroker
 from clubhouse.devstack.ports import port_is_free
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# One worker runs the whole module: its broker and registry hold fixed ports.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fixed-ports")]
 ROOT = Path(__file__).resolve().parents[3]
 
 EXAMPLES = {

@@ -25,7 +25,8 @@ from tests.integration.oracle.disagreements import Disagreements
 from tests.integration.oracle.evolutions import CHANGES, evolution
 from tests.java.avro_oracle import AvroOracle, Compatibility, OracleError
 
-pytestmark = pytest.mark.integration
+# One worker, one JVM for the whole corpus.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("java-oracle")]
 
 GOLDEN = sorted((Path(__file__).resolve().parents[2] / "golden").glob("*.avsc"))
 CORPUS = 400

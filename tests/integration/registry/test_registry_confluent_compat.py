@@ -129,7 +129,7 @@ def test_compatibility_answers_and_errors_use_confluents_shape_and_wording(
         }
         no_id = http.get("/schemas/ids/999999999")
         assert no_id.json() == {"error_code": 40403, "message": "Schema 999999999 not found"}
-        blank = http.post(f"/subjects/{s}/versions", json={"schema": ""})
+        blank = http.post(f"/subjects/{s}-fresh/versions", json={"schema": ""})
         assert (blank.status_code, blank.json()) == (
             422,
             {"error_code": 42201, "message": "Empty schema"},

@@ -192,7 +192,8 @@ def test_error_messages_use_confluents_wording(client: TestClient) -> None:
         40409,
         f"Subject '{subject}' does not have subject-level mode configured",
     )
-    assert _error(client, "POST", f"/subjects/{SLASHED}/versions", json={"schema": " "}) == (
+    # Blank, on a subject with nothing to register again.
+    assert _error(client, "POST", "/subjects/fresh/versions", json={"schema": " "}) == (
         42201,
         "Empty schema",
     )
@@ -296,8 +297,14 @@ def test_registering_without_a_schema_re_registers_the_latest_version(client: Te
         {"id": latest_id, "version": 2, "subject": "s"},
     )
     assert client.get("/subjects/s/versions").json() == [1, 2]
+    # A blank schema is a missing one (Confluent trims it and finds it empty).
+    blank = client.post("/subjects/s/versions", json={"schema": " \n"})
+    assert (blank.status_code, blank.json()) == (200, {"id": latest_id, "version": 2, "subject": "s"})
     # A subject without versions has nothing to re-register: the schema is missing.
     assert _error(client, "POST", "/subjects/empty/versions", json={})[0] == 42201
+    assert _error(client, "POST", "/subjects/empty/versions", json={"schema": ""}) == (
+        42201, "Empty schema"
+    )  # fmt: skip
 
 
 def test_schema_type_is_case_sensitive(client: TestClient) -> None:
