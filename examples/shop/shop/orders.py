@@ -21,7 +21,7 @@ from shop.messages import (
 app = App(prefix="orders")
 
 
-@app.command(PlaceOrder, key="order_id")
+@app.command(PlaceOrder, key="order_id", sends={"inventory": [ReserveStock]})
 def place(cmd: PlaceOrder, ctx: Context) -> OrderReceived:
     if ctx.state:
         raise CommandRejected("order_exists", f"order {cmd.order_id!r} was placed already")

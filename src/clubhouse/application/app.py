@@ -31,6 +31,7 @@ class CommandHandler:
     func: HandlerFunc
     is_async: bool
     models: tuple[type[BaseMessage], ...]
+    sends: tuple[tuple[str, type[Command]], ...] = ()  # (app prefix, command) it ctx.sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class ReactionHandler:
     func: HandlerFunc
     is_async: bool
     models: tuple[type[BaseMessage], ...]
+    sends: tuple[tuple[str, type[Command]], ...] = ()
 
     def topic(self, prefixes: Prefixes) -> str:
         """The topic the message is read from, with apps served under ``prefixes``."""
@@ -101,17 +103,21 @@ class App:
         *,
         key: str,
         emits: Iterable[type[BaseMessage]] = (),
+        sends: Mapping[str, Iterable[type[Command]]] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` commands.
 
         ``key`` names the field whose value is both the Kafka message key and the state
         key: every command with the same value sees the same ``ctx.state``, in order.
-        ``emits`` lists the models the handler may ``ctx.emit``, so they are registered.
+        ``emits`` lists the models the handler may ``ctx.emit``, and ``sends`` the commands
+        it may ``ctx.send``, by the prefix of the app they go to, so they are registered
+        and documented.
         """
         _check_handled(model, Command, key)
         if model in self._handlers:
             raise CatalogError(f"{model.__name__} already has a handler in this app")
         declared = tuple(emits)
+        sent = _sends(sends)
 
         def register(func: HandlerFunc) -> HandlerFunc:
             self._handlers[model] = CommandHandler(
@@ -119,7 +125,8 @@ class App:
                 key_field=key,
                 func=func,
                 is_async=inspect.iscoroutinefunction(func),
-                models=(model, *_returned_models(func), *declared),
+                models=(model, *_returned_models(func), *declared, *(c for _, c in sent)),
+                sends=sent,
             )
             return func
 
@@ -132,6 +139,7 @@ class App:
         key: str,
         source: str | None = None,
         emits: Iterable[type[BaseMessage]] = (),
+        sends: Mapping[str, Iterable[type[Command]]] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` events.
 
@@ -141,7 +149,8 @@ class App:
         the commands about ``o1`` see. The handler may ``ctx.emit`` events and ``ctx.send``
         commands; it returns nothing. Events of other types on that topic are skipped.
         """
-        return self._reaction(model, Event, "event", key=key, source=source, emits=emits)
+        return self._reaction(model, Event, "event", key=key, source=source, emits=emits,
+                              sends=sends)  # fmt: skip
 
     def response(
         self,
@@ -150,6 +159,7 @@ class App:
         key: str,
         source: str | None = None,
         emits: Iterable[type[BaseMessage]] = (),
+        sends: Mapping[str, Iterable[type[Command]]] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` responses, read from
         the responses topic of the app whose prefix is ``source`` (the app commands were
@@ -157,7 +167,7 @@ class App:
         event handler; every ``model`` response on that topic is handled, whoever asked.
         """
         return self._reaction(
-            model, Response, "response", key=key, source=source, emits=emits
+            model, Response, "response", key=key, source=source, emits=emits, sends=sends
         )
 
     def _reaction(
@@ -169,6 +179,7 @@ class App:
         key: str,
         source: str | None,
         emits: Iterable[type[BaseMessage]],
+        sends: Mapping[str, Iterable[type[Command]]] | None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         _check_handled(model, base, key)
         if model in self._reactions:
@@ -176,6 +187,7 @@ class App:
         if source is not None and not source.strip():
             raise CatalogError(f"the source of {model.__name__} must name an app's topic prefix")
         declared = tuple(emits)
+        sent = _sends(sends)
 
         def register(func: HandlerFunc) -> HandlerFunc:
             self._reactions[model] = ReactionHandler(
@@ -185,7 +197,8 @@ class App:
                 key_field=key,
                 func=func,
                 is_async=inspect.iscoroutinefunction(func),
-                models=(model, *declared),
+                models=(model, *declared, *(c for _, c in sent)),
+                sends=sent,
             )
             return func
 
@@ -211,6 +224,13 @@ class App:
     def reaction_for(self, message_type: type[BaseMessage]) -> ReactionHandler | None:
         """The event or response handler of exactly ``message_type``, or None."""
         return self._reactions.get(message_type)
+
+    def sends(self) -> list[tuple[str, type[Command]]]:
+        """The commands the handlers declare they send, with the prefix of the app each goes
+        to, in declaration order, without repeats."""
+        found = [pair for h in self._handlers.values() for pair in h.sends]
+        found += [pair for r in self._reactions.values() for pair in r.sends]
+        return list(dict.fromkeys(found))
 
     def prefixes(self, own: str | None = None, peers: Mapping[str, str] | None = None) -> Prefixes:
         """The prefixes apps are served under: this one under ``own`` (default: its own
@@ -266,6 +286,21 @@ class App:
         funcs += [r.func for r in self._reactions.values()]
         names += [getattr(f, "__module__", None) or "" for f in funcs]
         return [n for n in dict.fromkeys(names) if n and n in sys.modules]
+
+
+def _sends(
+    sends: Mapping[str, Iterable[type[Command]]] | None,
+) -> tuple[tuple[str, type[Command]], ...]:
+    """``sends=`` as (app prefix, command) pairs, each checked."""
+    pairs: list[tuple[str, type[Command]]] = []
+    for prefix, models in (sends or {}).items():
+        if not isinstance(prefix, str) or not prefix.strip():
+            raise CatalogError(f"sends= is keyed by the topic prefix of an app, not {prefix!r}")
+        for model in models:
+            if not (inspect.isclass(model) and issubclass(model, Command)):
+                raise CatalogError(f"sends={{{prefix!r}: ...}} lists {model!r}, not a Command")
+            pairs.append((prefix, model))
+    return tuple(pairs)
 
 
 def _check_handled(model: object, base: type[BaseMessage], key: str) -> None:

@@ -76,16 +76,19 @@ def gather(
 ) -> DocsModel:
     """The documentation model for the CLI's options, asking the registry when one is given."""
     catalog = contracts.catalog()
+    links = contracts.links(topic_prefix)
     topic_prefix = contracts.prefix(topic_prefix)
     keys = contracts.keys()
     registry = with_dev_stack(registry)
     if not registry.url:
-        return build_docs_model(catalog, topic_prefix=topic_prefix, title=title, keys=keys)
+        return build_docs_model(catalog, topic_prefix=topic_prefix, title=title, keys=keys,
+                                links=links)  # fmt: skip
     with open_registry(registry) as client:
         docs = build_docs_model(
             catalog,
             topic_prefix=topic_prefix,
             keys=keys,
+            links=links,
             registry_lookup=partial(registry_doc, client),
             registry_url=client.display_url,
             title=title,

@@ -33,6 +33,7 @@ from clubhouse.services.registry_urls import registry_urls
 if TYPE_CHECKING:
     from clubhouse.application import App
     from clubhouse.contracts import MessageCatalog
+    from clubhouse.docs.model import TopicDoc
     from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -383,6 +384,15 @@ class Contracts:
     def prefix(self, topic_prefix: str) -> str:
         """``--topic-prefix`` when given, else the app's own prefix."""
         return prefix_for(self.app(), topic_prefix)
+
+    def links(self, topic_prefix: str) -> tuple[TopicDoc, ...]:
+        """The other apps' topics the app follows or sends to, for the docs."""
+        from clubhouse.docs.model import app_links  # noqa: PLC0415 - heavy imports
+
+        app = self.app()
+        if app is None:
+            return ()
+        return app_links(app, app.prefixes(self.prefix(topic_prefix)))
 
     def keys(self) -> dict[str, str]:
         """Each command model's key field, by model name (the app's handlers say)."""

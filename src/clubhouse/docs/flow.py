@@ -1,4 +1,5 @@
-"""Inline SVG flow diagrams, one per topic: commands -> service -> responses and events.
+"""Inline SVG flow diagrams, one per topic: commands -> service -> responses and events, and
+the other apps' topics an app follows or sends commands to.
 
 Plain SVG text with every label escaped, laid out in columns with fixed arithmetic, so the
 diagram needs no script, no font metrics and no network, and the same docs give the same bytes.
@@ -69,7 +70,14 @@ def topic_diagram(docs: DocsModel, topic: TopicDoc) -> str:
     service = _Node("Clubhouse service", _COLOURS["service"])
     commands = by_kind["commands"]
     columns: list[list[_Node]]
-    if topic.kind == "commands":
+    if topic.role == "follows":
+        columns = [[_Node(f"app {topic.peer}", _COLOURS["party"])], [topic_node(topic, full=True)],
+                   [_Node("feed loop (keyed by each handler's key)", _COLOURS["service"])],
+                   [topic_node(commands, full=False)]]  # fmt: skip
+    elif topic.role == "sends":
+        columns = [[topic_node(commands, full=False)], [service], [topic_node(topic, full=True)],
+                   [_Node(f"app {topic.peer}", _COLOURS["party"])]]  # fmt: skip
+    elif topic.kind == "commands":
         outputs = [topic_node(by_kind[k], full=False) for k in ("responses", "events")]
         columns = [[_Node("clients", _COLOURS["party"])], [topic_node(topic, full=True)],
                    [service], outputs]  # fmt: skip

@@ -91,6 +91,13 @@ def _topics(docs: DocsModel) -> list[str]:
         out.append(f"| {code(topic.name)} | {cell(topic.description)} | {names} |")
     out += ["", "Flow: clients send commands; the service answers each on the responses topic "
             "and publishes events.", ""]  # fmt: skip
+    if docs.links:
+        out += ["## Other apps", "", "| Topic | How | Messages |", "|---|---|---|"]
+        for topic in docs.links:
+            names = ", ".join(_link(n, docs.message(n).anchor) if n in docs.names else code(n)
+                              for n in topic.messages)  # fmt: skip
+            out.append(f"| {code(topic.name)} | {cell(topic.description)} | {names} |")
+        out.append("")
     return out
 
 

@@ -7,7 +7,7 @@ can be tested without a registry. Registry facts come in through ``registry_info
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from clubhouse import __version__
+from clubhouse.application.app import App, Prefixes, ReactionHandler
 from clubhouse.avro.converter import avro_field_name
 from clubhouse.contracts import MessageCatalog
 from clubhouse.contracts.base import Command, Event, Response
@@ -28,6 +29,7 @@ from clubhouse.messaging.subjects import all_topics, model_schema, subject_name,
 MessageKind = Literal["command", "response", "event", "other"]
 TopicKind = Literal["commands", "responses", "events", "dead-letters"]
 TOPIC_KINDS: tuple[TopicKind, ...] = ("commands", "responses", "events", "dead-letters")
+TopicRole = Literal["own", "follows", "sends"]
 KINDS: tuple[MessageKind, ...] = ("command", "response", "event", "other")
 KIND_TITLES: dict[MessageKind, str] = {
     "command": "Commands",
@@ -123,11 +125,15 @@ class TopicDoc:
     kind: TopicKind
     description: str
     messages: tuple[str, ...] = ()
+    # "own": one of the app's topics; "follows": another's it reads (or its own events,
+    # followed by event handlers); "sends": another app's commands topic it sends to.
+    role: TopicRole = "own"
+    peer: str | None = None  # the other app's prefix, for "follows" and "sends"
 
     @property
     def anchor(self) -> str:
         """The HTML anchor of this topic's section."""
-        return anchor_id("topic", self.name)
+        return anchor_id("topic", f"{self.role}-{self.name}" if self.role != "own" else self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +148,7 @@ class DocsModel:
     registry_url: str | None = None  # shown without credentials
     version: str = __version__
     keys: tuple[tuple[str, str], ...] = ()  # (command model, its key field)
+    links: tuple[TopicDoc, ...] = ()  # other apps' topics it follows or sends to
 
     def key_text(self) -> str:
         """What the topics are keyed by, in words."""
@@ -190,6 +197,7 @@ def build_docs_model(
     registry_url: str | None = None,
     title: str = "Clubhouse messages",
     keys: Mapping[str, str] | None = None,
+    links: Sequence[TopicDoc] = (),
 ) -> DocsModel:
     """Document every model in ``catalog``; with ``registry_lookup``, add registry history.
 
@@ -214,7 +222,43 @@ def build_docs_model(
         topics=_topics(topic_prefix, messages, dict(keys or {})),
         registry_url=registry_url,
         keys=tuple(sorted((keys or {}).items())),
+        links=tuple(links),
     )
+
+
+def app_links(app: App, prefixes: Prefixes) -> tuple[TopicDoc, ...]:
+    """The topics ``app`` reads for its event and response handlers, and the commands
+    topics of the apps it declares it sends to (``sends=``), served under ``prefixes``."""
+    commands = f"{prefixes.own}-commands"
+    followed: dict[str, list[ReactionHandler]] = {}
+    for reaction in app.reactions:
+        followed.setdefault(reaction.topic(prefixes), []).append(reaction)
+    out: list[TopicDoc] = []
+    for topic, reactions in followed.items():
+        first = reactions[0]
+        peer = prefixes.of(first.source)
+        keyed = ", ".join(f"{r.message.__name__} by {r.key_field}" for r in reactions)
+        whose = "this app's own" if first.source in (None, prefixes.written) else f"app {peer}'s"
+        out.append(TopicDoc(
+            topic, "events" if first.kind == "event" else "responses",
+            f"Followed: {whose} {first.kind}s. Each one a handler takes is forwarded to "
+            f"{commands}, keyed by its key field ({keyed}), and handled there with that "
+            "key's state; the others are skipped.",
+            tuple(r.message.__name__ for r in reactions), role="follows", peer=peer,
+        ))  # fmt: skip
+    sent: dict[str, list[str]] = {}
+    for prefix, command in app.sends():
+        names = sent.setdefault(prefixes.of(prefix), [])
+        if command.__name__ not in names:
+            names.append(command.__name__)
+    for peer, names in sent.items():
+        out.append(TopicDoc(
+            f"{peer}-commands", "commands",
+            f"Commands this app sends to app {peer} with ctx.send, in the same transaction "
+            "as the rest of a handler's work; their ids derive from their cause's.",
+            tuple(names), role="sends", peer=peer,
+        ))  # fmt: skip
+    return tuple(out)
 
 
 def anchor_id(prefix: str, name: str) -> str:
