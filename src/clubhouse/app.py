@@ -489,16 +489,16 @@ class _FeedThread(threading.Thread):
     def __init__(self, feed: FeedLoop, stop: threading.Event, health: Health) -> None:
         super().__init__(name="clubhouse-feeds", daemon=True)
         self._feed = feed
-        self._stop = stop
+        self._stopping = stop
         self._health = health
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
-            self._feed.run(self._stop)
+            self._feed.run(self._stopping)
         except BaseException as exc:
             self.error = exc
             self._health.fail(f"following topics failed: {exc}")
             log.critical("the loop following topics for event and response handlers failed; "
                          "this instance stops", extra={"error": str(exc)})  # fmt: skip
-            self._stop.set()
+            self._stopping.set()

@@ -22,6 +22,7 @@ from clubhouse.cli.connection import (
 )
 from clubhouse.cli.dev_instances import ChildInstances, FleetTemplate, child_specs
 from clubhouse.cli.dev_lock import DataDirBusyError, DataDirLock
+from clubhouse.cli.dev_reload import Reloader, app_folder
 from clubhouse.cli.dev_state import KEEP_STATE_HELP, begin_run, check_keep_state
 from clubhouse.cli.options import (
     EXIT_CONFIG,
@@ -32,6 +33,7 @@ from clubhouse.cli.options import (
     logging_options,
     models_option,
     option_group,
+    prefix_for,
     topic_prefix_option,
 )
 from clubhouse.cli.serving import (
@@ -121,12 +123,16 @@ def run_dev(
     no_service: bool,
     print_env: bool,
     instances: int = 1,
+    reload: bool = False,
 ) -> None:
     """Start the stack (and ``instances`` service instances), block until SIGINT/SIGTERM,
     stop everything."""
     data_dir = stack_options.data_dir
     if instances > 1 and no_service:
         raise click.UsageError("--instances runs service instances; not with --no-service")
+    if reload and (no_service or not service_options.app_ref):
+        raise click.UsageError("--reload restarts the service on changes to your app: it "
+                               "needs --app, and not --no-service")  # fmt: skip
     if print_env:
         print_running_env(data_dir)
         return
@@ -172,6 +178,16 @@ def run_dev(
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
                 stop.wait()
+            elif reload:
+                serve_reloading(
+                    stack,
+                    supervisor=supervisor,
+                    stop=stop,
+                    service_options=service_options,
+                    model_modules=model_modules,
+                    topic_prefix=topic_prefix,
+                    instances=instances,
+                )
             else:
                 serve_with_instances(
                     stack,
@@ -230,6 +246,40 @@ def serve_with_instances(
         click.echo(try_it(service_options.app_ref, service.app if service_options.app_ref
                           else None))  # fmt: skip
         serve_until_stopped(service, stop)
+    finally:
+        supervisor.halt()
+        children.stop()
+
+
+def serve_reloading(
+    stack: DevStack,
+    *,
+    supervisor: Supervisor,
+    stop: threading.Event,
+    service_options: ServiceOptions,
+    model_modules: tuple[str, ...],
+    topic_prefix: str,
+    instances: int,
+) -> None:
+    """Serve with every instance a supervised child, restarted when a Python file under the
+    app's folder changes, until ``stop``."""
+    assert service_options.app_ref is not None  # run_dev checked
+    app = load_app_option(service_options.app_ref)
+    folder = app_folder(service_options.app_ref)
+    prefix = prefix_for(app, topic_prefix)
+    template = fleet_template(service_options, prefix, stack, model_modules)
+    children = ChildInstances(child_specs(template, instances, first=1))
+    data_dir = stack.config.data_dir.resolve()
+    reloader = Reloader(folder, lambda _: supervisor.reload(children.processes), stop,
+                        ignore=[data_dir])  # fmt: skip
+    try:
+        start_children(children)
+        supervisor.watch(children.members())
+        click.echo(describe(stack) + children.describe())
+        click.echo(f"Reloading when a Python file under {folder}/ changes.")
+        click.echo(try_it(service_options.app_ref, app))
+        reloader.start()
+        stop.wait()
     finally:
         supervisor.halt()
         children.stop()
@@ -326,6 +376,12 @@ def _example(model: type[Command], key_field: str) -> dict[str, Any]:
     help="Service instances in one consumer group: this process runs the first, each "
     "other one is a `clubhouse run` child with its own state under --data-dir/state/.",
 )
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="With --app: restart the service instances when a Python file under the app's "
+    "folder changes (watched with watchfiles). Each restarted instance restores its state.",
+)
 @dev_stack_options
 @models_option
 @topic_prefix_option
@@ -336,6 +392,7 @@ def dev(
     no_service: bool,
     print_env: bool,
     instances: int,
+    reload: bool,
     stack: DevStackOptions,
     service: ServiceOptions,
     model_modules: tuple[str, ...],
@@ -364,6 +421,7 @@ def dev(
       eval "$(clubhouse dev --print-env)"    # point this shell at a running dev stack
       clubhouse dev --broker-port 9092 --registry-port 8081 --metrics-port 9100
       clubhouse dev --app orders_app:app     # your App, from this directory
+      clubhouse dev --app orders_app:app --reload   # restarted when you edit it
       clubhouse dev --instances 3            # three service instances sharing the work
       clubhouse dev --broker kafka --keep-state   # carry on from the last run
     """
@@ -375,4 +433,5 @@ def dev(
         no_service=no_service,
         print_env=print_env,
         instances=instances,
+        reload=reload,
     )

@@ -1,6 +1,7 @@
 """The extra service instances of ``clubhouse dev --instances N``, as supervised children.
 
-Instance 1 runs inside ``clubhouse dev``; instances 2..N are ``clubhouse run`` child
+Instance 1 runs inside ``clubhouse dev`` (a child too with ``--reload``, so that it can be
+started again on new code); instances 2..N are ``clubhouse run`` child
 processes in the same consumer group, each with its own state directory
 (``{data_dir}/state/instance-{i}``), instance id (``instance-{i}``), free metrics port (its
 ``/readyz`` is the readiness probe) and log (``{data_dir}/logs/instance-{i}.log``). They are
@@ -65,12 +66,14 @@ def instance_args(template: FleetTemplate, index: int, metrics_port: int) -> Ins
 
 
 def child_specs(
-    template: FleetTemplate, count: int, pick_port: PortPicker = pick_free_port
-) -> list[tuple[InstanceArgs, ProcessSpec]]:
-    """Arguments and process specs of instances 2..``count`` (instance 1 runs in-process)."""
+    template: FleetTemplate, count: int, pick_port: PortPicker = pick_free_port, *,
+    first: int = 2,
+) -> list[tuple[InstanceArgs, ProcessSpec]]:  # fmt: skip
+    """Arguments and process specs of instances ``first``..``count`` (by default instance 1
+    runs in-process; with ``--reload`` it is a child too)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     specs = []
-    for index in range(2, count + 1):
+    for index in range(first, count + 1):
         args = instance_args(template, index, pick_port())
         spec = ProcessSpec(
             component=f"service {args.instance_id}",

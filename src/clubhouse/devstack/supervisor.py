@@ -68,6 +68,7 @@ class _Watched:
     member: Member
     tracker: RestartTracker | None  # None: essential
     restart_at: float | None = None  # set while a dead member waits for its restart
+    reload: bool = False  # asked to restart (its code changed), not dead
 
 
 class Supervisor:
@@ -104,6 +105,16 @@ class Supervisor:
                     target=self._run, name="devstack-supervisor", daemon=True
                 )
                 self._thread.start()
+
+    def reload(self, processes: Iterable[ManagedProcess]) -> None:
+        """Restart these restartable members at the next look, from the watching thread
+        (children die with the thread that spawns them): stopped, then started again with
+        the same command line. Asked for, so not counted as a death."""
+        wanted = set(map(id, processes))
+        with self._lock:
+            for watched in self._watched:
+                if id(watched.member.process) in wanted and watched.tracker is not None:
+                    watched.reload = True
 
     def halt(self) -> None:
         """Stop watching: once this returns, no member is restarted any more."""
@@ -149,6 +160,9 @@ class Supervisor:
         for watched in self._watched:
             if self._stop.is_set():
                 return
+            if watched.reload:
+                self._reload(watched, now)
+                continue
             if watched.restart_at is not None:
                 if now >= watched.restart_at:
                     self._restart(watched, now)
@@ -202,6 +216,18 @@ class Supervisor:
                 extra={"component": watched.member.name, "error": str(exc).splitlines()[0]},
             )
             self._died(watched, 1, now)
+
+    def _reload(self, watched: _Watched, now: float) -> None:
+        watched.reload = False
+        process = watched.member.process
+        log.info("code changed; restarting", extra={"component": watched.member.name,
+                                                    "pid": process.pid})  # fmt: skip
+        try:
+            process.stop()
+        except Exception:  # a stop that failed leaves an exited child to start again
+            log.exception("could not stop for a reload", extra={"component": watched.member.name})
+        watched.restart_at = None
+        self._restart(watched, now)
 
     def _check_ready(self, watched: _Watched) -> None:
         assert watched.tracker is not None

@@ -113,6 +113,9 @@ def test_every_order_settles_once_and_stock_adds_up_through_kills(
             [(kind, _)] = settled[order.order_id]
             expected = "accepted" if kind == "OrderAccepted" else "rejected"
             assert order_states[order.order_id]["status"] == expected, order.order_id
+        # An instance following topics stops cleanly, its feed loop with it.
+        assert shop.terminate(1) == 0
+        assert stock.terminate(0) == 0
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{stock.logs()}\n{shop.logs()}") from None
     finally:

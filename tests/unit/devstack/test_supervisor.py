@@ -155,3 +155,29 @@ def test_a_supervisor_that_breaks_stops_the_stack_rather_than_watch_no_more(
             watching.halt()
             process.stop(grace=1)
     assert watching.failure == "the dev-stack supervisor failed: probe bug"
+
+
+def test_a_reload_restarts_the_members_asked_for_and_counts_no_death(
+    tmp_path: Path, supervisor: Supervisor, clock: Clock
+) -> None:
+    reloaded = child(tmp_path, "instance-1", SLEEPER)
+    kept = child(tmp_path, "instance-2", SLEEPER)
+    essential = child(tmp_path, "broker", SLEEPER)
+    supervisor.watch([Member(reloaded, restartable=True, ready=lambda: True),
+                      Member(kept, restartable=True, ready=lambda: True),
+                      Member(essential, restartable=False, ready=lambda: True)])  # fmt: skip
+    before = (reloaded.pid, kept.pid, essential.pid)
+    try:
+        for _ in range(POLICY.max_quick_failures + 1):  # more than a failing member is given
+            supervisor.reload([reloaded, essential])  # an essential member is never reloaded
+            supervisor.tick()
+        assert reloaded.is_running() and reloaded.pid != before[0]
+        assert (kept.pid, essential.pid) == before[1:]
+        assert supervisor.failure is None and not supervisor_stopped(supervisor)
+    finally:
+        for process in (reloaded, kept, essential):
+            process.stop()
+
+
+def supervisor_stopped(supervisor: Supervisor) -> bool:
+    return bool(supervisor._stop.is_set())
