@@ -160,7 +160,7 @@ class Supervisor:
         for watched in self._watched:
             if self._stop.is_set():
                 return
-            if watched.reload:
+            if watched.reload and self._may_reload(watched):
                 self._reload(watched, now)
                 continue
             if watched.restart_at is not None:
@@ -216,6 +216,16 @@ class Supervisor:
                 extra={"component": watched.member.name, "error": str(exc).splitlines()[0]},
             )
             self._died(watched, 1, now)
+
+    def _may_reload(self, watched: _Watched) -> bool:
+        """Not while the last restart is still joining: a member stopped in the middle of a
+        group rebalance can leave a broker's coordinator assigning nothing (Tansu does);
+        the reload waits until it is ready, or dead."""
+        assert watched.tracker is not None
+        if watched.tracker.ready or watched.member.process.exit_status() is not None:
+            return True
+        self._check_ready(watched)
+        return watched.tracker.ready
 
     def _reload(self, watched: _Watched, now: float) -> None:
         watched.reload = False

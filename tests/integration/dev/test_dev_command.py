@@ -24,14 +24,16 @@ def clean_env() -> dict[str, str]:
     return env | {"PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
 
 
-def start(command: list[str], cwd: Path) -> tuple[subprocess.Popen[str], Path]:
+def start(
+    command: list[str], cwd: Path, ready_text: str = "Serving commands"
+) -> tuple[subprocess.Popen[str], Path]:
     out = cwd / "dev.out"
     proc = subprocess.Popen(
         command, cwd=cwd, env=clean_env(), text=True,
         stdout=out.open("w"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 90
-    while "Serving commands" not in out.read_text():
+    while ready_text not in out.read_text():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             pytest.fail(f"the dev stack did not come up:\n{out.read_text()[-3000:]}")

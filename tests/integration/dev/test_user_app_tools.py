@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -63,7 +64,8 @@ def _no_agents(text: str) -> None:
 
 def test_a_users_app_goes_through_every_tool_without_the_agents(tmp_path: Path) -> None:
     (tmp_path / "bank.py").write_text(BANK)
-    proc, _ = start([*CLI, "dev", "--app", "bank:app"], tmp_path)
+    proc, _ = start([*CLI, "dev", "--app", "bank:app", "--reload"], tmp_path,
+                    ready_text="Reloading when a Python file")  # fmt: skip
     try:
         sent = _run(tmp_path, "send", "DepositCommand", "--app", "bank:app", "--json",
                     "--data", '{"account_id": "acc-1", "amount": 5}', "--timeout", "60")
@@ -105,6 +107,21 @@ def test_a_users_app_goes_through_every_tool_without_the_agents(tmp_path: Path) 
                      "--file", "deposit.json", "--json")
         assert valid.returncode == 0, valid.stdout + valid.stderr
         _no_agents(valid.stdout)
+
+        # --reload: the edited handler serves the next commands, on the state kept so far.
+        bank = tmp_path / "bank.py"
+        bank.write_text(bank.read_text().replace(
+            'return Deposited(balance=ctx.state["balance"])',
+            'return Deposited(balance=ctx.state["balance"] * 1000)'))  # fmt: skip
+        deadline = time.monotonic() + 90
+        while True:
+            again = _run(tmp_path, "send", "DepositCommand", "--app", "bank:app", "--json",
+                         "--data", '{"account_id": "acc-1", "amount": 1}', "--timeout", "10")
+            if again.returncode == 0 and json.loads(again.stdout)["balance"] >= 1000:
+                break
+            assert time.monotonic() < deadline, f"never reloaded: {again.stdout}{again.stderr}"
+        # The state was kept: 5 before, and at least this deposit's 1.
+        assert json.loads(again.stdout)["balance"] >= 6 * 1000
 
         # The bundled app's shortcut against this stack says which app it serves instead.
         stray = _run(tmp_path, "send", "create-agent", "--agent-id", "a1")

@@ -181,3 +181,26 @@ def test_a_reload_restarts_the_members_asked_for_and_counts_no_death(
 
 def supervisor_stopped(supervisor: Supervisor) -> bool:
     return bool(supervisor._stop.is_set())
+
+
+def test_a_second_reload_waits_until_the_first_restart_is_ready(
+    tmp_path: Path, supervisor: Supervisor, clock: Clock
+) -> None:
+    ready = threading.Event()
+    ready.set()
+    process = child(tmp_path, "instance-1", SLEEPER)
+    supervisor.watch([Member(process, restartable=True, ready=ready.is_set)])
+    try:
+        supervisor.reload([process])
+        supervisor.tick()
+        first_restart = process.pid
+        ready.clear()  # still joining its group
+        supervisor.reload([process])
+        supervisor.tick()
+        supervisor.tick()
+        assert process.pid == first_restart  # not stopped in the middle of its start
+        ready.set()
+        supervisor.tick()
+        assert process.is_running() and process.pid != first_restart
+    finally:
+        process.stop()
