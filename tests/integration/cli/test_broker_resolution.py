@@ -13,7 +13,8 @@ import pytest
 
 from clubhouse.devstack.ports import port_is_free
 
-pytestmark = pytest.mark.integration
+# Never beside the founding examples, which hold 9092 themselves.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-ports")]
 ROOT = Path(__file__).resolve().parents[3]
 ENTRY_POINTS = {
     "clubhouse-run": [sys.executable, "-m", "clubhouse.cli.main", "run"],

@@ -36,7 +36,9 @@ def test_undelivered_record_is_a_delivery_error_naming_topic_and_reason(
     broker_factory: BrokerFactory,
 ) -> None:
     broker = broker_factory()
-    settings = _settings(broker.bootstrap_servers, **{"message.timeout.ms": 1000})
+    # Long enough for the first record on a busy machine (a new topic's leader, the first
+    # connection), short enough for the one after the stop to time out soon.
+    settings = _settings(broker.bootstrap_servers, **{"message.timeout.ms": 4000})
     KafkaAdmin(settings).ensure_topics(["orders"])
     producer = KafkaProducer(settings)
     producer.send("orders", None, b"before")
