@@ -57,6 +57,7 @@ from confluent_kafka import KafkaException, Producer, TopicPartition
 
 from clubhouse.retry import RetryPolicy
 from clubhouse.services.deliveries import Deliveries
+from clubhouse.services.error_policy import Disposition, client_disposition
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, Closing
 from clubhouse.services.kafka_deadlines import TransactionDeadlines
 from clubhouse.services.kafka_errors import (
@@ -430,9 +431,8 @@ class TransactionalProducer:
 
     @staticmethod
     def _retriable(err: Any) -> bool:
-        # Generation fencing is never retriable, whatever librdkafka flags it as: a retry
-        # with the same group metadata is refused again.
-        return bool(err.retriable()) and not err.fatal() and err.name() not in GROUP_FENCING_CODES
+        disposed = client_disposition(err.name(), fatal=err.fatal(), retriable=err.retriable())
+        return disposed is Disposition.TRANSIENT
 
     def _classify(self, operation: str, err: Any) -> TransactionError:
         name, reason = err.name(), err.str()

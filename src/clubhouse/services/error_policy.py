@@ -7,7 +7,9 @@
 - ``FATAL``: the client cannot be used any more, or the configuration is wrong: liveness
   turns red and the process ends, for its supervisor to restart it.
 
-Every place that catches a Kafka error asks ``disposition()`` rather than deciding itself.
+Every place that catches a Kafka error asks ``disposition()`` (our exceptions) or
+``client_disposition()`` (a librdkafka error, where a client wrapper turns it into one of
+ours) rather than deciding itself.
 """
 
 from __future__ import annotations
@@ -15,11 +17,18 @@ from __future__ import annotations
 from enum import StrEnum
 
 from clubhouse.services.kafka_errors import (
+    GROUP_FENCING_CODES,
     BatchDeliveryError,
     DeliveryError,
     FatalKafkaError,
     KafkaConfigError,
 )
+
+# librdkafka errors that no retry cures: someone has to change configuration or ACLs.
+NEEDS_A_PERSON = frozenset({
+    "TOPIC_AUTHORIZATION_FAILED", "GROUP_AUTHORIZATION_FAILED", "CLUSTER_AUTHORIZATION_FAILED",
+    "SASL_AUTHENTICATION_FAILED", "_AUTHENTICATION", "_AUTO_OFFSET_RESET", "_INVALID_ARG",
+})  # fmt: skip
 
 
 class Disposition(StrEnum):
@@ -40,5 +49,20 @@ def disposition(exc: BaseException) -> Disposition:
             return Disposition.PERMANENT
         return Disposition.TRANSIENT
     if isinstance(exc, DeliveryError) and exc.permanent_reason:
+        return Disposition.PERMANENT
+    return Disposition.TRANSIENT
+
+
+def client_disposition(name: str, *, fatal: bool, retriable: bool | None = None) -> Disposition:
+    """How a librdkafka error is handled: its ``name()``, ``fatal()`` and, where librdkafka
+    flags it for the call (transactions), ``retriable()``; None: not flagged (a consumer's
+    errors), so transient unless it needs a person.
+
+    Generation fencing is never transient, whatever librdkafka flags it as: a retry with the
+    same group metadata is refused again.
+    """
+    if fatal:
+        return Disposition.FATAL
+    if name in NEEDS_A_PERSON or name in GROUP_FENCING_CODES or retriable is False:
         return Disposition.PERMANENT
     return Disposition.TRANSIENT

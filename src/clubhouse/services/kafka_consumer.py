@@ -33,6 +33,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from clubhouse.retry import RetryPolicy
+from clubhouse.services.error_policy import Disposition, client_disposition
 from clubhouse.services.kafka_errors import (
     CommitError,
     ConsumeError,
@@ -48,19 +49,6 @@ from clubhouse.services.kafka_settings import AutoOffsetReset, IsolationLevel, K
 log = logging.getLogger(__name__)
 
 ConsumerFactory = Callable[[dict[str, Any]], Any]  # confluent_kafka.Consumer or a stand-in
-
-# Errors that do not go away by themselves: someone has to change configuration or ACLs.
-_NOT_RETRIABLE = frozenset(
-    {
-        KafkaError.TOPIC_AUTHORIZATION_FAILED,
-        KafkaError.GROUP_AUTHORIZATION_FAILED,
-        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
-        KafkaError.SASL_AUTHENTICATION_FAILED,
-        KafkaError._AUTHENTICATION,
-        KafkaError._AUTO_OFFSET_RESET,
-        KafkaError._INVALID_ARG,
-    }
-)
 
 # A partition between leaders: the answer comes once the election is over.
 _LEADER_MOVING = frozenset(
@@ -414,7 +402,7 @@ class KafkaConsumer:
             )
         if err.fatal():
             raise FatalKafkaError("consumer", err.str(), err.name())
-        if err.code() in _NOT_RETRIABLE:
+        if client_disposition(err.name(), fatal=False) is not Disposition.TRANSIENT:
             raise ConsumeError(err.str(), err.name(), topic=msg.topic())
         if err.code() != KafkaError._PARTITION_EOF:
             self._errors.transient(err.name(), err.str(), topic=msg.topic())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clubhouse.services.error_policy import Disposition, disposition
+from clubhouse.services.error_policy import Disposition, client_disposition, disposition
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
     ConsumeError,
@@ -36,3 +36,20 @@ def test_anything_else_is_transient() -> None:
     )
     abortable = TransactionAbortableError("svc-1", "commit", "abort and redo", "_STATE")
     assert disposition(abortable) is Disposition.TRANSIENT
+
+
+def test_librdkafka_errors_are_sorted_by_the_same_policy() -> None:
+    assert client_disposition("_FENCED", fatal=True) is Disposition.FATAL
+    for name in ("TOPIC_AUTHORIZATION_FAILED", "SASL_AUTHENTICATION_FAILED", "_AUTHENTICATION"):
+        assert client_disposition(name, fatal=False) is Disposition.PERMANENT
+    # Fencing by generation is never retried, even when librdkafka calls it retriable.
+    assert client_disposition("ILLEGAL_GENERATION", fatal=False, retriable=True) is (
+        Disposition.PERMANENT
+    )
+    assert client_disposition("_TRANSPORT", fatal=False) is Disposition.TRANSIENT
+    assert client_disposition("COORDINATOR_LOAD_IN_PROGRESS", fatal=False, retriable=True) is (
+        Disposition.TRANSIENT
+    )
+    assert client_disposition("INVALID_TXN_STATE", fatal=False, retriable=False) is (
+        Disposition.PERMANENT
+    )
