@@ -22,7 +22,7 @@ from clubhouse.application import App, Dispatcher, Prefixes
 from clubhouse.contracts import Command, MessageCatalog, Response
 from clubhouse.dir_lock import DirLock
 from clubhouse.errors import ClubhouseError
-from clubhouse.messaging.entries import DedupeWindow
+from clubhouse.messaging.entries import DedupeWindow, StateCodec
 from clubhouse.messaging.feed_router import FeedRouter
 from clubhouse.messaging.late_models import LateModels
 from clubhouse.messaging.outbound import RecordBuilder
@@ -30,6 +30,7 @@ from clubhouse.messaging.processor import CommandProcessor
 from clubhouse.messaging.publish_guard import PRODUCER_DEFAULT_MAX, PublishGuard, SizeLimits
 from clubhouse.messaging.schema_registrator import RegistrationReport, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.state_codec import AvroStateCodec
 from clubhouse.messaging.subjects import all_topics, dead_letter_topic, topic_for
 from clubhouse.observability import Health, ObservabilityServer, ServiceMetrics
 from clubhouse.runtime.batch_worker import BatchWorker
@@ -158,7 +159,7 @@ class ServiceParts:
     consumer: Callable[[KafkaSettings, str], KafkaConsumer] = _consumer
     restore_reader: Callable[[KafkaSettings], KafkaConsumer] = _restore_reader
     transactional: Callable[[KafkaSettings, str, int], TransactionalProducer] = _transactional
-    store: Callable[[Path], PartitionStore] = PartitionStore
+    store: Callable[[Path, StateCodec | None], PartitionStore] = PartitionStore
 
 
 class ClubhouseService:
@@ -277,13 +278,15 @@ class ClubhouseService:
         )
         self._committer = self._make_committer(guard, changelog)
         self._committer.start(cfg.publish_timeout_s)
-        self._partitions = self._owned_partitions(commands, changelog)
+        state_model = self.app.state_model
+        codec = None if state_model is None else AvroStateCodec(serde, state_model)
+        self._partitions = self._owned_partitions(commands, changelog, codec)
         placer = KeyPartitioner(counts.get(commands) or cfg.partitions, cfg.kafka.partitioner)
         processor = CommandProcessor(
             serde, self._dispatcher, cfg.topic_prefix, records=records,
             window=cfg.dedupe_window, max_entry_bytes=limits.limit(changelog) - 2048,
             fit=guard.fit, adopt=LateModels(registry, serde, cfg.topic_prefix).adopt,
-            partition_of=placer.partition, served_prefix=prefixes.of,
+            partition_of=placer.partition, served_prefix=prefixes.of, state_codec=codec,
         )  # fmt: skip
         worker = BatchWorker(
             processor.process, processor.timed_out,
@@ -380,7 +383,9 @@ class ClubhouseService:
         return FeedLoop(consumer=consumer, router=router, committer=committer, topics=topics,
                         batch_size=cfg.batch_size)  # fmt: skip
 
-    def _owned_partitions(self, commands: str, changelog: str) -> OwnedPartitions:
+    def _owned_partitions(
+        self, commands: str, changelog: str, codec: StateCodec | None
+    ) -> OwnedPartitions:
         assert self._readers
         metrics = self.metrics
 
@@ -415,7 +420,7 @@ class ClubhouseService:
             changelog_topic=changelog,
             restorer=first,
             more_restorers=more,
-            open_store=self._parts.store,
+            open_store=lambda path: self._parts.store(path, codec),
             on_restoring=self.health.restoring,
             on_restored=restored,
             on_owned=metrics.owned_partitions.set,

@@ -43,6 +43,7 @@ from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.processor import DLQ_ERROR, DLQ_REASON, CommandProcessor
 from clubhouse.messaging.schema_registrator import SchemaRegistrationError, SchemaRegistrator
 from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.state_codec import AvroStateCodec
 from clubhouse.messaging.subjects import topic_for
 from clubhouse.runtime.partitions import PartitionState
 from clubhouse.runtime.state_store import PartitionStore
@@ -114,12 +115,16 @@ class TestApp:
         serde.prepare()
         dispatcher = Dispatcher(app)
         late = LateModels(self.registry, serde, prefix)
+        model = app.state_model
+        codec = None if model is None else AvroStateCodec(serde, model)
         return _Served(
             app=app,
             serde=serde,
             dispatcher=dispatcher,
-            processor=CommandProcessor(serde, dispatcher, prefix, adopt=late.adopt),
-            state=PartitionState(0, PartitionStore(state_db), epoch=1),
+            processor=CommandProcessor(
+                serde, dispatcher, prefix, adopt=late.adopt, state_codec=codec
+            ),
+            state=PartitionState(0, PartitionStore(state_db, codec), epoch=1),
             router=FeedRouter(serde, app, app.prefixes()),
             commands_topic=topic_for(prefix, Command),
             feeds=frozenset(app.feed_topics()),
@@ -222,15 +227,20 @@ class TestApp:
         """Every command a handler sent with ``ctx.send`` so far, in order."""
         return [m for m in self.published if isinstance(m, Command)]
 
-    def state(self, key: str, *, app: App | None = None) -> dict[str, Any] | None:
-        """The stored state of ``key`` in ``app`` (the first app by default), or None."""
+    def state(self, key: str, *, app: App | None = None) -> Any:
+        """The stored state of ``key`` in ``app`` (the first app by default), or None: a
+        dict of JSON values, or an instance of the app's state model when it has one (read
+        back from the Avro its changelog entry holds)."""
         served = self._served[0] if app is None else next(
             (s for s in self._served if s.app is app), None
         )  # fmt: skip
         if served is None:
             raise ValueError("that app is not served here")
-        entry = served.state.get(key)
-        return None if entry is None else entry.state
+        entry = served.state.store.get(key)  # as committed, decoded from its stored bytes
+        if entry is None or entry.state is None:
+            return None
+        model = served.app.state_model
+        return entry.state if model is None else model.model_validate(entry.state)
 
     def close(self) -> None:
         """Close the async handlers' event loops and the state stores."""

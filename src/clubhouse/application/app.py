@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from pydantic import BaseModel
+
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Event, MessageCatalog, Response
 from clubhouse.contracts.catalog import CatalogError, messages_defined_in
 
@@ -95,6 +97,7 @@ class App:
         self._module: str | None = caller.f_globals.get("__name__") if caller else None
         self._handlers: dict[type[Command], CommandHandler] = {}
         self._reactions: dict[type[BaseMessage], ReactionHandler] = {}
+        self._state_model: type[BaseModel] | None = None
         self._extra: list[type[BaseMessage]] = []
 
     def command(
@@ -104,6 +107,7 @@ class App:
         key: str,
         emits: Iterable[type[BaseMessage]] = (),
         sends: Mapping[str, Iterable[type[Command]]] | None = None,
+        state: type[BaseModel] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` commands.
 
@@ -111,11 +115,12 @@ class App:
         key: every command with the same value sees the same ``ctx.state``, in order.
         ``emits`` lists the models the handler may ``ctx.emit``, and ``sends`` the commands
         it may ``ctx.send``, by the prefix of the app they go to, so they are registered
-        and documented.
+        and documented. ``state`` types ``ctx.state`` (see ``state_model``).
         """
         _check_handled(model, Command, key)
         if model in self._handlers:
             raise CatalogError(f"{model.__name__} already has a handler in this app")
+        self._typed(state)
         declared = tuple(emits)
         sent = _sends(sends)
 
@@ -140,6 +145,7 @@ class App:
         source: str | None = None,
         emits: Iterable[type[BaseMessage]] = (),
         sends: Mapping[str, Iterable[type[Command]]] | None = None,
+        state: type[BaseModel] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` events.
 
@@ -149,6 +155,7 @@ class App:
         the commands about ``o1`` see. The handler may ``ctx.emit`` events and ``ctx.send``
         commands; it returns nothing. Events of other types on that topic are skipped.
         """
+        self._typed(state)
         return self._reaction(model, Event, "event", key=key, source=source, emits=emits,
                               sends=sends)  # fmt: skip
 
@@ -160,12 +167,14 @@ class App:
         source: str | None = None,
         emits: Iterable[type[BaseMessage]] = (),
         sends: Mapping[str, Iterable[type[Command]]] | None = None,
+        state: type[BaseModel] | None = None,
     ) -> Callable[[HandlerFunc], HandlerFunc]:
         """Register the decorated function as the handler of ``model`` responses, read from
         the responses topic of the app whose prefix is ``source`` (the app commands were
         ``ctx.send`` to): how a process manager (a saga) hears back. Keyed and run like an
         event handler; every ``model`` response on that topic is handled, whoever asked.
         """
+        self._typed(state)
         return self._reaction(
             model, Response, "response", key=key, source=source, emits=emits, sends=sends
         )
@@ -203,6 +212,34 @@ class App:
             return func
 
         return register
+
+    @property
+    def state_model(self) -> type[BaseModel] | None:
+        """The Pydantic model the app's state is kept in, or None: untyped JSON state.
+
+        Declared with ``state=`` on any handler; one per app, since every handler of a key
+        sees the same state. Then ``ctx.state`` is an instance of it (for a new key, the
+        model built with no arguments, or None when it cannot be), and the changelog keeps
+        it in Avro under the subject ``{prefix}-{Model}-value``, registered at start and
+        checked by ``clubhouse schemas check`` like every contract.
+        """
+        return self._state_model
+
+    def _typed(self, state: type[BaseModel] | None) -> None:
+        if state is None:
+            return
+        if not (inspect.isclass(state) and issubclass(state, BaseModel)) or issubclass(
+            state, BaseMessage
+        ):
+            raise CatalogError(f"state={state!r}: a state model is a Pydantic BaseModel, "
+                               "not a message")  # fmt: skip
+        if self._state_model is not None and self._state_model is not state:
+            raise CatalogError(
+                f"state={state.__name__}: this app keeps its state in "
+                f"{self._state_model.__name__} already; every handler of a key sees the same "
+                "state, so an app has one state model"
+            )
+        self._state_model = state
 
     def models(self, *models: type[BaseMessage]) -> None:
         """Register ``models`` too, beyond those the handlers name."""
@@ -276,6 +313,8 @@ class App:
         for reaction in self._reactions.values():
             catalog.add_models(reaction.models)
         catalog.add_models(self._extra)
+        if self._state_model is not None:
+            catalog.add(self._state_model, state=True)
         for module in self._modules():
             catalog.add_models(messages_defined_in(module, (Command, Response, Event)))
         return catalog

@@ -47,14 +47,15 @@ class Sent:
 class Context:
     """One command's view of the service.
 
-    ``state`` is this key's state: a mutable mapping of JSON values, stored together with
-    the handler's outputs when it returns (an empty mapping deletes the key's state).
+    ``state`` is this key's state: a mutable mapping of JSON values (an instance of the
+    app's state model, when it has one), stored together with the handler's outputs when it
+    returns (an empty mapping, or None, deletes the key's state).
     ``emit`` queues a message to publish with the response, and ``send`` a command to
     another app. If the handler raises, none of these is kept.
     """
 
     def __init__(
-        self, key: str, message_id: UUID, state: dict[str, Any], logger: logging.Logger
+        self, key: str, message_id: UUID, state: Any, logger: logging.Logger
     ) -> None:
         self.key = key
         self.message_id = message_id

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
+
 from clubhouse.application.app import App, CommandHandler, ReactionHandler
 from clubhouse.application.context import CommandRejected, Context, Sent, State
 from clubhouse.contracts import BaseMessage, Command, ErrorResponse, Response
@@ -126,7 +129,19 @@ class Dispatcher:
             ))  # fmt: skip
         key = str(key)
         before = read_state(key) or {}
-        ctx = Context(key, message.message_id, _copy_state(before), self._log)
+        typed = self.app.state_model
+        if typed is None:
+            ctx = Context(key, message.message_id, _copy_state(before), self._log)
+        else:
+            try:
+                initial, baseline = _typed_state(typed, before)
+            except ValidationError as exc:
+                return Dispatched(failure=Failure(
+                    "state_unreadable",
+                    f"the stored state of key {key!r} does not fit {typed.__name__}: "
+                    f"{_first_error(exc)}",
+                ))  # fmt: skip
+            ctx = Context(key, message.message_id, initial, self._log)
         try:
             result = self._call(handler, message, ctx)
         except CommandRejected as exc:
@@ -157,12 +172,18 @@ class Dispatcher:
             ))  # fmt: skip
         problem = _check_result(result, answers=isinstance(handler, CommandHandler))
         changed = False
-        if problem is None:
+        new_state: State | None = None
+        if problem is None and typed is not None:
+            new_state, problem = _typed_result(typed, ctx.state)
+            changed = problem is None and new_state != baseline
+        elif problem is None:
             try:
                 changed = ctx.state != before
                 problem = _check_state(ctx.state) if changed else None
             except RecursionError:
                 problem = "ctx.state is nested too deep to compare with the stored state"
+            if problem is None and changed and ctx.state:
+                new_state = dict(ctx.state)
         if problem is not None:
             return Dispatched(failure=Failure("handler_error", problem))
         outputs: list[BaseMessage] = []
@@ -171,7 +192,7 @@ class Dispatcher:
         outputs.extend(ctx.emitted)
         changes: dict[str, State | None] = {}
         if changed:
-            changes[key] = dict(ctx.state) if ctx.state else None
+            changes[key] = new_state
         return Dispatched(changes, outputs, ctx.sent)
 
     def close(self) -> None:
@@ -249,6 +270,47 @@ def _copy_state(value: Any) -> Any:
     if kind in _IMMUTABLE:
         return value
     return copy.deepcopy(value)
+
+
+def _typed_state(model: type[BaseModel], stored: State) -> tuple[BaseModel | None, State | None]:
+    """What a typed handler's ``ctx.state`` starts as, and the stored form it is compared
+    with afterwards: the stored state as ``model``; for a new key, ``model()``, or None when
+    the model cannot be built empty."""
+    if stored:
+        return model.model_validate(stored), stored
+    try:
+        empty = model()
+    except ValidationError:
+        return None, None
+    return empty, empty.model_dump(mode="json")
+
+
+def _typed_result(model: type[BaseModel], state: object) -> tuple[State | None, str | None]:
+    """A typed handler's ``ctx.state`` in stored form (None: deleted), or why it cannot be
+    stored. Fields assigned without validation are caught by validating it once more."""
+    if state is None:
+        return None, None
+    if not isinstance(state, model):
+        return None, (
+            f"ctx.state was replaced by a {type(state).__name__}; it must stay a "
+            f"{model.__name__} (or None, to delete the key's state)"
+        )
+    try:
+        dumped = state.model_dump(mode="json")
+        model.model_validate(dumped)
+    except (ValidationError, PydanticSerializationError, ValueError, TypeError) as exc:
+        return None, f"ctx.state does not fit {model.__name__}: {_first_error(exc)}"
+    except RecursionError:
+        return None, "ctx.state is nested too deep to be stored"
+    return dumped, None
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "the model"
+        return f"{where}: {first.get('msg', str(exc))}"
+    return str(exc)
 
 
 def _check_result(result: object, *, answers: bool) -> str | None:

@@ -6,11 +6,13 @@ Exit codes: 0 found, 1 the key has no state, 2 the broker or the changelog canno
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from clubhouse.cli.connection import BrokerOptions
+from clubhouse.cli.connection import BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
     EXIT_FAILED,
     Contracts,
@@ -18,7 +20,9 @@ from clubhouse.cli.options import (
     contracts_options,
     fail,
     json_option,
+    open_registry,
     quiet_logging_options,
+    registry_options,
     topic_prefix_option,
 )
 from clubhouse.cli.tables import table_lines
@@ -42,7 +46,9 @@ def state() -> None:
     """Read an app's committed keyed state from its changelog ({prefix}-state-changelog).
 
     What is shown is what the service committed (read_committed), read the way an instance
-    restores it: the newest record of each key, the epoch rule applied.
+    restores it: the newest record of each key, the epoch rule applied. An app with a state
+    model keeps it in Avro: it is read through the schema registry (--schema-registry-url,
+    or the dev stack's) and shown as JSON.
 
     \b
     Examples:
@@ -58,15 +64,16 @@ def state() -> None:
 @topic_prefix_option
 @_partitioner_option
 @broker_options()
+@registry_options(required=False)
 @json_option
 @quiet_logging_options
 def get_cmd(
     *, key: str, contracts: Contracts, topic_prefix: str, partitioner: str,
-    broker: BrokerOptions, as_json: bool,
+    broker: BrokerOptions, registry: RegistryOptions, as_json: bool,
 ) -> None:  # fmt: skip
     """Print KEY's committed state; exit 1 when it has none."""
-    query, prefix = _query(contracts, topic_prefix, partitioner, broker)
-    found = query.get(key)
+    with _query(contracts, topic_prefix, partitioner, broker, registry) as (query, prefix):
+        found = query.get(key)
     if found is None:
         if as_json:
             click.echo(json.dumps({"key": key, "state": None}))
@@ -88,15 +95,16 @@ def get_cmd(
 @contracts_options
 @topic_prefix_option
 @broker_options()
+@registry_options(required=False)
 @json_option
 @quiet_logging_options
 def list_cmd(
     *, limit: int, contracts: Contracts, topic_prefix: str, broker: BrokerOptions,
-    as_json: bool,
+    registry: RegistryOptions, as_json: bool,
 ) -> None:  # fmt: skip
     """Print every key that has committed state, with its state."""
-    query, _ = _query(contracts, topic_prefix, "murmur2", broker)
-    found = query.every(limit)
+    with _query(contracts, topic_prefix, "murmur2", broker, registry) as (query, _):
+        found = query.every(limit)
     if as_json:
         click.echo(json.dumps([{"key": s.key, "partition": s.partition, "state": s.state}
                                for s in found]))  # fmt: skip
@@ -111,9 +119,11 @@ def _short(state: dict[str, Any], width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+@contextmanager
 def _query(
-    contracts: Contracts, topic_prefix: str, partitioner: str, broker: BrokerOptions
-) -> tuple[StateQuery, str]:
+    contracts: Contracts, topic_prefix: str, partitioner: str, broker: BrokerOptions,
+    registry: RegistryOptions,
+) -> Iterator[tuple[StateQuery, str]]:  # fmt: skip
     from clubhouse.cli.probe import ProbeError, probe_brokers  # noqa: PLC0415
     from clubhouse.runtime.changelog import changelog_topic  # noqa: PLC0415 - heavy imports
     from clubhouse.runtime.state_query import StateQuery  # noqa: PLC0415
@@ -138,4 +148,18 @@ def _query(
         fail(f"no topic {topic!r}: has a service with prefix {prefix!r} run on this broker?")
     reader = KafkaConsumer(settings, partition_eof=True)
     chosen: Partitioner = "crc32" if partitioner == "crc32" else "murmur2"
-    return StateQuery(reader.read_to_end, topic, partitions, partitioner=chosen), prefix
+    app = contracts.app()
+    model = None if app is None else app.state_model
+    try:
+        if model is None:
+            yield StateQuery(reader.read_to_end, topic, partitions, partitioner=chosen), prefix
+            return
+        from clubhouse.messaging.serde import MessageSerde  # noqa: PLC0415
+        from clubhouse.messaging.state_codec import AvroStateCodec  # noqa: PLC0415
+
+        with open_registry(registry) as client:
+            codec = AvroStateCodec(MessageSerde(client, contracts.catalog(), prefix), model)
+            yield StateQuery(reader.read_to_end, topic, partitions, partitioner=chosen,
+                             codec=codec), prefix  # fmt: skip
+    finally:
+        reader.close()

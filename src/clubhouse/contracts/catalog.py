@@ -1,4 +1,5 @@
-"""The ordered catalog of message models: base models first, then concrete ones."""
+"""The ordered catalog of message models (base models first, then concrete ones), and of the
+state models apps keep their keys' state in."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import inspect
 import sys
 from collections.abc import Iterable, Iterator
 
+from pydantic import BaseModel
+
 from clubhouse.contracts.base import BaseMessage
 from clubhouse.errors import ClubhouseError
 
-MessageModel = type[BaseMessage]
+MessageModel = type[BaseModel]  # a message, or the state model of an app
 
 
 class CatalogError(ClubhouseError):
@@ -26,12 +29,22 @@ class MessageCatalog:
 
     def __init__(self, models: Iterable[MessageModel] = ()) -> None:
         self._models: dict[str, MessageModel] = {}
-        for model in models:
-            self.add(model)
+        self._states: set[MessageModel] = set()
+        self.add_models(models)
 
-    def add(self, model: MessageModel) -> None:
-        """Add one model; a different model with the same name is refused."""
-        if not (inspect.isclass(model) and issubclass(model, BaseMessage)):
+    def add(self, model: MessageModel, *, state: bool = False) -> None:
+        """Add one model: a message, or with ``state`` a plain Pydantic model an app keeps
+        its keys' state in (registered, checked and documented like a message, on no topic).
+        A different model with the same name is refused."""
+        if state:
+            if not (inspect.isclass(model) and issubclass(model, BaseModel)) or issubclass(
+                model, BaseMessage
+            ):
+                raise CatalogError(
+                    f"{model!r} cannot be a state model: it must be a Pydantic BaseModel "
+                    "that is not a message"
+                )
+        elif not (inspect.isclass(model) and issubclass(model, BaseMessage)):
             raise CatalogError(f"{model!r} is not a subclass of clubhouse BaseMessage")
         existing = self._models.get(model.__name__)
         if existing is model:
@@ -42,13 +55,25 @@ class MessageCatalog:
                 " Each name maps to one schema subject; rename one of them"
             )
         self._models[model.__name__] = model
+        if state:
+            self._states.add(model)
 
     def add_models(self, models: Iterable[MessageModel]) -> list[MessageModel]:
-        """Add several models; returns them in the order given."""
+        """Add several models (another catalog's keep their kind); returns them in order."""
         added = list(models)
+        states = models.states if isinstance(models, MessageCatalog) else set()
         for model in added:
-            self.add(model)
+            self.add(model, state=model in states)
         return added
+
+    @property
+    def states(self) -> set[MessageModel]:
+        """The state models."""
+        return set(self._states)
+
+    def is_state(self, model: MessageModel) -> bool:
+        """True for a state model."""
+        return model in self._states
 
     def add_module(self, module_name: str) -> list[MessageModel]:
         """Import ``module_name`` and add every BaseMessage subclass it defines."""

@@ -14,7 +14,7 @@ import json
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from clubhouse.application.context import State
 from clubhouse.errors import ClubhouseError
@@ -22,6 +22,19 @@ from clubhouse.errors import ClubhouseError
 
 class ChangelogError(ClubhouseError):
     """A changelog record that cannot be read; the message names where it is."""
+
+
+class StateCodec(Protocol):
+    """How an app with a state model keeps a key's state in its entry: as bytes of the
+    model's registered schema (Confluent-framed Avro), read back into stored form."""
+
+    def encode(self, state: State) -> bytes:
+        """``state`` (stored form: the model dumped as JSON values) as bytes."""
+        ...
+
+    def decode(self, data: bytes) -> State:
+        """The stored form of the state in ``data``; raises ValueError when it cannot."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,49 +141,59 @@ class DedupeWindow:
 
 # The record value's layout: a format byte, the state as JSON (length-prefixed; the largest
 # length stands for no state), then the recent commands, each with its outputs' record values
-# as they were published. Values written before it are JSON objects, read as well.
+# as they were published. Values written before it are JSON objects, read as well. An app
+# with a state model writes format _TYPED: the same, with the state as its StateCodec's bytes.
 _BINARY = b"\xc1"
+_TYPED = b"\xc2"
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _I64U16 = struct.Struct(">qH")
 _NO_STATE = 0xFFFFFFFF
 
 
-def encode_entry(entry: Entry) -> bytes | None:
-    """The record value of ``entry``; None (a tombstone) when it is empty."""
+def encode_entry(entry: Entry, codec: StateCodec | None = None) -> bytes | None:
+    """The record value of ``entry``; None (a tombstone) when it is empty. With ``codec``
+    (an app with a state model), the state is kept as the codec's bytes."""
     if entry.empty:
         return None
     if entry.state is None:
         head = _U32.pack(_NO_STATE)
         state = b""
     else:
-        state = entry.state_json().encode()
+        state = entry.state_json().encode() if codec is None else codec.encode(entry.state)
         head = _U32.pack(len(state))
     recent = [r.binary() for r in entry.recent]
-    return b"".join([_BINARY, head, state, _U16.pack(len(recent)), *recent])
+    kind = _BINARY if codec is None else _TYPED
+    return b"".join([kind, head, state, _U16.pack(len(recent)), *recent])
 
 
-def decode_entry(value: bytes | None, where: str) -> Entry:
+def decode_entry(value: bytes | None, where: str, codec: StateCodec | None = None) -> Entry:
     """The entry a record value holds (a tombstone is the empty entry); ``where`` names the
-    record in the error."""
+    record in the error. A typed entry needs the app's ``codec``; an untyped one is read
+    either way (an app that gained a state model reads its old JSON state into it)."""
     if value is None:
         return EMPTY
     try:
         if value[:1] == _BINARY:
-            return _decode_binary(value)
+            return _decode_binary(value, None)
+        if value[:1] == _TYPED:
+            if codec is None:
+                raise ValueError("its state is typed; it is read with the app's state model")
+            return _decode_binary(value, codec)
         return _decode_json(value)
     except (ValueError, KeyError, TypeError, IndexError, struct.error, RecursionError) as exc:
         message = f"the changelog record at {where} is not a state entry: {exc}"
         raise ChangelogError(message) from exc
 
 
-def _decode_binary(value: bytes) -> Entry:
+def _decode_binary(value: bytes, codec: StateCodec | None) -> Entry:
     view = memoryview(value)
     (size,) = _U32.unpack_from(view, 1)
     at = 5
     state: Any = None
     if size != _NO_STATE:
-        state = json.loads(bytes(view[at : at + size]))
+        raw = bytes(view[at : at + size])
+        state = json.loads(raw) if codec is None else codec.decode(raw)
         at += size
         _check_state(state)
     (count,) = _U16.unpack_from(view, at)

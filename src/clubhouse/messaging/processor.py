@@ -34,6 +34,7 @@ from clubhouse.messaging.entries import (
     DedupeWindow,
     Entry,
     Recent,
+    StateCodec,
     StoredOutput,
     encode_entry,
 )
@@ -141,6 +142,7 @@ class CommandProcessor:
         adopt: Callable[[type[BaseMessage]], object] | None = None,
         partition_of: Callable[[bytes], int] | None = None,
         served_prefix: Callable[[str], str] = lambda prefix: prefix,
+        state_codec: StateCodec | None = None,
         now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
     ) -> None:
         self._serde = serde
@@ -156,6 +158,7 @@ class CommandProcessor:
         self._partition_of = partition_of  # the commands partition owning a key; None: any
         self._responses_topic = topic_for(topic_prefix, Response)
         self._served_prefix = served_prefix  # Prefixes.of: where a ctx.send goes
+        self._codec = state_codec  # the app's typed state in its entries; None: JSON
 
     def process(self, record: ConsumedRecord, state: KeyedState) -> Processed:
         """Handle one record of the commands topic, with the state of its partition."""
@@ -317,10 +320,10 @@ class CommandProcessor:
         same = entry.encoded_state if new_state is entry.state else ""
         recent = self._window.remember(entry.recent, message_id, kept, now)
         updated = Entry(new_state, recent, encoded_state=same)
-        value = encode_entry(updated)
+        value = encode_entry(updated, self._codec)
         if value is not None and len(value) > self._max_entry:
             updated = Entry(new_state, (Recent(message_id, now, kept),), encoded_state=same)
-            value = encode_entry(updated)
+            value = encode_entry(updated, self._codec)
         if value is not None and len(value) > self._max_entry:
             return False
         state.put(key, updated, value)
@@ -391,10 +394,10 @@ class CommandProcessor:
             recent = self._window.remember(entry.recent, str(command.message_id), kept, now)
             same = entry.encoded_state
             updated = Entry(entry.state, recent, encoded_state=same)
-            value = encode_entry(updated)
+            value = encode_entry(updated, self._codec)
             if value is not None and len(value) > self._max_entry:
                 updated = Entry(entry.state, recent[:1], encoded_state=same)
-                value = encode_entry(updated)
+                value = encode_entry(updated, self._codec)
             state.put(key, updated, value)
         return published
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from clubhouse.avro import AvroCodec, DecodeError, FramingError, frame, unframe
 from clubhouse.contracts import BaseMessage, MessageCatalog
 from clubhouse.contracts.catalog import MessageModel
@@ -28,7 +30,7 @@ from clubhouse.services.registry_errors import NotFoundError
 log = logging.getLogger(__name__)
 
 # Called with every outgoing message and its subject before it is serialized; raising refuses it.
-BeforeSend = Callable[[BaseMessage, str], None]
+BeforeSend = Callable[[BaseModel, str], None]
 
 
 class SchemaNotRegisteredError(ClubhouseError):
@@ -148,8 +150,9 @@ class MessageSerde:
             self._writers.setdefault(found.schema_id, _Writer(model, None))
         return found.schema_id
 
-    def serialize(self, message: BaseMessage) -> bytes:
-        """``message`` in Confluent framing under its model's registered schema id."""
+    def serialize(self, message: BaseModel) -> bytes:
+        """``message`` (or an app's state) in Confluent framing under its model's registered
+        schema id."""
         model = type(message)
         if self._before_send is not None:
             self._before_send(message, subject_name(self._prefix, model))

@@ -167,7 +167,7 @@ class OwnedPartitions:
         state = PartitionState(partition, store, store.epoch + 1)
         if restored.log_reset:
             for key, entry in store.items():  # written to the changelog with the next batch
-                state.put(key, entry, encode_entry(entry))
+                state.put(key, entry, encode_entry(entry, store.codec))
         self._owned[partition] = state
         self._on_restored(restored)
 

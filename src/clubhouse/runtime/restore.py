@@ -179,7 +179,7 @@ class _Replay:
                 reason = "epoch_not_a_number" if "not a number" in detail else "epoch_out_of_range"
         if not reason and record.value is not None:
             try:
-                decode_entry(record.value, record.source)
+                decode_entry(record.value, record.source, self._store.codec)
             except ChangelogError as exc:
                 reason, detail = "value_not_an_entry", str(exc)
         if not reason:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from clubhouse.application.context import State
+from clubhouse.messaging.entries import StateCodec
 from clubhouse.runtime.restore import ChangelogRestorer, PartitionReader
 from clubhouse.runtime.state_store import PartitionStore
 from clubhouse.services.partitioning import Partitioner, partition_for
@@ -32,8 +33,10 @@ class StateQuery:
         *,
         partitioner: Partitioner = "murmur2",
         timeout_s: float = 60.0,
+        codec: StateCodec | None = None,
     ) -> None:
         self._restorer = ChangelogRestorer(read_to_end, changelog_topic, timeout_s=timeout_s)
+        self._codec = codec  # an app with a state model: its typed state, read as JSON values
         self._partitions = partitions
         self._partitioner = partitioner
 
@@ -54,7 +57,7 @@ class StateQuery:
         return found if limit is None else found[:limit]
 
     def _read(self, partition: int) -> list[KeyState]:
-        store = PartitionStore(":memory:")
+        store = PartitionStore(":memory:", self._codec)
         try:
             self._restorer.restore(store, partition)
             return [KeyState(k, partition, e.state) for k, e in store.items()

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from clubhouse.messaging.entries import Entry, decode_entry
+from clubhouse.messaging.entries import Entry, StateCodec, decode_entry
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -33,7 +33,8 @@ def partition_store_path(state_dir: Path, changelog_topic: str, partition: int) 
 class PartitionStore:
     """Entries, checkpoint and epoch of one changelog partition."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, codec: StateCodec | None = None) -> None:
+        self._codec = codec  # an app with a state model: how its typed state is read
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
@@ -45,17 +46,24 @@ class PartitionStore:
         self.checkpoint = self._meta("checkpoint")
         self.epoch = self._meta("epoch")
 
+    @property
+    def codec(self) -> StateCodec | None:
+        """How the app's typed state is kept in an entry (None: untyped JSON state)."""
+        return self._codec
+
     def get(self, key: str) -> Entry | None:
         """The entry of ``key``, or None when it has none."""
         with self._lock:
             row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
-        return None if row is None else decode_entry(row[0], f"{self.path} key {key!r}")
+        if row is None:
+            return None
+        return decode_entry(row[0], f"{self.path} key {key!r}", self._codec)
 
     def items(self) -> list[tuple[str, Entry]]:
         """Every key with its entry, ordered by key."""
         with self._lock:
             rows = self._db.execute("SELECT key, value FROM entries ORDER BY key").fetchall()
-        return [(k, decode_entry(v, f"{self.path} key {k!r}")) for k, v in rows]
+        return [(k, decode_entry(v, f"{self.path} key {k!r}", self._codec)) for k, v in rows]
 
     def write(self, values: Mapping[str, bytes | None], *, checkpoint: int, epoch: int) -> None:
         """Store encoded entries (None, a tombstone, deletes its key) and move the

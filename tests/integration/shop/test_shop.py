@@ -13,13 +13,18 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from clubhouse.application import App
 from clubhouse.client import ClubhouseClient
+from clubhouse.messaging.serde import MessageSerde
+from clubhouse.messaging.state_codec import AvroStateCodec
 from clubhouse.runtime.changelog import changelog_topic
 from clubhouse.runtime.state_query import StateQuery
 from clubhouse.services.kafka import KafkaConsumer, KafkaSettings
+from clubhouse.services.schema_registry import ConfluentSchemaRegistry, RegistrySettings
 from shop import inventory, orders
 from shop.messages import OrderAccepted, OrderRejected, PlaceOrder, Restock, StockLevel
 from tests.integration.scaleout.harness import Fleet
@@ -101,14 +106,14 @@ def test_every_order_settles_once_and_stock_adds_up_through_kills(
                 accepted += 1
         # About 600 asked for against 500 in stock: some orders of each kind.
         assert 0 < accepted < ORDERS
-        final = _states(kafka_broker, inventory_prefix)
+        final = _states(kafka_broker, inventory_prefix, registry_url, inventory.app)
         for i in range(ITEMS):
             item = f"item-{i}"
             state = final[item]
             assert state["available"] >= 0, (item, state)
             assert state["available"] == FIRST_STOCK - taken[item], (item, state, taken[item])
-            assert state.get("reserved", 0) == taken[item], (item, state)
-        order_states = _states(kafka_broker, orders_prefix)
+            assert state["reserved"] == taken[item], (item, state)
+        order_states = _states(kafka_broker, orders_prefix, registry_url, orders.app)
         for order in placed:
             [(kind, _)] = settled[order.order_id]
             expected = "accepted" if kind == "OrderAccepted" else "rejected"
@@ -130,10 +135,17 @@ def _send_paced(client: ClubhouseClient, placed: list[PlaceOrder]) -> None:
             time.sleep(0.2)  # about 100 a second: the kills land in the middle
 
 
-def _states(bootstrap: str, prefix: str) -> dict[str, dict[str, object]]:
+def _states(bootstrap: str, prefix: str, registry_url: str, app: App) -> dict[str, dict[str, Any]]:
+    """Every key's committed state, as JSON values (a typed state read through its schema)."""
     reader = KafkaConsumer(KafkaSettings(bootstrap_servers=bootstrap), partition_eof=True)
+    registry = ConfluentSchemaRegistry.from_settings(RegistrySettings(urls=[registry_url]))
+    model = app.state_model
+    codec = None if model is None else AvroStateCodec(
+        MessageSerde(registry, app.catalog(), prefix), model
+    )  # fmt: skip
     try:
-        query = StateQuery(reader.read_to_end, changelog_topic(prefix), 3)
+        query = StateQuery(reader.read_to_end, changelog_topic(prefix), 3, codec=codec)
         return {s.key: s.state for s in query.every()}
     finally:
         reader.close()
+        registry.close()
