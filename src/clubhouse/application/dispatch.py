@@ -296,7 +296,7 @@ def _typed_result(model: type[BaseModel], state: object) -> tuple[State | None, 
             f"{model.__name__} (or None, to delete the key's state)"
         )
     try:
-        dumped = state.model_dump(mode="json")
+        dumped = state.model_dump(mode="json", warnings=False)  # validated next, with a reason
         model.model_validate(dumped)
     except (ValidationError, PydanticSerializationError, ValueError, TypeError) as exc:
         return None, f"ctx.state does not fit {model.__name__}: {_first_error(exc)}"

@@ -26,21 +26,23 @@ from clubhouse.docs.python_types import nested_classes, python_type_name
 from clubhouse.docs.registry_info import RegistryDoc
 from clubhouse.messaging.subjects import all_topics, model_schema, subject_name, topic_for
 
-MessageKind = Literal["command", "response", "event", "other"]
+MessageKind = Literal["command", "response", "event", "state", "other"]
 TopicKind = Literal["commands", "responses", "events", "dead-letters"]
 TOPIC_KINDS: tuple[TopicKind, ...] = ("commands", "responses", "events", "dead-letters")
 TopicRole = Literal["own", "follows", "sends"]
-KINDS: tuple[MessageKind, ...] = ("command", "response", "event", "other")
+KINDS: tuple[MessageKind, ...] = ("command", "response", "event", "state", "other")
 KIND_TITLES: dict[MessageKind, str] = {
     "command": "Commands",
     "response": "Responses",
     "event": "Events",
+    "state": "State",
     "other": "Other messages",
 }
 KIND_LABELS: dict[MessageKind, str] = {
     "command": "Command",
     "response": "Response",
     "event": "Event",
+    "state": "State model",
     "other": "Message",
 }
 
@@ -209,6 +211,8 @@ def build_docs_model(
     for model in catalog:
         schema = json.loads(model_schema(model))
         doc = _message_doc(model, schema, topic_prefix, catalog.is_base(model))
+        if catalog.is_state(model):  # the app's keyed state: kept in the changelog
+            doc = replace(doc, kind="state")
         if registry_lookup is not None:
             doc = replace(doc, registry=registry_lookup(doc.subject, model_schema(model)))
         messages.append(doc)

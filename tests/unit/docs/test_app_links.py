@@ -45,3 +45,17 @@ def test_sends_takes_commands_by_app_prefix() -> None:
         app.command(Order, key="order_id", sends={"billing": [Charged]})  # type: ignore[list-item]
     with pytest.raises(CatalogError, match="topic prefix of an app"):
         app.command(Order, key="order_id", sends={"": [Charge]})
+
+
+def test_a_state_model_is_documented_as_state_with_its_subject() -> None:
+    from pydantic import BaseModel
+
+    class Balance(BaseModel):
+        total: int = 0
+
+    app = App(prefix="bank")
+    app.command(Order, key="order_id", state=Balance)(lambda c, ctx: None)
+    docs = build_docs_model(app.catalog(), topic_prefix="bank")
+    doc = docs.message("Balance")
+    assert (doc.kind, doc.topic, doc.subject) == ("state", None, "bank-Balance-value")
+    assert "**State:** [Balance]" in render_markdown(docs)
