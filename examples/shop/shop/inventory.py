@@ -13,7 +13,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from clubhouse import App, Context
-from shop.messages import Restock, ReserveStock, StockLevel, StockRejected, StockReserved
+from shop.messages import ReserveStock, Restock, StockLevel, StockRejected, StockReserved
 
 
 class Stock(BaseModel):
