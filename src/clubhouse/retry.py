@@ -31,6 +31,11 @@ class RetryPolicy:
         if self.factor < 1:
             raise ValueError(f"the backoff factor must be at least 1, not {self.factor}")
 
+    def delay(self, attempt: int) -> float:
+        """The wait before attempt ``attempt`` + 1 (0: the first retry): the backoff formula,
+        written once."""
+        return min(self.max_s, self.first_s * self.factor ** max(0, attempt))
+
     def backoff(
         self,
         stop: threading.Event | None = None,
@@ -59,15 +64,12 @@ class Backoff:
         self._sleep = sleep if sleep is not None else self._stop.wait
         self._clock = clock
         self._started = clock()
-        self._delay = 0.0
         self.attempts = 0
 
     @property
     def delay(self) -> float:
         """The delay the next ``wait`` will sleep (before the deadline cuts it)."""
-        if self._delay == 0.0:
-            return self._policy.first_s
-        return min(self._policy.max_s, self._delay * self._policy.factor)
+        return self._policy.delay(self.attempts)
 
     def remaining(self) -> float | None:
         """Seconds left before the deadline; None without one."""
@@ -92,7 +94,6 @@ class Backoff:
             if remaining <= 0:
                 return False
             delay = min(delay, remaining)
-        self._delay = self.delay
         self.attempts += 1
         if why and log is not None:
             extra: dict[str, object] = {"retry_in_s": round(delay, 2), "attempt": self.attempts}
@@ -104,7 +105,6 @@ class Backoff:
 
     def reset(self) -> None:
         """An attempt succeeded: the next failure starts from the first delay again."""
-        self._delay = 0.0
         self.attempts = 0
         self._started = self._clock()
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from clubhouse.retry import RetryPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class RestartPolicy:
@@ -22,8 +24,13 @@ class RestartPolicy:
     max_quick_failures: int = 3
 
     def __post_init__(self) -> None:
-        if self.max_quick_failures < 1 or self.first_delay_s < 0 or self.settle_s < 0:
+        if self.max_quick_failures < 1 or self.first_delay_s <= 0 or self.settle_s < 0:
             raise ValueError(f"not a usable restart policy: {self}")
+
+    @property
+    def delays(self) -> RetryPolicy:
+        """The waits before restarts: the one retry policy's backoff, doubling to the cap."""
+        return RetryPolicy(first_s=self.first_delay_s, max_s=self.max_delay_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +61,7 @@ class RestartTracker:
         self.quick_failures = self.quick_failures + 1 if quick else 0
         if self.quick_failures >= self.policy.max_quick_failures:
             return Verdict(None, self.quick_failures)
-        doubled = self.policy.first_delay_s * 2 ** max(0, self.quick_failures - 1)
-        return Verdict(min(doubled, self.policy.max_delay_s), self.quick_failures)
+        return Verdict(self.policy.delays.delay(self.quick_failures - 1), self.quick_failures)
 
     def restarted(self, now: float) -> None:
         """The member was started again at ``now``; it is not ready until ``became_ready``."""

@@ -145,7 +145,7 @@ def test_a_supervisor_that_breaks_stops_the_stack_rather_than_watch_no_more(
         raise RuntimeError("probe bug")
 
     process = child(tmp_path, "instance-2", SLEEPER)
-    fast = RestartPolicy(first_delay_s=0.0, settle_s=0.0)
+    fast = RestartPolicy(first_delay_s=0.01, settle_s=0.0)
     with Supervisor(stop, fast, interval_s=0.01) as watching:
         watching.watch([Member(process, restartable=True, ready=broken_probe)])
         try:
