@@ -83,7 +83,9 @@ def test_stop_kills_the_whole_process_group(tmp_path: Path) -> None:
         """,
     )
     proc.start()
-    proc.wait_ready(pid_file.exists, "pid file", timeout=20)
+    # Written, not only created: the probe can run between the two.
+    proc.wait_ready(lambda: pid_file.exists() and pid_file.read_text().strip() != "",
+                    "pid file", timeout=20)  # fmt: skip
     grandchild = psutil.Process(int(pid_file.read_text()))
     assert os.getpgid(grandchild.pid) == proc.pid
     proc.stop(grace=5)
