@@ -38,6 +38,7 @@ from clubhouse.cli.options import (
 )
 from clubhouse.cli.serving import (
     ServiceOptions,
+    parse_peers,
     serve_until_stopped,
     service_config,
     service_options,
@@ -303,6 +304,7 @@ def fleet_template(
         agent_factory=service_options.agent_factory,
         model_modules=model_modules,
         group_id=service_options.group_id,
+        peers=parse_peers(service_options.peer),
     )
 
 

@@ -15,8 +15,8 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from clubhouse.cli.run_args import InstanceArgs, run_argv
@@ -44,6 +44,7 @@ class FleetTemplate:
     agent_factory: str | None = None
     model_modules: Sequence[str] = ()
     group_id: str | None = None
+    peers: Mapping[str, str] = field(default_factory=dict)
 
 
 def instance_args(template: FleetTemplate, index: int, metrics_port: int) -> InstanceArgs:
@@ -62,6 +63,7 @@ def instance_args(template: FleetTemplate, index: int, metrics_port: int) -> Ins
         agent_factory=template.agent_factory,
         model_modules=tuple(template.model_modules),
         group_id=template.group_id,
+        peers=template.peers,
     )
 
 

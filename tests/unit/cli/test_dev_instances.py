@@ -148,3 +148,13 @@ def test_run_flags_are_accepted_by_the_run_command(tmp_path: Path) -> None:
     assert command is not None
     context = command.make_context("run", run_flags(args), resilient_parsing=True)
     assert context.params["topic_prefix"] == "p"
+
+
+def test_with_reload_instance_one_is_a_child_too_and_peers_are_passed_on(
+    tmp_path: Path,
+) -> None:
+    ports = itertools.count(7101)
+    specs = child_specs(template(tmp_path, peers={"inventory": "dev-inventory"}), 2,
+                        pick_port=lambda: next(ports), first=1)  # fmt: skip
+    assert [args.instance_id for args, _ in specs] == ["instance-1", "instance-2"]
+    assert all(flag(list(spec.argv), "--peer") == "inventory=dev-inventory" for _, spec in specs)
