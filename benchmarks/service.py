@@ -6,7 +6,8 @@ Run: ``.venv/bin/python benchmarks/service.py [--broker tansu|kafka] [--requests
 Four parts, one after the other on the same broker:
 
   1. the floor against Clubhouse on one key: the raw echo below, then the service with
-     ``--processing-guarantee exactly-once`` (the default) and ``at-least-once``;
+     ``--processing-guarantee exactly-once`` (the default), ``at-least-once``, and
+     exactly-once with ``--commit-interval-ms 100`` (Kafka Streams' default interval);
   2. scaling: 1, 2 and 3 service instances in one consumer group, exactly-once, commands
      spread over 30 keys (every partition has work); CPU per command summed over them;
   3. restore: 10,000 keys written through the service, then a fresh instance with an empty
@@ -375,6 +376,7 @@ class Run:
     guarantee: str = "exactly-once"
     instances: int = 1
     keys: int = 1
+    commit_interval_ms: int = 0
 
 
 def service_argv(stack: Stack, prefix: str, run: Run, index: int) -> list[str]:
@@ -385,6 +387,7 @@ def service_argv(stack: Stack, prefix: str, run: Run, index: int) -> list[str]:
         "--state-dir", str(stack.directory / prefix / f"state-{index}"),
         "--instance-id", f"bench-{index}", "--processing-guarantee", run.guarantee,
         "--partitions", str(PARTITIONS), "--kafka-dev-tuning",
+        "--commit-interval-ms", str(run.commit_interval_ms),
     ]  # fmt: skip
 
 
@@ -414,6 +417,7 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace, run: Run) -> Figures:
             processing_guarantee="at-least-once"
             if run.guarantee == "at-least-once"
             else "exactly-once",
+            commit_interval_ms=run.commit_interval_ms,
         )
         service = ClubhouseService(config)
         service.start()
@@ -662,6 +666,9 @@ def main() -> None:
         paths = {
             "clubhouse exactly-once": run_clubhouse(stack, args, Run("eos")),
             "clubhouse at-least-once": run_clubhouse(stack, args, Run("alo", "at-least-once")),
+            "clubhouse exactly-once, commit every 100 ms": run_clubhouse(
+                stack, args, Run("eos100", commit_interval_ms=100)
+            ),
         }
         scaling = {
             n: run_clubhouse(stack, args, Run(f"scale{n}", instances=n, keys=KEYS))

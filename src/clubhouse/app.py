@@ -109,6 +109,8 @@ class ServiceConfig:
     registry_wait_s: float = 0.0
     register_workers: int = 8
     batch_size: int = 200
+    # Batches polled within this many ms are committed in one transaction (0: each batch).
+    commit_interval_ms: int = 0
     publish_timeout_s: float = 30.0  # one wait for a batch's acknowledgements
     shutdown_timeout_s: float = 30.0  # how long close() may flush what is still queued
     stall_after_s: float = 60.0  # /readyz turns not-ready when records wait this long
@@ -308,6 +310,7 @@ class ClubhouseService:
             ensure_topics=ensure_topics,
             batch_size=cfg.batch_size,
             worker=worker,
+            commit_interval_s=cfg.commit_interval_ms / 1000,
         )
         if feeds:
             self._feed = self._make_feed(feeds, guard, changelog=changelog, member=member,

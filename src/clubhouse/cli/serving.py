@@ -49,13 +49,14 @@ class ServiceOptions:
     partitioner: str = "murmur2"
     handler_timeout: float = 30.0
     peer: tuple[str, ...] = ()
+    commit_interval_ms: int = 0
 
 
 _SERVICE_PARAMS = (
     "app_ref", "agent_factory", "state_dir", "processing_guarantee", "instance_id",
     "metrics_port", "partitions", "replication_factor", "kafka_dev_tuning", "batch_size",
     "group_id", "dedupe_window_ids", "dedupe_window_seconds", "partitioner",
-    "handler_timeout", "peer",
+    "handler_timeout", "peer", "commit_interval_ms",
 )  # fmt: skip
 
 service_options = option_group(
@@ -173,6 +174,17 @@ service_options = option_group(
         "exits 1 for its supervisor to restart it.",
     ),
     click.option(
+        "--commit-interval-ms",
+        type=click.IntRange(0, 60_000),
+        default=0,
+        show_default=True,
+        envvar="CLUBHOUSE_COMMIT_INTERVAL_MS",
+        help="Commit the batches polled within this many ms in one transaction, as Kafka "
+        "Streams' commit.interval.ms does: fewer transactions and changelog records, more "
+        "throughput, answers up to this much later. 0: commit each polled batch (lowest "
+        "latency).",
+    ),
+    click.option(
         "--peer",
         multiple=True,
         metavar="NAME=PREFIX",
@@ -253,6 +265,7 @@ def service_config(
         replication_factor=service.replication_factor,
         dedupe_window=DedupeWindow(service.dedupe_window_ids, service.dedupe_window_seconds),
         batch_size=service.batch_size,
+        commit_interval_ms=service.commit_interval_ms,
         metrics_port=service.metrics_port,
         registry_wait_s=registry_wait_s,
         handler_timeout_s=service.handler_timeout,

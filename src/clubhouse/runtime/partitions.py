@@ -106,6 +106,9 @@ class OwnedPartitions:
         self._on_restored = on_restored
         self._on_owned = on_owned
         self._owned: dict[int, PartitionState] = {}
+        # Counts changes of what is owned: a loop holding uncommitted work across polls
+        # (a commit interval) sees that a poll moved partitions, and redoes that work.
+        self.changes = 0
 
     def get(self, partition: int) -> PartitionState | None:
         """The state of ``partition`` if this instance owns it."""
@@ -169,6 +172,7 @@ class OwnedPartitions:
             for key, entry in store.items():  # written to the changelog with the next batch
                 state.put(key, entry, encode_entry(entry, store.codec))
         self._owned[partition] = state
+        self.changes += 1
         self._on_restored(restored)
 
     def on_revoked(self, partitions: list[tuple[str, int]]) -> None:
@@ -200,6 +204,7 @@ class OwnedPartitions:
             state = self._owned.pop(partition, None)
             if state is not None:
                 state.store.close()
+                self.changes += 1
         if partitions:
             log.info("partition stores closed", extra={"partitions": partitions})
             self._on_owned(len(self._owned))

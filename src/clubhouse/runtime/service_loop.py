@@ -7,6 +7,11 @@ says the batch is in Kafka does its state reach the local stores. When it says t
 must be done again (a transaction aborted, the instance was fenced, or it is stopping), the
 batch's changes are dropped and its partitions rewound, so the same records are processed
 afresh from the same state: nothing is lost, and nothing acts twice.
+
+With a commit interval, the batches polled within it are held, processed but not yet
+produced, and committed together, as Kafka Streams' ``commit.interval.ms`` does: one
+transaction, and one changelog record per key however often it changed. Nothing held has
+reached Kafka, so a poll that moves partitions simply drops what is held and rewinds to it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from clubhouse.messaging.outbound import Outbound
 from clubhouse.messaging.processor import CommandProcessor, KeyedState, Processed
@@ -37,6 +43,16 @@ from clubhouse.services.registry_errors import RegistryUnreachableError
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Held:
+    """Batches processed and not committed yet: their records, outputs and counts."""
+
+    started: float
+    records: list[ConsumedRecord] = field(default_factory=list)
+    outbound: list[Outbound] = field(default_factory=list)
+    handled: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
 class ServiceLoop:
     """Runs until ``stop`` is set; each batch is committed (or redone) before the next."""
 
@@ -56,6 +72,7 @@ class ServiceLoop:
         batch_size: int = 200,
         poll_timeout_s: float = 0.1,
         retry: RetryPolicy = DEFAULT_RETRY,
+        commit_interval_s: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._consumer = consumer
@@ -71,6 +88,8 @@ class ServiceLoop:
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout_s
         self._retry = retry
+        self._interval = commit_interval_s  # 0: commit every polled batch
+        self._held: _Held | None = None
         self._clock = clock
 
     def run(self, stop: threading.Event) -> None:
@@ -85,15 +104,25 @@ class ServiceLoop:
         try:
             while not stop.is_set():
                 self._health.beat()
+                changes = self._partitions.changes
                 try:
-                    records = self._consumer.poll_batch(self._batch_size, self._poll_timeout)
+                    records = self._consumer.poll_batch(self._batch_size, self._wait())
                 except KafkaClientError as exc:
                     if disposition(exc) is Disposition.FATAL:
                         self._fatal(exc)
                         raise
+                    self._drop_held()
                     self._recover(exc, failures)
                     continue
                 failures.reset()
+                if self._held is not None and self._partitions.changes != changes:
+                    # Partitions moved while work was held: it never reached Kafka, so it
+                    # is dropped and read again, by whichever instance owns it now.
+                    self._redo([*self._held.records, *records])
+                    self._held = None
+                    continue
+                if not records and self._due():
+                    self._flush(stop)
                 if records:
                     self._health.working()
                     try:
@@ -106,6 +135,8 @@ class ServiceLoop:
                         )  # fmt: skip
                         raise
         finally:
+            if self._held is not None:
+                self._flush(stop)  # what the interval held, committed before leaving
             self._health.set_ready(False)
             if self._worker is not None:
                 self._worker.close()
@@ -134,26 +165,63 @@ class ServiceLoop:
                 results = self._worker.run(items, stop)
         except RegistryUnreachableError as exc:
             # A writer schema to look up, and no registry: the batch waits for it, whole.
-            self._redo(owned)
+            self._redo(self._take_held(owned))
             self._retry.backoff(stop).wait("schema registry unreachable; the batch waits",
                                            exc, log=log)  # fmt: skip
             return
         if results is None:  # stopping in the middle of the batch: none of it is kept
             self._partitions.discard_pending()
+            self._held = None
             return
         for processed in results:
             outbound.extend(processed.records)
             handled[(processed.message_type, processed.kind)] += 1
-        outbound.extend(self._changelog_records())
-        ends = self._committer.commit(owned, outbound, stop)
+        held = self._held or _Held(started)
+        held.records.extend(owned)
+        held.outbound.extend(outbound)
+        held.handled.update(handled)
+        self._held = held
+        if self._due():
+            self._flush(stop)
+
+    def _wait(self) -> float:
+        """How long a poll may wait: never past the end of the held work's interval."""
+        held = self._held
+        if held is None:
+            return self._poll_timeout
+        left = held.started + self._interval - self._clock()
+        return max(0.0, min(self._poll_timeout, left))
+
+    def _due(self) -> bool:
+        """Whether the held work is to be committed now."""
+        held = self._held
+        return held is not None and self._clock() - held.started >= self._interval
+
+    def _take_held(self, records: Sequence[ConsumedRecord]) -> list[ConsumedRecord]:
+        """``records`` with the held ones before them; nothing is held any more."""
+        held, self._held = self._held, None
+        return [*held.records, *records] if held is not None else list(records)
+
+    def _drop_held(self) -> None:
+        if self._held is not None:
+            self._redo(self._take_held(()))
+
+    def _flush(self, stop: threading.Event) -> None:
+        """Commit the held work in one transaction, or rewind to it."""
+        held, self._held = self._held, None
+        if held is None:
+            return
+        outbound = [*held.outbound, *self._changelog_records()]
+        ends = self._committer.commit(held.records, outbound, stop)
         if ends is None:
-            self._redo(owned)
+            self._redo(held.records)
             return
         self._partitions.commit(ends)
         self._health.progressed()
+        handled = held.handled
         for (message_type, kind), count in handled.items():
             self._metrics.messages.labels(message_type, kind).inc(count)
-        elapsed = self._clock() - started
+        elapsed = self._clock() - held.started
         per_type: Counter[str] = Counter()
         for (message_type, _), count in handled.items():
             per_type[message_type] += count

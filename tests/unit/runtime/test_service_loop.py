@@ -42,7 +42,8 @@ CHANGELOG = "t-state-changelog"
 
 class Loop:
     def __init__(self, tmp: Path, commands: list[Any], refuse: Refuse, *,
-                 eos: Callable[[], Exception | None] | None = None) -> None:  # fmt: skip
+                 eos: Callable[[], Exception | None] | None = None,
+                 commit_interval_s: float = 0.0, batch_size: int = 10) -> None:  # fmt: skip
         self.h = Harness()
         self.stop = threading.Event()
         records = [
@@ -86,8 +87,9 @@ class Loop:
             changelog_topic=CHANGELOG,
             metrics=self.metrics,
             health=Health(),
-            batch_size=10,
+            batch_size=batch_size,
             retry=RetryPolicy(first_s=0.01, max_s=0.01),
+            commit_interval_s=commit_interval_s,
         )
 
     def run(self) -> None:
@@ -317,3 +319,57 @@ def test_an_unreachable_registry_makes_the_batch_wait_not_the_service_stop(
     assert flaky.failures == 0
     entry = loop.stored("agent")
     assert entry is not None and len(entry.recent) == 2  # both handled once, after the wait
+
+
+def test_a_commit_interval_commits_the_batches_polled_within_it_in_one_transaction(
+    tmp_path: Path,
+) -> None:
+    commands = [CreateAgentCommand(agent_id="agent", personality_type="echo")]
+    commands += [ProcessMessageCommand(agent_id="agent", content=f"m{i}") for i in range(4)]
+    loop = Loop(tmp_path, commands, lambda r: None, eos=lambda: None, commit_interval_s=0.5,
+                batch_size=2)  # fmt: skip
+    loop.run()
+    # Three polls of at most 2, one transaction, and one changelog record for the one key.
+    assert loop.txn.calls == ["init", "begin", "send_offsets", "commit"]
+    assert loop.txn.offsets == [TopicOffset("t-commands", 0, 5)]
+    assert len([r for r in loop.txn.visible if r.topic == CHANGELOG]) == 1
+    replies = decode_all(loop, loop.txn.visible, "t-responses")
+    assert [r.message_type for r in replies] == ["response.agent_created"] + [
+        "response.message_processed"] * 4  # fmt: skip
+    stored = loop.stored("agent")
+    assert stored is not None and len(stored.recent) == 5
+
+
+class MovingConsumer(Consumer):
+    """Partitions move (a rebalance) during the second poll."""
+
+    def __init__(self, records: list[ConsumedRecord], stop: threading.Event) -> None:
+        super().__init__(records, stop)
+        self.polls = 0
+        self.partitions: OwnedPartitions | None = None
+
+    def poll_batch(self, max_records: int, timeout: float) -> list[ConsumedRecord]:
+        self.polls += 1
+        if self.polls == 2 and self.partitions is not None:
+            self.partitions.changes += 1
+        return super().poll_batch(max_records, timeout)
+
+
+def test_work_held_when_partitions_move_is_dropped_and_done_again_once(
+    tmp_path: Path,
+) -> None:
+    commands = [CreateAgentCommand(agent_id="agent", personality_type="echo"),
+                ProcessMessageCommand(agent_id="agent", content="hi")]  # fmt: skip
+    loop = Loop(tmp_path, commands, lambda r: None, eos=lambda: None, commit_interval_s=0.5,
+                batch_size=1)  # fmt: skip
+    moving = MovingConsumer(loop.consumer.all, loop.stop)
+    moving.partitions = loop.partitions
+    loop.loop._consumer = moving  # type: ignore[assignment]
+    loop.txn.stop_after = 2
+    loop.run()
+    assert moving.seeks[0] == TopicOffset("t-commands", 0, 0)  # back to the first held
+    assert loop.txn.calls == ["init", "begin", "send_offsets", "commit"]
+    replies = decode_all(loop, loop.txn.visible, "t-responses")
+    # Created once, not "agent_exists": what was held never reached the store.
+    assert [r.message_type for r in replies] == ["response.agent_created",
+                                                 "response.message_processed"]  # fmt: skip
