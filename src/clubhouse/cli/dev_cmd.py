@@ -305,6 +305,7 @@ def fleet_template(
         model_modules=model_modules,
         group_id=service_options.group_id,
         peers=parse_peers(service_options.peer),
+        commit_interval_ms=service_options.commit_interval_ms,
     )
 
 

@@ -45,6 +45,7 @@ class FleetTemplate:
     model_modules: Sequence[str] = ()
     group_id: str | None = None
     peers: Mapping[str, str] = field(default_factory=dict)
+    commit_interval_ms: int = 0
 
 
 def instance_args(template: FleetTemplate, index: int, metrics_port: int) -> InstanceArgs:
@@ -64,6 +65,7 @@ def instance_args(template: FleetTemplate, index: int, metrics_port: int) -> Ins
         model_modules=tuple(template.model_modules),
         group_id=template.group_id,
         peers=template.peers,
+        commit_interval_ms=template.commit_interval_ms,
     )
 
 

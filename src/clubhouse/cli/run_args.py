@@ -36,6 +36,7 @@ class InstanceArgs:
     group_id: str | None = None
     processing_guarantee: str = "exactly-once"
     peers: Mapping[str, str] = field(default_factory=dict)  # --peer NAME=PREFIX
+    commit_interval_ms: int = 0
 
 
 def run_flags(args: InstanceArgs) -> list[str]:
@@ -64,6 +65,8 @@ def run_flags(args: InstanceArgs) -> list[str]:
         flags += ["--models", module]
     for name, prefix in args.peers.items():
         flags += ["--peer", f"{name}={prefix}"]
+    if args.commit_interval_ms:
+        flags += ["--commit-interval-ms", str(args.commit_interval_ms)]
     return flags
 
 

@@ -25,8 +25,10 @@ def test_a_malformed_peer_is_a_usage_error_with_an_example(bad: str) -> None:
         parse_peers((bad,))
 
 
-def test_child_instances_get_the_same_peers() -> None:
+def test_child_instances_get_the_same_peers_and_commit_interval() -> None:
     args = InstanceArgs("b:9092", "http://r", "orders", Path("s"), "i-1",
-                        peers={"inventory": "staging-inventory"})  # fmt: skip
+                        peers={"inventory": "staging-inventory"},
+                        commit_interval_ms=100)  # fmt: skip
     flags = run_flags(args)
     assert flags[flags.index("--peer") + 1] == "inventory=staging-inventory"
+    assert flags[flags.index("--commit-interval-ms") + 1] == "100"
