@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from clubhouse.devstack.ports import port_is_free
+from tests.fixed_ports import fixed_ports
 
-# Never beside the founding examples, which hold 9092 themselves.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("fixed-ports")]
+pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
 ENTRY_POINTS = {
     "clubhouse-run": [sys.executable, "-m", "clubhouse.cli.main", "run"],
@@ -32,12 +32,14 @@ def env_with(**variables: str) -> dict[str, str]:
 def test_registry_only_and_nothing_on_9092_exits_2_naming_the_address(
     entry: str, registry_url: str, tmp_path: Path
 ) -> None:
-    if not port_is_free("127.0.0.1", 9092):
-        pytest.skip("something listens on localhost:9092 here, so the default broker answers")
-    done = subprocess.run(
-        ENTRY_POINTS[entry], cwd=tmp_path, env=env_with(SCHEMA_REGISTRY_URL=registry_url),
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+    with fixed_ports():  # never beside the founding examples, which hold 9092 themselves
+        if not port_is_free("127.0.0.1", 9092):
+            pytest.skip("something listens on localhost:9092 here, so the default broker "
+                        "answers")  # fmt: skip
+        done = subprocess.run(
+            ENTRY_POINTS[entry], cwd=tmp_path, env=env_with(SCHEMA_REGISTRY_URL=registry_url),
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "no Kafka broker answers at localhost:9092" in done.stderr
     assert "KAFKA_BOOTSTRAP_SERVERS" in done.stderr and "--bootstrap-servers" in done.stderr

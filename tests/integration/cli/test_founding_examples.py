@@ -18,9 +18,9 @@ import pytest
 
 from clubhouse.devstack import BrokerConfig, RegistryConfig, RegistryServer, TansuBroker
 from clubhouse.devstack.ports import port_is_free
+from tests.fixed_ports import fixed_ports
 
-# One worker runs the whole module: its broker and registry hold fixed ports.
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.xdist_group("fixed-ports")]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 EXAMPLES = {
@@ -42,17 +42,20 @@ def shell_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def standard_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A Tansu broker on localhost:9092 and a registry on localhost:8081, for this module."""
-    taken = [p for p in (9092, 8081) if not port_is_free("127.0.0.1", p)]
-    if taken:
-        pytest.skip(f"port(s) {taken} are in use here; the founding examples need 9092 and 8081")
-    directory = tmp_path_factory.mktemp("standard-ports")
-    broker = TansuBroker(BrokerConfig(log_path=directory / "broker.log", port=9092))
-    registry = RegistryServer(RegistryConfig(
-        db_path=directory / "registry.db", log_path=directory / "registry.log", port=8081,
-    ))  # fmt: skip
-    with broker, registry:
-        yield
+    """A Tansu broker on localhost:9092 and a registry on localhost:8081, for this module;
+    other test workers that need those ports wait their turn (``fixed_ports``)."""
+    with fixed_ports():
+        taken = [p for p in (9092, 8081) if not port_is_free("127.0.0.1", p)]
+        if taken:
+            pytest.skip(f"port(s) {taken} are in use here; the founding examples need 9092 "
+                        "and 8081")  # fmt: skip
+        directory = tmp_path_factory.mktemp("standard-ports")
+        broker = TansuBroker(BrokerConfig(log_path=directory / "broker.log", port=9092))
+        registry = RegistryServer(RegistryConfig(
+            db_path=directory / "registry.db", log_path=directory / "registry.log", port=8081,
+        ))  # fmt: skip
+        with broker, registry:
+            yield
 
 
 @pytest.fixture

@@ -25,8 +25,7 @@ from tests.integration.oracle.disagreements import Disagreements
 from tests.integration.oracle.evolutions import CHANGES, evolution
 from tests.java.avro_oracle import AvroOracle, Compatibility, OracleError
 
-# One worker, one JVM for the whole corpus.
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("java-oracle")]
+pytestmark = pytest.mark.integration
 
 GOLDEN = sorted((Path(__file__).resolve().parents[2] / "golden").glob("*.avsc"))
 CORPUS = 400
