@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -30,6 +31,8 @@ from clubhouse.cli.options import (
 )
 from clubhouse.cli.tables import table_lines
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 if TYPE_CHECKING:
     from clubhouse.contracts import MessageCatalog
     from clubhouse.messaging.schema_registrator import RegistrationReport
@@ -45,28 +48,34 @@ class RegistrationOptions:
     workers: int = 8
 
 
-registration_options = option_group(
-    collapse(
-        "registration",
-        ("dry_run", "check_compatibility", "workers"),
-        lambda _ctx, values: RegistrationOptions(**values),
-    ),
-    click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
-    click.option(
-        "--check-compatibility",
-        is_flag=True,
-        help="Test each schema against its subject first; report incompatible ones "
-        "without trying to register them.",
-    ),
-    click.option(
-        "--workers",
-        type=click.IntRange(1, 64),
-        default=8,
-        show_default=True,
-        help="Concrete models registered concurrently (bases always go first, alone).",
-    ),
-)
+def registration_option_group(workers_flag: str = "--workers") -> Callable[[F], F]:
+    """The registration flags; ``run`` spells the concurrency ``--register-workers``, since
+    its own ``--workers`` is the number of service processes."""
+    return option_group(
+        collapse(
+            "registration",
+            ("dry_run", "check_compatibility", "workers"),
+            lambda _ctx, values: RegistrationOptions(**values),
+        ),
+        click.option("--dry-run", is_flag=True, help="Register nothing; report what would."),
+        click.option(
+            "--check-compatibility",
+            is_flag=True,
+            help="Test each schema against its subject first; report incompatible ones "
+            "without trying to register them.",
+        ),
+        click.option(
+            workers_flag,
+            "workers",
+            type=click.IntRange(1, 64),
+            default=8,
+            show_default=True,
+            help="Concrete models registered concurrently (bases always go first, alone).",
+        ),
+    )
 
+
+registration_options = registration_option_group()
 
 def run_registration(
     settings: RegistrySettings,

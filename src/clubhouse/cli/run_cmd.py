@@ -19,6 +19,7 @@ import click
 
 from clubhouse.cli.connection import DEV_DIR, BrokerOptions, RegistryOptions
 from clubhouse.cli.options import (
+    EXIT_FAILED,
     broker_options,
     check_registry_reachable,
     fail,
@@ -32,7 +33,7 @@ from clubhouse.cli.options import (
 from clubhouse.cli.register_cmd import (
     RegistrationOptions,
     register_and_report,
-    registration_options,
+    registration_option_group,
 )
 from clubhouse.cli.serving import (
     ServiceOptions,
@@ -89,8 +90,20 @@ def resolve_broker(broker: BrokerOptions) -> BrokerOptions:
 )
 @models_option
 @topic_prefix_option
-@registration_options
+@registration_option_group("--register-workers")
 @service_options
+@click.option(
+    "--workers",
+    "worker_processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    envvar="CLUBHOUSE_WORKERS",
+    help="Service processes of one consumer group on this machine, under one supervisor, "
+    "each with its own instance id ({instance-id}-w{i}), state under --state-dir/worker-{i} "
+    "and log there; a worker that dies is restarted. Python uses one core per process: "
+    "this is how one machine's cores are all used.",
+)
 @json_option
 @logging_options
 @click.pass_context
@@ -105,6 +118,7 @@ def run(
     topic_prefix: str,
     registration: RegistrationOptions,
     service: ServiceOptions,
+    worker_processes: int,
     as_json: bool,
 ) -> None:
     """Run Clubhouse: register every schema first, then serve commands from Kafka.
@@ -133,6 +147,8 @@ def run(
       clubhouse run --bootstrap-servers kafka:9092 --schema-registry-url http://sr:8081 \\
         --state-dir /var/lib/clubhouse --instance-id orders-0 --partitions 12
       clubhouse dev --instances 3                           # no infrastructure at all
+      clubhouse run --workers 2 --bootstrap-servers kafka:9092 --schema-registry-url \\
+        http://sr:8081                                      # both cores of this machine
     """
     if register_schemas_only:
         ctx.exit(
@@ -173,6 +189,9 @@ def run(
     assert chosen.bootstrap_servers is not None
     from clubhouse.devstack.runner import shutdown_signals  # noqa: PLC0415 - heavy import
 
+    if worker_processes > 1:
+        _serve_workers(worker_processes, service)
+        return
     config = service_config(
         service,
         model_modules=model_modules,
@@ -185,3 +204,23 @@ def run(
     )
     with shutdown_signals() as stop:
         serve_until_stopped(start_service(config), stop)
+
+
+def _serve_workers(count: int, service: ServiceOptions) -> None:
+    """``--workers``: this process supervises ``count`` copies of its own command line."""
+    import sys  # noqa: PLC0415
+
+    from clubhouse.cli.run_workers import run_workers  # noqa: PLC0415
+    from clubhouse.devstack.runner import shutdown_signals  # noqa: PLC0415
+    from clubhouse.runtime.transactional_id import instance_id_for  # noqa: PLC0415
+
+    parent = sys.argv[1:]
+    if not parent or parent[0] != "run":
+        fail("--workers is for `clubhouse run`; start the workers with it")
+    state_dir = service.state_dir or DEV_DIR / "state"
+    # This machine's kept id: two machines running --workers never share transactional ids.
+    instance = instance_id_for(state_dir, service.instance_id)
+    with shutdown_signals() as stop:
+        failure = run_workers(count, parent, instance=instance, state_dir=state_dir, stop=stop)
+    if failure is not None:
+        fail(failure, EXIT_FAILED)
