@@ -23,6 +23,7 @@ import click
 
 from clubhouse.cli.dev_instances import ChildInstances
 from clubhouse.cli.run_args import InstanceArgs
+from clubhouse.devstack.errors import DevStackError
 from clubhouse.devstack.ports import pick_free_port
 from clubhouse.devstack.process import ProcessSpec
 from clubhouse.devstack.supervisor import Supervisor
@@ -62,7 +63,10 @@ def run_workers(
     workers = ChildInstances(specs)
     with Supervisor(stop) as supervisor:
         try:
-            workers.start()
+            try:
+                workers.start()
+            except DevStackError as exc:  # a worker that cannot start: one line, no traceback
+                return f"a worker did not start: {exc}"
             supervisor.watch(workers.members())
             click.echo(f"{count} workers in one consumer group:\n" + workers.describe(), nl=False)
             stop.wait()

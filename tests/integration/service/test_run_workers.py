@@ -32,8 +32,10 @@ def test_two_workers_share_the_work_and_a_killed_one_is_restarted(env: Env) -> N
     try:
         wait_for_schemas(env, proc)
         deadline = time.monotonic() + 90
-        while len(_workers(parent)) < 2:
-            assert proc.poll() is None and time.monotonic() < deadline, "no two workers"
+        log = env.state_dir.parent / "service.log"
+        while "2 workers in one consumer group" not in log.read_text():  # both ready
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the workers were never both ready"
             time.sleep(0.2)
         ids = sorted(str(_last(p.cmdline(), "--instance-id")) for p in _workers(parent))
         assert [i.rsplit("-", 1)[1] for i in ids] == ["w0", "w1"]
@@ -44,6 +46,7 @@ def test_two_workers_share_the_work_and_a_killed_one_is_restarted(env: Env) -> N
             victim.kill()
             victim.wait(30)
             while len([w for w in _workers(parent) if w.pid != victim.pid]) < 2:
+                assert proc.poll() is None, log.read_text()[-3000:]
                 assert time.monotonic() < deadline + 60, "the killed worker was not restarted"
                 time.sleep(0.2)
             assert [_count(client, k) for k in keys] == [2] * 6  # nothing lost or doubled
