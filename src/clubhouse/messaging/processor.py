@@ -208,9 +208,12 @@ class CommandProcessor:
         except UndecodableMessageError as exc:
             return self._dead_letter(record.value or b"", record.key, record.source,
                                      "handler_timeout", str(exc))  # fmt: skip
-        if not isinstance(message, Command):
-            return self._dead_letter(record.value or b"", record.key, record.source,
-                                     "handler_timeout", "not a command")  # fmt: skip
+        if not isinstance(message, Command):  # an event or response: nobody to answer
+            return self._dead_letter(
+                record.value or b"", record.key, record.source, "handler_timeout",
+                f"the handler of {type(message).__name__} ran past its time limit of "
+                f"{limit_s:g} s (--handler-timeout) and was given up; nothing it did is kept",
+            )  # fmt: skip
         key = self._dispatcher.app.key_for(message)
         entry = (state.get(key) or EMPTY) if key else EMPTY
         refusal = error_reply(

@@ -163,3 +163,15 @@ def test_apps_that_answer_each_other_for_ever_are_stopped() -> None:
     with TestApp(app, max_deliveries=500) as t, pytest.raises(DeliveryLoopError,
                                                               match="answering each other"):
         t.publish(Ping(n="1"))
+
+
+def test_an_event_whose_handler_is_given_up_is_dead_lettered_saying_so() -> None:
+    h = AppHarness(orders)
+    value = h.serde.serialize(Charged(order_id="o8", amount=1))
+    record = ConsumedRecord("orders-commands", 0, 1, b"o8", value)
+    processed = h.processor.timed_out(record, h.partition, 2.5)
+    [dead] = processed.records
+    headers = dict(dead.headers)
+    assert headers[DLQ_REASON] == b"handler_timeout"
+    error = headers["clubhouse.dlq.error"]
+    assert b"the handler of Charged ran past its time limit of 2.5 s" in error
