@@ -179,16 +179,6 @@ def run_dev(
             if no_service:
                 click.echo(describe(stack) + "Press Ctrl-C to stop.")
                 stop.wait()
-            elif reload:
-                serve_reloading(
-                    stack,
-                    supervisor=supervisor,
-                    stop=stop,
-                    service_options=service_options,
-                    model_modules=model_modules,
-                    topic_prefix=topic_prefix,
-                    instances=instances,
-                )
             else:
                 serve_with_instances(
                     stack,
@@ -198,6 +188,7 @@ def run_dev(
                     model_modules=model_modules,
                     topic_prefix=topic_prefix,
                     instances=instances,
+                    reload=reload,
                 )
         finally:
             # Nothing is restarted once the stack is being stopped.
@@ -217,8 +208,17 @@ def serve_with_instances(
     model_modules: tuple[str, ...],
     topic_prefix: str,
     instances: int,
+    reload: bool = False,
 ) -> None:
-    """Serve as instance 1 until ``stop``, with instances 2..N as supervised children."""
+    """Serve as instance 1 until ``stop``, with instances 2..N as supervised children; with
+    ``reload``, every instance is a child, restarted when the app's Python files change."""
+    if reload:
+        assert service_options.app_ref is not None  # run_dev checked
+        app = load_app_option(service_options.app_ref)
+        template = fleet_template(service_options, prefix_for(app, topic_prefix), stack,
+                                  model_modules)  # fmt: skip
+        _serve_reloading(stack, supervisor, stop, template, instances)
+        return
     data_dir = stack.config.data_dir
     service = start_service(
         service_config(
@@ -252,23 +252,14 @@ def serve_with_instances(
         children.stop()
 
 
-def serve_reloading(
-    stack: DevStack,
-    *,
-    supervisor: Supervisor,
-    stop: threading.Event,
-    service_options: ServiceOptions,
-    model_modules: tuple[str, ...],
-    topic_prefix: str,
+def _serve_reloading(
+    stack: DevStack, supervisor: Supervisor, stop: threading.Event, template: FleetTemplate,
     instances: int,
-) -> None:
+) -> None:  # fmt: skip
     """Serve with every instance a supervised child, restarted when a Python file under the
     app's folder changes, until ``stop``."""
-    assert service_options.app_ref is not None  # run_dev checked
-    app = load_app_option(service_options.app_ref)
-    folder = app_folder(service_options.app_ref)
-    prefix = prefix_for(app, topic_prefix)
-    template = fleet_template(service_options, prefix, stack, model_modules)
+    assert template.app_ref is not None
+    folder = app_folder(template.app_ref)
     children = ChildInstances(child_specs(template, instances, first=1))
     data_dir = stack.config.data_dir.resolve()
     reloader = Reloader(folder, lambda _: supervisor.reload(children.processes), stop,
@@ -278,7 +269,7 @@ def serve_reloading(
         supervisor.watch(children.members())
         click.echo(describe(stack) + children.describe())
         click.echo(f"Reloading when a Python file under {folder}/ changes.")
-        click.echo(try_it(service_options.app_ref, app))
+        click.echo(try_it(template.app_ref, load_app_option(template.app_ref)))
         reloader.start()
         stop.wait()
     finally:
