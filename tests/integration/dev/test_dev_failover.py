@@ -226,7 +226,8 @@ def node(proc: subprocess.Popen[str], node_id: int) -> psutil.Process | None:
     """The running Kafka JVM of node ``node_id`` among the children of ``dev``."""
     for kid in psutil.Process(proc.pid).children(recursive=True):
         with contextlib.suppress(psutil.NoSuchProcess):
-            if kid.cmdline()[-1].endswith(f"node-{node_id}.properties"):
+            args = kid.cmdline()  # empty for a child caught between fork and exec, or a zombie
+            if args and args[-1].endswith(f"node-{node_id}.properties"):
                 return kid
     return None
 
