@@ -76,6 +76,14 @@ def test_every_order_settles_once_and_stock_adds_up_through_kills(
             )
         assert all(isinstance(r, StockLevel) and r.available == FIRST_STOCK
                    for r in levels.values())  # fmt: skip
+        # One order through the whole saga first: every group (both services' and the feed
+        # loop's) has settled on its members before the kills. Tansu's coordinator can stop
+        # assigning when a member dies in the middle of a rebalance (a broker limit, see
+        # the skipped storm scenario); this test is about kills mid-stream, not mid-join.
+        with ClubhouseClient.connect(kafka_broker, registry_url, topic_prefix=orders_prefix,
+                                     app=orders.app) as client:  # fmt: skip
+            client.request(PlaceOrder(order_id="warm-up", item="item-0", quantity=1), 60.0)
+            assert _settlements(client, {"warm-up"}).get("warm-up"), "the warm-up never settled"
 
         rng = random.Random(7)
         placed = [PlaceOrder(order_id=f"order-{n}", item=f"item-{rng.randrange(ITEMS)}",
@@ -104,6 +112,8 @@ def test_every_order_settles_once_and_stock_adds_up_through_kills(
             if kind == "OrderAccepted":
                 taken[order.item] += order.quantity
                 accepted += 1
+        if any(kind == "OrderAccepted" for kind, _ in settled.get("warm-up", set())):
+            taken["item-0"] += 1
         # About 600 asked for against 500 in stock: some orders of each kind.
         assert 0 < accepted < ORDERS
         final = _states(kafka_broker, inventory_prefix, registry_url, inventory.app)
