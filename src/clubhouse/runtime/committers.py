@@ -21,7 +21,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Protocol
 
 from clubhouse.messaging.outbound import Outbound
@@ -37,6 +36,7 @@ from clubhouse.services.kafka_errors import (
     TransactionTimeoutError,
 )
 from clubhouse.services.kafka_protocol import (
+    Acknowledgement,
     ConsumedRecord,
     DeliveredRecord,
     KafkaConsumerProtocol,
@@ -204,7 +204,7 @@ class TransactionalCommitter:
                     # settles this transaction either way before anything is read.
                     return False
 
-    def _produce(self, record: Outbound) -> Future[DeliveredRecord]:
+    def _produce(self, record: Outbound) -> Acknowledgement:
         return self._producer.produce(
             record.topic, record.key, record.value, record.headers, partition=record.partition
         )

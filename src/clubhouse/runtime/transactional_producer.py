@@ -50,7 +50,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer, TopicPartition
@@ -79,7 +78,12 @@ from clubhouse.services.kafka_producer import (
     enqueue,
     raise_failures,
 )
-from clubhouse.services.kafka_protocol import DeliveredRecord, Header, TopicOffset
+from clubhouse.services.kafka_protocol import (
+    Acknowledgement,
+    DeliveredRecord,
+    Header,
+    TopicOffset,
+)
 from clubhouse.services.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -164,7 +168,7 @@ class TransactionalProducer:
         headers: Sequence[Header] = (),
         *,
         partition: int | None = None,
-    ) -> Future[DeliveredRecord]:
+    ) -> Acknowledgement:
         """Queue one record in the open transaction; the future resolves on acknowledgement.
 
         Raises ProduceError when the record cannot be queued (the transaction can then only
@@ -196,7 +200,7 @@ class TransactionalProducer:
         return future
 
     def wait(
-        self, futures: Sequence[Future[DeliveredRecord]], timeout: float
+        self, futures: Sequence[Acknowledgement], timeout: float
     ) -> list[DeliveredRecord]:
         """Serve acknowledgements until every future has resolved; their records in order.
 
@@ -452,7 +456,7 @@ class TransactionalProducer:
             raise self._classify(operation, exc.args[0]) from exc
         self._check_usable(operation)
 
-    def _time_out(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
+    def _time_out(self, futures: Sequence[Acknowledgement], timeout: float) -> None:
         """Fail the futures still open; their records stay queued until the abort purges them."""
         topics = self._deliveries.fail(lambda topic: DeliveryTimeoutError(topic, timeout), futures)
         if topics:

@@ -23,12 +23,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
-from clubhouse.services.deliveries import Deliveries
+from clubhouse.services.deliveries import Deliveries, Delivery
 from clubhouse.services.kafka_abandoned import DEFAULT_LIMIT, AbandonedClients, release_bounded
 from clubhouse.services.kafka_errors import (
     BatchDeliveryError,
@@ -40,7 +39,12 @@ from clubhouse.services.kafka_errors import (
     ProduceError,
 )
 from clubhouse.services.kafka_events import ClientErrorMonitor, LibrdkafkaLog
-from clubhouse.services.kafka_protocol import DeliveredRecord, Header, OutboundRecord
+from clubhouse.services.kafka_protocol import (
+    Acknowledgement,
+    DeliveredRecord,
+    Header,
+    OutboundRecord,
+)
 from clubhouse.services.kafka_settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -108,7 +112,7 @@ class KafkaProducer:
         headers: Sequence[Header] = (),
         *,
         partition: int | None = None,
-    ) -> Future[DeliveredRecord]:
+    ) -> Acknowledgement:
         """Queue one record; the future resolves when the broker acknowledges it.
 
         ``partition=None`` leaves the choice to the partitioner (murmur2 of the key).
@@ -157,7 +161,7 @@ class KafkaProducer:
         raise_failures(futures)
         return [f.result() for f in futures]
 
-    def _produce_or_fail(self, record: OutboundRecord) -> Future[DeliveredRecord]:
+    def _produce_or_fail(self, record: OutboundRecord) -> Acknowledgement:
         try:
             return self.produce(
                 record.topic,
@@ -169,9 +173,7 @@ class KafkaProducer:
         except ProduceError as exc:
             if exc.permanent_reason is None or exc.code is None:
                 raise
-            failed: Future[DeliveredRecord] = Future()
-            failed.set_exception(DeliveryError(record.topic, exc.reason, code=exc.code))
-            return failed
+            return Delivery(record.topic, DeliveryError(record.topic, exc.reason, code=exc.code))
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve delivery callbacks; returns how many were served."""
@@ -260,7 +262,7 @@ class KafkaProducer:
                 raise FatalKafkaError("producer", err.str(), err.name()) from exc
             raise ProduceError(topic, err.str(), err.name()) from exc
 
-    def _wait(self, futures: Sequence[Future[DeliveredRecord]], timeout: float) -> None:
+    def _wait(self, futures: Sequence[Acknowledgement], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while not all(f.done() for f in futures):
             remaining = deadline - time.monotonic()
@@ -384,7 +386,7 @@ def delivery_outcome(topic: str, err: Any, msg: Any) -> DeliveredRecord | Delive
     )
 
 
-def raise_failures(futures: Sequence[Future[DeliveredRecord]]) -> None:
+def raise_failures(futures: Sequence[Acknowledgement]) -> None:
     failed = {
         i: e
         for i, f in enumerate(futures)

@@ -7,7 +7,6 @@ Kafka section by the service and the client.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -122,6 +121,22 @@ class DeliveredRecord:
     offset: int
 
 
+class Acknowledgement(Protocol):
+    """The broker's answer for one produced record, once the producer has served it."""
+
+    def done(self) -> bool:
+        """Whether the record was acknowledged or failed."""
+        ...
+
+    def result(self) -> DeliveredRecord:
+        """Where the record went; its DeliveryError is raised if it failed."""
+        ...
+
+    def exception(self) -> BaseException | None:
+        """Why the record failed; None once delivered."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumedRecord:
     """One record as read from a partition."""
@@ -195,7 +210,7 @@ class KafkaProducerProtocol(Protocol):
         headers: Sequence[Header] = (),
         *,
         partition: int | None = None,
-    ) -> Future[DeliveredRecord]:
+    ) -> Acknowledgement:
         """Queue one record (to ``partition``, or the key's); the future resolves when the
         broker acknowledges it."""
         ...
@@ -256,12 +271,12 @@ class TransactionalProducerProtocol(Protocol):
         headers: Sequence[Header] = (),
         *,
         partition: int | None = None,
-    ) -> Future[DeliveredRecord]:
+    ) -> Acknowledgement:
         """Queue one record in the current transaction."""
         ...
 
     def wait(
-        self, futures: Sequence[Future[DeliveredRecord]], timeout: float
+        self, futures: Sequence[Acknowledgement], timeout: float
     ) -> list[DeliveredRecord]:
         """Serve acknowledgements until every future resolves; failures raise together."""
         ...
