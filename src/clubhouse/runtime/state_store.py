@@ -71,13 +71,15 @@ class PartitionStore:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for key, value in values.items():
-                    if value is None:
-                        self._db.execute("DELETE FROM entries WHERE key = ?", (key,))
-                    else:
-                        self._db.execute(
-                            "INSERT OR REPLACE INTO entries VALUES (?, ?)", (key, value)
-                        )
+                # One statement per kind, not per key: a batch touches many keys.
+                self._db.executemany(
+                    "DELETE FROM entries WHERE key = ?",
+                    [(key,) for key, value in values.items() if value is None],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                    [(key, value) for key, value in values.items() if value is not None],
+                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("checkpoint", checkpoint), ("epoch", epoch)],

@@ -350,7 +350,7 @@ def enqueue(
     KafkaException from librdkafka is left for the caller to classify.
     """
     extra: dict[str, Any] = {} if partition is None else {"partition": partition}
-    deadline = time.monotonic() + enqueue_timeout
+    deadline: float | None = None  # set once the queue is first found full
     while True:
         try:
             client.produce(
@@ -364,7 +364,9 @@ def enqueue(
             return
         except BufferError:
             # The local queue is full: serving acknowledgements is what frees it.
-            if time.monotonic() >= deadline:
+            if deadline is None:
+                deadline = time.monotonic() + enqueue_timeout
+            elif time.monotonic() >= deadline:
                 raise ProduceError(
                     topic,
                     f"the local queue stayed full for {enqueue_timeout:g} s; "
