@@ -59,10 +59,12 @@ T = TypeVar("T")
 async def _in_thread(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run registry code in a worker thread.
 
-    Writes always go here: they may wait for the database lock and fsync. Plain reads run
-    on the event loop instead: they are short SQLite reads in WAL mode (which never wait for
-    writers), so hopping threads would cost more than the work itself. Work that parses a
-    submitted schema goes to a parse pool (``parse_lanes``).
+    Writes always go here: each waits until the group commit that holds it is on disk (see
+    :meth:`~clubhouse.registry.store.Store.write_grouped`), and one of the waiting threads
+    writes and fsyncs that group for all of them. Plain reads run on the event loop
+    instead: they are short SQLite reads in WAL mode (which never wait for writers), so
+    hopping threads would cost more than the work itself. Work that parses a submitted
+    schema goes to a parse pool (``parse_lanes``).
     """
     return await anyio.to_thread.run_sync(functools.partial(func, *args, **kwargs))
 

@@ -24,6 +24,7 @@ from clubhouse.registry.records import (
     GLOBAL_SCOPE,
     Mode,
 )
+from clubhouse.registry.store import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,14 @@ class Configs(RegistryCore):
         if subject is not None:
             validate_subject(subject)
         scope = subject or GLOBAL_SCOPE
-        with self._store.write() as tx:
+
+        def change(tx: Transaction) -> None:
             if level is not None:
                 tx.set_setting(scope, COMPATIBILITY_SETTING.key, level.value)
             if normalize is not None:
                 tx.set_setting(scope, NORMALIZE_SETTING.key, _TRUE if normalize else _FALSE)
+
+        self._store.write_grouped(change)
         log.info(
             "config set",
             extra={
@@ -92,14 +96,18 @@ class Configs(RegistryCore):
 
     def delete_config(self, subject: str | None) -> CompatibilityLevel:
         """Remove a subject's (or the registry's) config; returns the level it had."""
-        with self._store.write() as tx:
-            scope = subject or GLOBAL_SCOPE
+        scope = subject or GLOBAL_SCOPE
+
+        def change(tx: Transaction) -> str | None:
             value = tx.setting(scope, COMPATIBILITY_SETTING.key)
             normalize = tx.setting(scope, NORMALIZE_SETTING.key)
             if value is None and normalize is None and subject is not None:
                 raise COMPATIBILITY_SETTING.not_configured(subject)
             tx.delete_setting(scope, COMPATIBILITY_SETTING.key)
             tx.delete_setting(scope, NORMALIZE_SETTING.key)
+            return value
+
+        value = self._store.write_grouped(change)
         log.info("config reset", extra={"subject": subject})
         return CompatibilityLevel(value) if value else DEFAULT_COMPATIBILITY
 
@@ -122,8 +130,9 @@ class Configs(RegistryCore):
         schemas to IMPORT needs ``force``."""
         if subject is not None:
             validate_subject(subject)
-        with self._store.write() as tx:
-            scope = subject or GLOBAL_SCOPE
+        scope = subject or GLOBAL_SCOPE
+
+        def change(tx: Transaction) -> None:
             current = tx.setting(scope, MODE_SETTING.key)
             if (
                 mode is Mode.IMPORT
@@ -137,6 +146,8 @@ class Configs(RegistryCore):
                     "import could collide with their ids. Pass force=true to do it anyway."
                 )
             tx.set_setting(scope, MODE_SETTING.key, mode.value)
+
+        self._store.write_grouped(change)
         log.info("mode set", extra={"subject": subject, "mode": mode.value})
 
     def delete_mode(self, subject: str | None) -> Mode:
@@ -162,10 +173,13 @@ class Configs(RegistryCore):
 
     def _delete_setting(self, subject: str | None, setting: Setting) -> str | None:
         """Remove the subject's (or the registry's) value and return it; a subject must have one."""
-        with self._store.write() as tx:
-            scope = subject or GLOBAL_SCOPE
+        scope = subject or GLOBAL_SCOPE
+
+        def change(tx: Transaction) -> str | None:
             value = tx.setting(scope, setting.key)
             if value is None and subject is not None:
                 raise setting.not_configured(subject)
             tx.delete_setting(scope, setting.key)
-        return value
+            return value
+
+        return self._store.write_grouped(change)

@@ -50,87 +50,94 @@ class Deletions(RegistryCore):
 
     def delete_subject(self, subject: str, *, permanent: bool) -> list[int]:
         """Soft-delete ``subject`` (or hard-delete it, once soft-deleted); returns its versions."""
-        with self._store.write() as tx:
-            self._require_writable(tx, subject)
-            every = tx.versions(subject, include_deleted=True)
-            if not every:
-                raise subject_not_found(subject)
-            live = [sv.version for sv in every if not sv.deleted]
-            if permanent:
-                if live:
-                    raise ApiError(
-                        404,
-                        ErrorCode.SUBJECT_NOT_SOFT_DELETED,
-                        f"Subject '{subject}' was not deleted first before being permanently "
-                        "deleted",
-                    )
-                doomed = [sv.version for sv in every]
-                self._check_unreferenced(
-                    tx, subject, doomed, include_deleted=True, whole_subject=True
-                )
-                tx.hard_delete(subject, doomed)
-                tx.delete_setting(subject, COMPATIBILITY_SETTING.key)
-                tx.delete_setting(subject, MODE_SETTING.key)
-            else:
-                if not live:
-                    raise ApiError(
-                        404,
-                        ErrorCode.SUBJECT_SOFT_DELETED,
-                        # Confluent's wording, missing space included.
-                        f"Subject '{subject}' was soft deleted.Set permanent=true to delete "
-                        "permanently",
-                    )
-                doomed = live
-                self._check_unreferenced(
-                    tx, subject, doomed, include_deleted=False, whole_subject=True
-                )
-                tx.soft_delete(subject, doomed)
+        doomed = self._store.write_grouped(
+            lambda tx: self._delete_subject(tx, subject, permanent=permanent)
+        )
         log.info(
             "subject deleted",
             extra={"subject": subject, "versions": doomed, "permanent": permanent},
         )
         return doomed
 
+    def _delete_subject(self, tx: Transaction, subject: str, *, permanent: bool) -> list[int]:
+        self._require_writable(tx, subject)
+        every = tx.versions(subject, include_deleted=True)
+        if not every:
+            raise subject_not_found(subject)
+        live = [sv.version for sv in every if not sv.deleted]
+        if permanent:
+            if live:
+                raise ApiError(
+                    404,
+                    ErrorCode.SUBJECT_NOT_SOFT_DELETED,
+                    f"Subject '{subject}' was not deleted first before being permanently deleted",
+                )
+            doomed = [sv.version for sv in every]
+            self._check_unreferenced(tx, subject, doomed, include_deleted=True, whole_subject=True)
+            tx.hard_delete(subject, doomed)
+            tx.delete_setting(subject, COMPATIBILITY_SETTING.key)
+            tx.delete_setting(subject, MODE_SETTING.key)
+        else:
+            if not live:
+                raise ApiError(
+                    404,
+                    ErrorCode.SUBJECT_SOFT_DELETED,
+                    # Confluent's wording, missing space included.
+                    f"Subject '{subject}' was soft deleted.Set permanent=true to delete "
+                    "permanently",
+                )
+            doomed = live
+            self._check_unreferenced(tx, subject, doomed, include_deleted=False, whole_subject=True)
+            tx.soft_delete(subject, doomed)
+        return doomed
+
     def delete_version(self, subject: str, version: int, *, permanent: bool) -> int:
         """Soft-delete one version (or hard-delete it, once soft-deleted); returns its number."""
-        with self._store.write() as tx:
-            self._require_writable(tx, subject)
-            every = tx.versions(subject, include_deleted=True)
-            if not every:
-                raise subject_not_found(subject)
-            if version == LATEST:
-                pool = every if permanent else [sv for sv in every if not sv.deleted]
-                found = pool[-1] if pool else None
-            else:
-                found = next((sv for sv in every if sv.version == version), None)
-            if found is None:
-                raise version_not_found("latest" if version == LATEST else version)
-            if permanent:
-                if not found.deleted:
-                    raise ApiError(
-                        404,
-                        ErrorCode.VERSION_NOT_SOFT_DELETED,
-                        f"Subject '{subject}' Version {found.version} was not deleted first "
-                        "before being permanently deleted",
-                    )
-                self._check_unreferenced(
-                    tx, subject, [found.version], include_deleted=True, whole_subject=False
-                )
-                tx.hard_delete(subject, [found.version])
-            else:
-                if found.deleted:
-                    raise ApiError(
-                        404,
-                        ErrorCode.VERSION_SOFT_DELETED,
-                        f"Subject '{subject}' Version {found.version} was soft deleted.Set "
-                        "permanent=true to delete permanently",
-                    )
-                self._check_unreferenced(
-                    tx, subject, [found.version], include_deleted=False, whole_subject=False
-                )
-                tx.soft_delete(subject, [found.version])
+        found = self._store.write_grouped(
+            lambda tx: self._delete_version(tx, subject, version, permanent=permanent)
+        )
         log.info(
             "version deleted",
-            extra={"subject": subject, "version": found.version, "permanent": permanent},
+            extra={"subject": subject, "version": found, "permanent": permanent},
         )
+        return found
+
+    def _delete_version(
+        self, tx: Transaction, subject: str, version: int, *, permanent: bool
+    ) -> int:
+        self._require_writable(tx, subject)
+        every = tx.versions(subject, include_deleted=True)
+        if not every:
+            raise subject_not_found(subject)
+        if version == LATEST:
+            pool = every if permanent else [sv for sv in every if not sv.deleted]
+            found = pool[-1] if pool else None
+        else:
+            found = next((sv for sv in every if sv.version == version), None)
+        if found is None:
+            raise version_not_found("latest" if version == LATEST else version)
+        if permanent:
+            if not found.deleted:
+                raise ApiError(
+                    404,
+                    ErrorCode.VERSION_NOT_SOFT_DELETED,
+                    f"Subject '{subject}' Version {found.version} was not deleted first "
+                    "before being permanently deleted",
+                )
+            self._check_unreferenced(
+                tx, subject, [found.version], include_deleted=True, whole_subject=False
+            )
+            tx.hard_delete(subject, [found.version])
+        else:
+            if found.deleted:
+                raise ApiError(
+                    404,
+                    ErrorCode.VERSION_SOFT_DELETED,
+                    f"Subject '{subject}' Version {found.version} was soft deleted.Set "
+                    "permanent=true to delete permanently",
+                )
+            self._check_unreferenced(
+                tx, subject, [found.version], include_deleted=False, whole_subject=False
+            )
+            tx.soft_delete(subject, [found.version])
         return found.version

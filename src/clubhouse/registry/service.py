@@ -2,8 +2,9 @@
 
 Plain synchronous methods over a :class:`~clubhouse.registry.store.Store`, so tests and the
 HTTP layer call the same code. Every decision that assigns an id or a version is taken inside
-the store's write transaction; reads that can answer without writing (re-registering a
-schema the subject already has) are served from a snapshot first.
+the store's write transaction (a group commit, shared with the writes that arrive beside it);
+reads that can answer without writing (re-registering a schema the subject already has) are
+served from a snapshot first.
 """
 
 from __future__ import annotations
@@ -238,9 +239,21 @@ class Registry(Deletions, Configs):
         *,
         normalize: bool,
     ) -> Registered:
-        """Register what :meth:`prepare_registration` prepared, in the write transaction."""
-        with self._store.write() as tx:
-            return self._register_locked(tx, subject, request, prepared, normalize=normalize)
+        """Register what :meth:`prepare_registration` prepared, in a group commit: the
+        answer comes once the commit holding it is on disk."""
+        registered, created = self._store.write_grouped(
+            lambda tx: self._register_locked(tx, subject, request, prepared, normalize=normalize)
+        )
+        if created:
+            log.info(
+                "schema registered",
+                extra={
+                    "subject": subject,
+                    "version": registered.version,
+                    "schema_id": registered.id,
+                },
+            )
+        return registered
 
     def _basis(
         self,
@@ -281,7 +294,9 @@ class Registry(Deletions, Configs):
         prepared: PreparedRegistration,
         *,
         normalize: bool,
-    ) -> Registered:
+    ) -> tuple[Registered, bool]:
+        """The registration and whether it added a version; only ``tx`` is used, since this
+        runs inside a group commit shared with other writes."""
         mode = self._require_writable(tx, subject)
         _require_import_for_explicit(
             subject, mode, request.id is not None or request.version is not None
@@ -298,7 +313,7 @@ class Registry(Deletions, Configs):
         if request.version is None:
             existing = self._pick(live, same_ids)
             if existing is not None and (request.id is None or request.id == existing.schema_id):
-                return Registered(existing.schema_id, existing.version)
+                return Registered(existing.schema_id, existing.version), False
 
         if mode is not Mode.IMPORT and not unchanged:
             self._check_compatible(tx, subject, parsed)
@@ -333,7 +348,7 @@ class Registry(Deletions, Configs):
             taken = tx.version(subject, request.version)
             if taken is not None:
                 if taken.schema_id == schema_id:
-                    return Registered(schema_id, taken.version)
+                    return Registered(schema_id, taken.version), False
                 raise ApiError(
                     422,
                     ErrorCode.ID_DOES_NOT_MATCH,
@@ -344,11 +359,7 @@ class Registry(Deletions, Configs):
         else:
             version = tx.max_version(subject) + 1
         tx.insert_version(subject, version, schema_id)
-        log.info(
-            "schema registered",
-            extra={"subject": subject, "version": version, "schema_id": schema_id},
-        )
-        return Registered(schema_id, version)
+        return Registered(schema_id, version), True
 
     # ---- compatibility ---------------------------------------------------------------------
 

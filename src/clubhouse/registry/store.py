@@ -1,10 +1,16 @@
-"""Durable storage for the registry: SQLite (stdlib) in WAL mode, one transaction per write.
+"""Durable storage for the registry: SQLite (stdlib) in WAL mode, writes committed in groups.
 
 Every write runs in ``BEGIN IMMEDIATE``, so ids and versions are read and assigned while the
 database write lock is held: two server processes on one file, or many concurrent requests
 in one process, can never hand out the same id twice or two ids for the same schema. Reads
 run in their own snapshot and never wait for writers. ``synchronous=FULL`` makes every
 acknowledged write survive a crash of the process or of the machine.
+
+Concurrent writes share transactions (:meth:`Store.write_grouped`, through
+:mod:`~clubhouse.registry.group_commit`): each runs in its own savepoint, one after the
+other, so each sees what those before it staged and a refused one undoes only its own
+changes; then one commit, and one fsync, makes the whole group durable before any of its
+callers is answered.
 
 Each thread gets its own connection; the store owns them all and closes them together.
 """
@@ -15,14 +21,18 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from clubhouse.registry.errors import ApiError, ErrorCode
+from clubhouse.registry.group_commit import GroupCommit, Outcome, Work
 from clubhouse.registry.records import Reference, StoredSchema, SubjectVersion
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 # The wire format carries a schema id in 4 signed bytes; an id above this could never be
@@ -337,11 +347,25 @@ class Transaction:
 
 
 class Store:
-    """The registry's SQLite database file, shared safely by threads and processes."""
+    """The registry's SQLite database file, shared safely by threads and processes.
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 30.0, max_idle: int = 16) -> None:
+    ``connection_factory`` is the class of the connections it opens (``sqlite3.Connection``,
+    or a subclass that observes them in tests); ``max_group`` caps how many writes one
+    commit may carry.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_s: float = 30.0,
+        max_idle: int = 16,
+        max_group: int = 64,
+        connection_factory: type[sqlite3.Connection] = sqlite3.Connection,
+    ) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
+        self._connection_factory = connection_factory
         # A small pool rather than one connection per thread: worker threads come and go,
         # and a connection left behind by each would leak file handles.
         self._idle: list[sqlite3.Connection] = []
@@ -350,6 +374,7 @@ class Store:
         # Serialising writers inside the process first keeps them out of SQLite's busy-wait
         # loop, which polls with sleeps; other processes still meet at BEGIN IMMEDIATE.
         self._write_lock = threading.Lock()
+        self._groups: GroupCommit[Transaction] = GroupCommit(self.run_group, max_group=max_group)
         self._closed = False
         path.parent.mkdir(parents=True, exist_ok=True)
         self._migrate()
@@ -360,6 +385,7 @@ class Store:
             timeout=self._busy_timeout_s,
             isolation_level=None,
             check_same_thread=False,
+            factory=self._connection_factory,
         )
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
         conn.execute("PRAGMA journal_mode = WAL")
@@ -405,6 +431,24 @@ class Store:
             f"registry database ({exc}); another process holds it. Retry.",
         )
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise self._busy_error(exc, "the write lock") from exc
+            raise
+
+    def _commit(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise self._busy_error(exc, "the commit") from exc
+            raise _not_committed(exc) from exc
+        except sqlite3.Error as exc:
+            raise _not_committed(exc) from exc
+
     @contextmanager
     def read(self) -> Iterator[Transaction]:
         """A consistent snapshot for several queries; never blocks on writers."""
@@ -422,25 +466,46 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Transaction]:
-        """One write transaction holding the database lock; commits on success, else rolls back."""
+        """One write transaction of its own, holding the database lock; commits on success,
+        else rolls back. Concurrent writes are cheaper through :meth:`write_grouped`."""
         with self._connection() as conn, self._write_lock:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if _busy(exc):
-                    raise self._busy_error(exc, "the write lock") from exc
-                raise
+            self._begin(conn)
             try:
                 yield Transaction(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            try:
-                conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                if _busy(exc):
-                    raise self._busy_error(exc, "the commit") from exc
-                raise
+            self._commit(conn)
+
+    def write_grouped(self, work: Callable[[Transaction], T]) -> T:
+        """``work``'s value, once the commit that holds its changes is on disk.
+
+        ``work`` runs in a write transaction shared with the writes that queued beside it,
+        after those queued before it (whose changes it sees), so it must use only the
+        transaction it is given. When it raises, its own changes are undone and its error
+        comes back here; when the shared commit fails, every write in it gets a StoreError
+        and all of them are rolled back.
+        """
+        return self._groups.run(work)
+
+    @property
+    def queued_writes(self) -> int:
+        """Writes waiting for the next group commit (the one being written not counted)."""
+        return self._groups.queued
+
+    def run_group(self, works: Sequence[Work[Transaction]]) -> list[Outcome]:
+        """Run ``works`` in order in one write transaction, each in a savepoint; commit once.
+
+        A work that raises has its own changes rolled back and its exception as its outcome;
+        the others go on. Raises, with nothing committed, when the transaction cannot begin,
+        a refused work cannot be undone alone, or the commit fails.
+        """
+        with self._connection() as conn, self._write_lock:
+            self._begin(conn)
+            tx = Transaction(conn)
+            outcomes = [_run_in_savepoint(conn, tx, work) for work in works]
+            self._commit(conn)
+        return outcomes
 
     def integrity_check(self) -> str:
         """SQLite's own verdict on the file: ``ok`` when it is sound."""
@@ -454,3 +519,37 @@ class Store:
             idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
+
+
+def _not_committed(exc: sqlite3.Error) -> StoreError:
+    return StoreError(
+        503,
+        ErrorCode.STORE_ERROR,
+        f"The registry database could not commit this write ({exc}), nor the writes "
+        "committed with it; it is rolled back. Retry: registering the same schema again "
+        "gives the same id.",
+    )
+
+
+def _run_in_savepoint(
+    conn: sqlite3.Connection, tx: Transaction, work: Work[Transaction]
+) -> Outcome:
+    conn.execute("SAVEPOINT grouped_write")
+    try:
+        value = work(tx)
+    except Exception as exc:
+        try:
+            conn.execute("ROLLBACK TO grouped_write")
+            conn.execute("RELEASE grouped_write")
+        except sqlite3.Error as undo:
+            # SQLite ended the whole transaction (as it may on I/O errors or a full disk),
+            # so the group's earlier writes are gone too: the group fails as one.
+            raise StoreError(
+                503,
+                ErrorCode.STORE_ERROR,
+                f"A registry write failed ({exc}) and took the writes committed with it "
+                f"down too ({undo}); all of them are rolled back. Retry.",
+            ) from exc
+        return Outcome(error=exc)
+    conn.execute("RELEASE grouped_write")
+    return Outcome(value=value)
