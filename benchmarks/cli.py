@@ -9,7 +9,8 @@ Baselines measured in the same run, so the ratios survive a busy machine:
                      (pydantic contracts, the confluent registry client, the Kafka client).
 The round trip runs against ``clubhouse dev`` started in a temporary directory (found by
 the client through its dev.env), after one warm-up command.
-Targets: ``send create-agent --help`` < 0.3 s; warm ``send process-message`` < 0.8 s.
+Targets: ``send create-agent --help`` < 0.3 s; warm ``send process-message`` < 0.4 s
+(issue 25; it was 0.8 s).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ EAGER_IMPORTS = (
     "clubhouse.services.kafka"
 )
 
+
+SEND_TARGET_S = 0.4  # a warm `send process-message` round trip, median wall seconds
 
 CPU: dict[str, float] = {}  # command label -> CPU seconds (user + sys) of its last runs
 
@@ -116,7 +119,7 @@ def main() -> None:
             row("eager imports (old send start-up)", [sys.executable, "-c", EAGER_IMPORTS],
                 eager, None),
             row("send create-agent --help", help_cmd, help_, 0.3),
-            row("send process-message (warm round trip)", send, trips, 0.8),
+            row("send process-message (warm round trip)", send, trips, SEND_TARGET_S),
         ],
     ))  # fmt: skip
 

@@ -12,16 +12,19 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from clubhouse.agents.messages import agents_catalog
-from clubhouse.application import App
 from clubhouse.contracts import BaseMessage, Command, Event, MessageCatalog, Response
 from clubhouse.errors import ClubhouseError
 from clubhouse.messaging.serde import MessageSerde, UndecodableMessageError
 from clubhouse.messaging.subjects import topic_for
-from clubhouse.services.kafka import KafkaConsumer, KafkaProducer, KafkaSettings
+
+# The modules themselves, not the ``services.kafka`` roll-up, which also loads the admin
+# client: a ``clubhouse send`` imports this module and has no use for it.
+from clubhouse.services.kafka_consumer import KafkaConsumer
+from clubhouse.services.kafka_producer import KafkaProducer
 from clubhouse.services.kafka_protocol import (
     OFFSET_BEGINNING,
     ConsumedRecord,
@@ -29,8 +32,13 @@ from clubhouse.services.kafka_protocol import (
     SchemaRegistryProtocol,
     TopicOffset,
 )
-from clubhouse.services.registry_settings import RegistrySettings
-from clubhouse.services.schema_registry import ConfluentSchemaRegistry
+from clubhouse.services.kafka_settings import KafkaSettings
+
+if TYPE_CHECKING:
+    # A client is only handed an App, never builds one: the application package (the
+    # dispatcher and its runtime) stays off the start-up of `clubhouse send`.
+    from clubhouse.application import App
+    from clubhouse.services.schema_registry import ConfluentSchemaRegistry
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +137,13 @@ class ClubhouseClient:
             kafka = KafkaSettings.from_env(bootstrap_servers=kafka)
         owned: ConfluentSchemaRegistry | None = None
         if isinstance(registry, str):
+            # confluent's registry client is the slowest import of all; a caller that brings
+            # its own registry client never pays for it.
+            from clubhouse.services.registry_settings import RegistrySettings  # noqa: PLC0415
+            from clubhouse.services.schema_registry import (  # noqa: PLC0415
+                ConfluentSchemaRegistry,
+            )
+
             registry = owned = ConfluentSchemaRegistry.from_settings(
                 RegistrySettings.from_env(registry)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from clubhouse import __version__
+from clubhouse.cli import gc_pause
 from clubhouse.cli.commands import LazyGroup
 
 
@@ -36,6 +37,8 @@ def main() -> None:
             raise
         click.echo(f"Error: {hint}", err=True)
         raise SystemExit(2) from None
+    finally:
+        gc_pause.at_exit()
 
 
 if __name__ == "__main__":
