@@ -1,9 +1,12 @@
-"""Shared helpers for the benchmarks: best-of-N timing and a plain-text table."""
+"""Shared helpers for the benchmarks: best-of-N timing, a plain-text table, and a process's
+CPU time and peak RSS from Linux's /proc."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from clubhouse.cli.tables import table_lines
 
@@ -53,3 +56,21 @@ def percentile(sorted_values: Sequence[float], pct: float) -> float:
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """Left-aligned columns, wide enough for their longest cell, the header underlined."""
     return "\n".join(table_lines([headers, *rows], rule=True))
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds that ``pid`` (all its threads) has used so far; Linux only."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The most resident memory ``pid`` has had (``VmHWM``), in MiB; NaN without /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB (KiB) to MiB
+    return float("nan")

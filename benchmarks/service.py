@@ -1,9 +1,12 @@
-"""End-to-end ProcessMessage round trips through the Clubhouse service, against the floor.
+"""End-to-end ProcessMessage round trips through the Clubhouse service, against the floor
+and, with ``--peers``, against Kafka Streams and FastStream doing the same job.
 
 Run: ``.venv/bin/python benchmarks/service.py [--broker tansu|kafka] [--requests 300]
-[--burst 2000] [--bursts 5] [--instances 1 2 3] [--restore-keys 10000]``
+[--burst 2000] [--bursts 5] [--instances 1 2 3] [--restore-keys 10000]``, or
+``.venv/bin/python benchmarks/service.py --broker kafka --peers [--rounds 3] [--keys 100]
+[--peer-warmup 30000] [--bursts 5] [--pace 500] [--paced 3000] [--peer-systems NAME ...]``
 
-Four parts, one after the other on the same broker:
+Without ``--peers``, four parts, one after the other on the same broker:
 
   1. the floor against Clubhouse on one key: the raw echo below, then the service with
      ``--processing-guarantee exactly-once`` (the default), ``at-least-once``, and
@@ -15,7 +18,32 @@ Four parts, one after the other on the same broker:
      reading the same records (the floor);
   4. the target check: service CPU per command at exactly-once.
 
-One run starts a broker (Tansu by default; ``--broker kafka``: a one-node Apache Kafka
+With ``--peers``, only the peers comparison (``benchmarks/peers/``): Clubhouse exactly-once,
+at-least-once and exactly-once committing every 100 ms, Kafka Streams (``exactly_once_v2``,
+a RocksDB store with its changelog) committing every 100 ms (its default) and every poll,
+and FastStream acking each command after publishing its answer, all on one broker, one at a
+time, over ``--rounds`` alternating rounds, each system on a fresh topic prefix per round and
+warmed up with ``--peer-warmup`` commands first (the JVM's JIT needs ~30,000). The job is the
+echo agent's: a framed Avro ``ProcessMessageCommand`` updates its key's state and is answered
+on the same key by a framed ``MessageProcessedResponse`` (and an ``AgentThinkingEvent``). The
+peers speak Clubhouse's topics and wire format, so one driver (``peers/driver.py``) measures
+every system: burst throughput over ``--keys`` keys, p50/p99 latency at a paced ``--pace``
+commands/s, the CPU of the system's own process per command during the bursts, and its peak
+RSS. The report puts issue 25's figures ("before") beside the new ones and prints the ratios
+Clubhouse / Kafka Streams and Clubhouse / FastStream (throughput, CPU per command); the
+method is in ``peers/compare.py``'s docstring.
+
+How the peers are built: the Kafka Streams app is one Java file (``peers/EchoStreams.java``);
+on first use Maven resolves kafka-streams 4.1.1 and Apache Avro 1.12.1 into the Clubhouse
+cache (``clubhouse.devstack.maven``) and javac compiles it there (``peers/streams.py``). It
+frames Avro itself (Confluent's serializers are not on Maven Central), with the schemas and
+ids that the benchmark registers and writes to a contract file (``peers/contract.py``). The
+FastStream app (``peers/faststream_echo.py``) needs ``.venv/bin/pip install
+'faststream[confluent]==0.7.8'``; it is not a Clubhouse dependency. A peer whose tools are
+missing (java, javac, mvn; faststream) is skipped with one line. Both run as child processes,
+as the service does, so /proc gives each one's CPU and RSS. They are benchmarks, never tests.
+
+The parts: one run starts a broker (Tansu by default; ``--broker kafka``: a one-node Apache Kafka
 cluster, the JVM warmed up by the same warm-up requests) and an embedded registry through
 the dev-stack supervisor and
 measures two paths on that broker, one after the other (never both at once), the same way:
@@ -86,7 +114,9 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import percentile, table
+from benchmarks._report import percentile, process_cpu_s, table
+from benchmarks.peers.compare import Options, peers_report, run_peers
+from benchmarks.peers.systems import Place, System, faststream_systems, streams_systems
 from clubhouse.agents.messages import (
     CreateAgentCommand,
     MessageProcessedResponse,
@@ -162,12 +192,6 @@ def measure(
             used[name] = used.get(name, 0.0) + seconds - before[name]
     per_command = {name: seconds / (burst * bursts) * 1e6 for name, seconds in used.items()}
     return Figures(best, sorted(latencies), per_command)
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds that ``pid`` (all its threads) has used so far; Linux only."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_probe(pids: dict[str, int]) -> CpuProbe:
@@ -456,6 +480,58 @@ def run_clubhouse(stack: Stack, args: argparse.Namespace, run: Run) -> Figures:
             worker.stop(grace=30)
 
 
+# -- peers: Clubhouse beside Kafka Streams and FastStream -----------------------------------
+
+
+def clubhouse_system(stack: Stack, name: str, label: str, run: Run) -> System:
+    """Clubhouse as a system of the peers comparison: one instance, its agents created."""
+
+    def start(prefix: str, keys: Sequence[str]) -> list[ManagedProcess]:
+        workers = start_instances(stack, prefix, run)
+        try:
+            with (
+                stack.registry() as registry,
+                ClubhouseClient.connect(stack.settings, registry, topic_prefix=prefix) as client,
+            ):
+                client.request_many(
+                    [CreateAgentCommand(agent_id=k, personality_type="echo") for k in keys],
+                    TIMEOUT_S,
+                )
+        except BaseException:
+            for worker in workers:
+                worker.stop(grace=30)
+            raise
+        return workers
+
+    return System(name, label, start)
+
+
+def run_peers_comparison(stack: Stack, args: argparse.Namespace) -> str:
+    place = Place(stack.directory, stack.settings, stack.registry_url, stack.broker_pid)
+    streams, streams_skipped = streams_systems(place)
+    faststream, faststream_skipped = faststream_systems(place)
+    systems = [
+        clubhouse_system(stack, "eos", "Clubhouse exactly-once", Run("eos")),
+        clubhouse_system(stack, "alo", "Clubhouse at-least-once", Run("alo", "at-least-once")),
+        clubhouse_system(stack, "eos100", "Clubhouse exactly-once, commit every 100 ms",
+                         Run("eos100", commit_interval_ms=100)),
+        *streams,
+        *faststream,
+    ]  # fmt: skip
+    if args.peer_systems:
+        systems = [s for s in systems if s.name in args.peer_systems]
+    skipped = [s for s in (streams_skipped, faststream_skipped) if s is not None]
+    for line in skipped:
+        print(line, file=sys.stderr)
+    opts = Options(
+        keys=args.keys, rounds=args.rounds, warmup=args.peer_warmup,
+        warmup_seconds=args.peer_warmup_seconds, burst=args.peer_burst, bursts=args.bursts,
+        pace=args.pace, paced=args.paced,
+    )  # fmt: skip
+    figures = run_peers(place, systems, opts)
+    return peers_report(systems, figures, skipped, opts=opts, broker=args.broker_name)
+
+
 @dataclass(frozen=True, slots=True)
 class RestoreFigures:
     keys: int
@@ -640,6 +716,40 @@ def main() -> None:
                         help="keys a fresh instance restores (0: skip)")
     parser.add_argument("--profile-service", type=Path, metavar="FILE",
                         help="profile the service, in a thread; stats to FILE")  # fmt: skip
+    peers = parser.add_argument_group(
+        "peers", "--peers: Clubhouse beside Kafka Streams and FastStream (only that comparison)"
+    )
+    peers.add_argument(
+        "--peers", action="store_true", help="compare with Kafka Streams and FastStream, only"
+    )
+    peers.add_argument(
+        "--peer-systems",
+        nargs="+",
+        metavar="NAME",
+        help="only these: eos alo eos100 streams100 streams0 faststream",
+    )
+    peers.add_argument("--keys", type=int, default=100, help="keys the commands go round")
+    peers.add_argument("--rounds", type=int, default=3, help="alternating rounds of all systems")
+    peers.add_argument(
+        "--peer-warmup",
+        type=int,
+        default=30_000,
+        help="warm-up commands per system and round (the JVM needs ~30,000)",
+    )
+    peers.add_argument(
+        "--peer-warmup-seconds",
+        type=float,
+        default=60.0,
+        help="cap on a warm-up after its first answer (30,000 in 60 s needs 500/s)",
+    )
+    peers.add_argument(
+        "--peer-burst",
+        type=int,
+        default=20_000,
+        help="commands per burst (a slow system's shrink to ~5 s of work)",
+    )
+    peers.add_argument("--pace", type=float, default=500.0, help="commands/s of the latency run")
+    peers.add_argument("--paced", type=int, default=3000, help="commands in each latency run")
     parser.add_argument("--echo-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile_service:
@@ -662,22 +772,28 @@ def main() -> None:
             args.in_thread,
         )
         args.broker_name = broker.component
-        raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
-        paths = {
-            "clubhouse exactly-once": run_clubhouse(stack, args, Run("eos")),
-            "clubhouse at-least-once": run_clubhouse(stack, args, Run("alo", "at-least-once")),
-            "clubhouse exactly-once, commit every 100 ms": run_clubhouse(
-                stack, args, Run("eos100", commit_interval_ms=100)
-            ),
-        }
-        scaling = {
-            n: run_clubhouse(stack, args, Run(f"scale{n}", instances=n, keys=KEYS))
-            for n in args.instances
-        }
-        restore = run_restore(stack, args.restore_keys) if args.restore_keys else None
-    print(report(raw, paths, scaling, restore=restore, request_bytes=request_bytes, args=args))
+        text = run_peers_comparison(stack, args) if args.peers else run_parts(stack, args)
+    print(text)
     if args.profile_service:
         print_profile(args.profile_service)
+
+
+def run_parts(stack: Stack, args: argparse.Namespace) -> str:
+    """The four parts: the floor against Clubhouse, scaling, restore, the target check."""
+    raw, request_bytes = run_raw(stack, prepared_serde(stack), args)
+    paths = {
+        "clubhouse exactly-once": run_clubhouse(stack, args, Run("eos")),
+        "clubhouse at-least-once": run_clubhouse(stack, args, Run("alo", "at-least-once")),
+        "clubhouse exactly-once, commit every 100 ms": run_clubhouse(
+            stack, args, Run("eos100", commit_interval_ms=100)
+        ),
+    }
+    scaling = {
+        n: run_clubhouse(stack, args, Run(f"scale{n}", instances=n, keys=KEYS))
+        for n in args.instances
+    }
+    restore = run_restore(stack, args.restore_keys) if args.restore_keys else None
+    return report(raw, paths, scaling, restore=restore, request_bytes=request_bytes, args=args)
 
 
 @contextmanager
