@@ -11,15 +11,17 @@ javac, mvn, or a jar), for one line in place of the peer's rows.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 from clubhouse.devstack.errors import DevStackError
-from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
+from clubhouse.devstack.maven import (
+    JavaCompileError,
+    classpath,
+    compiled_classes,
+    default_cache_root,
+    require_tool,
+    resolve_jars,
+)
 
 KAFKA_STREAMS_VERSION = "4.1.1"
 AVRO_VERSION = "1.12.1"  # the Java Avro oracle's
@@ -48,7 +50,10 @@ def java_command() -> list[str]:
         jars = resolve_jars(f"kafka-streams-peer-{KAFKA_STREAMS_VERSION}", ARTIFACTS)
     except DevStackError as exc:
         raise StreamsUnavailableError(str(exc)) from exc
-    classes = compiled(javac, jars, default_cache_root())
+    try:
+        classes = compiled_classes(javac, SOURCE, jars, default_cache_root())
+    except JavaCompileError as exc:
+        raise StreamsUnavailableError(str(exc)) from exc
     # The JVM's defaults otherwise (heap, GC), as a Kafka Streams app starts unless tuned.
     return [java, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-cp", classpath([classes, *jars]), MAIN_CLASS]  # fmt: skip
@@ -62,27 +67,3 @@ def streams_argv(
     return [*java, bootstrap, prefix, str(contract), str(commit_interval_ms), str(state_dir)]
 
 
-def compiled(javac: str, jars: list[Path], root: Path) -> Path:
-    """The folder holding the compiled classes, compiled into ``root`` if not there yet.
-
-    Compiled beside and renamed into place, so a folder is whole or absent, and a second
-    benchmark compiling the same source at once keeps the first one's.
-    """
-    inputs = "\0".join([SOURCE.read_text(), classpath(jars), os.path.realpath(javac)])
-    target = root / f"echo-streams-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
-    if (target / f"{MAIN_CLASS}.class").is_file():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".echo-streams-", dir=root))
-    done = subprocess.run(
-        [javac, "-d", str(staging), "-cp", classpath(jars), str(SOURCE)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    if done.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise StreamsUnavailableError(f"javac failed on {SOURCE.name}:\n{done.stderr}")
-    try:
-        staging.rename(target)
-    except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target

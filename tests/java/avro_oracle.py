@@ -5,7 +5,7 @@ hundreds of cases costs one round trip; ``compatibilities``, ``decodes`` and ``e
 its typed forms, answering each case with its result or the ``OracleError`` Java raised.
 
 ``start_oracle`` resolves the pinned Java Avro jars (``clubhouse.devstack.maven``), compiles
-the helper with ``javac`` (once per source and JDK: ``compiled_classes`` keeps the classes in
+the helper with ``javac`` (once per source and JDK: ``maven.compiled_classes`` keeps the classes in
 the Clubhouse cache) and starts it; ``OracleUnavailableError`` says what is missing.
 ``oracle_or_skip`` turns that into one skip reason, or a failure under
 ``CLUBHOUSE_REQUIRE_KAFKA=1`` (CI), where a missing JDK must not pass unnoticed.
@@ -14,12 +14,8 @@ the Clubhouse cache) and starts it; ``OracleUnavailableError`` says what is miss
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
-import os
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +23,14 @@ from typing import Any, TypeVar
 import pytest
 
 from clubhouse.devstack.errors import DevStackError
-from clubhouse.devstack.maven import classpath, default_cache_root, require_tool, resolve_jars
+from clubhouse.devstack.maven import (
+    JavaCompileError,
+    classpath,
+    compiled_classes,
+    default_cache_root,
+    require_tool,
+    resolve_jars,
+)
 
 # The one place the Java Avro version is pinned.
 AVRO_JAVA_VERSION = "1.12.1"
@@ -157,33 +160,6 @@ def avro_jars() -> list[Path]:
     return resolve_jars(f"avro-{AVRO_JAVA_VERSION}", [f"org.apache.avro:avro:{AVRO_JAVA_VERSION}"])
 
 
-def compiled_classes(javac: str, jars: Sequence[Path], root: Path) -> Path:
-    """The folder under ``root`` holding ``AvroOracle.class``, compiled by ``javac`` if need be.
-
-    javac takes seconds, every session, for a source that rarely changes; so the classes are
-    kept under a hash of the source, the jars and the JDK's javac, and any change compiles
-    afresh. They are compiled beside and renamed into place, so a folder is whole or absent.
-    """
-    inputs = "\0".join([SOURCE.read_text(), classpath(jars), os.path.realpath(javac)])
-    target = root / f"avro-oracle-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
-    if (target / "AvroOracle.class").is_file():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".avro-oracle-", dir=root))
-    compiled = subprocess.run(
-        [javac, "-d", str(staging), "-cp", classpath(jars), str(SOURCE)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    if compiled.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OracleError(f"javac failed on {SOURCE.name}:\n{compiled.stderr}")
-    try:
-        staging.rename(target)
-    except OSError:  # another session compiled the same classes first: theirs will do
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
 def start_oracle(classes_root: Path | None = None) -> AvroOracle:
     """Compile ``AvroOracle.java`` (once, into ``classes_root``) and start it.
 
@@ -195,7 +171,10 @@ def start_oracle(classes_root: Path | None = None) -> AvroOracle:
         jars = avro_jars()
     except DevStackError as exc:
         raise OracleUnavailableError(str(exc)) from exc
-    classes = compiled_classes(javac, jars, classes_root or default_cache_root())
+    try:
+        classes = compiled_classes(javac, SOURCE, jars, classes_root or default_cache_root())
+    except JavaCompileError as exc:
+        raise OracleError(str(exc)) from exc
     # C1 only: the oracle lives for one session of short batches, where the optimizing
     # compiler's work costs more CPU than it saves.
     process = subprocess.Popen(

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,38 @@ def resolve_jars(
 def classpath(jars: Sequence[Path]) -> str:
     """``jars`` joined for ``java -cp``."""
     return os.pathsep.join(str(j) for j in jars)
+
+
+class JavaCompileError(DevStackError):
+    """javac refused a source file."""
+
+
+def compiled_classes(javac: str, source: Path, jars: Sequence[Path], root: Path) -> Path:
+    """The folder under ``root`` holding ``source`` compiled by ``javac`` against ``jars``.
+
+    javac takes seconds, every session, for a source that rarely changes; so the classes are
+    kept under a hash of the source, the jars and the JDK's javac, and any change compiles
+    afresh. They are compiled beside and renamed into place, so a folder is whole or absent.
+    """
+    inputs = "\0".join([source.read_text(), classpath(jars), os.path.realpath(javac)])
+    stem = source.stem.lower()
+    target = root / f"{stem}-{hashlib.sha256(inputs.encode()).hexdigest()[:16]}"
+    if (target / f"{source.stem}.class").is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{stem}-", dir=root))
+    compiled = subprocess.run(
+        [javac, "-d", str(staging), "-cp", classpath(jars), str(source)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    if compiled.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise JavaCompileError(f"javac failed on {source.name}:\n{compiled.stderr}")
+    try:
+        staging.rename(target)
+    except OSError:  # another process compiled the same classes first: theirs will do
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _pom(artifacts: Sequence[Artifact]) -> str:

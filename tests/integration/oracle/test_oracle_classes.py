@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from clubhouse.devstack.maven import default_cache_root
-from tests.java.avro_oracle import AvroOracle, avro_jars, compiled_classes
+from clubhouse.devstack.maven import compiled_classes, default_cache_root
+from tests.java.avro_oracle import SOURCE, AvroOracle, avro_jars
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +17,8 @@ def test_a_started_oracle_leaves_its_classes_for_the_next_session(
 ) -> None:
     javac = shutil.which("javac")
     assert javac is not None
-    classes = compiled_classes(javac, avro_jars(), default_cache_root())
+    classes = compiled_classes(javac, SOURCE, avro_jars(), default_cache_root())
     compiled = classes / "AvroOracle.class"
     stamp = compiled.stat().st_mtime_ns
-    assert compiled_classes(javac, avro_jars(), default_cache_root()) == classes
+    assert compiled_classes(javac, SOURCE, avro_jars(), default_cache_root()) == classes
     assert compiled.stat().st_mtime_ns == stamp
